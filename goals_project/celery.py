@@ -1,0 +1,13 @@
+"""The Celery app. Tasks take ids and are enqueued with ``delay_on_commit``."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "goals_project.settings")
+
+app = Celery("goals_project")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest
+
+
+class EmailBackend(ModelBackend):
+    """Log in with the email address (case-insensitive) instead of the username."""
+
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> AbstractBaseUser | None:
+        if not username or password is None or "@" not in username:
+            return None
+        user_model = get_user_model()
+        users = list(user_model._default_manager.filter(email__iexact=username.strip())[:2])
+        if len(users) != 1:
+            # Unknown or ambiguous: run the hasher anyway so timing does not reveal which.
+            user_model().set_password(password)
+            return None
+        user = users[0]
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None

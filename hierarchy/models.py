@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django_scopes import ScopedManager
+from mptt.fields import TreeForeignKey
+from mptt.models import MPTTModel
+
+
+@cache
+def _known_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in _known_time_zones():
+        raise ValidationError(
+            "%(value)s is not a known time zone (use an IANA name such as Europe/Berlin).",
+            params={"value": value},
+            code="unknown_time_zone",
+        )
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class Tenant(models.Model):
+    """One customer company. Everything a tenant owns carries ``tenant_id``."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=63, unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    week_start = models.PositiveSmallIntegerField(choices=Weekday.choices, default=Weekday.MONDAY)
+    fiscal_year_start_month = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    default_currency = models.CharField(
+        max_length=3,
+        default="USD",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. USD.")],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Member(MPTTModel):
+    """A person in a tenant: a Django user, a role and a place in the reporting tree.
+
+    ``objects`` is a plain scoped manager on purpose: a scoped ``TreeManager`` would scope
+    mptt's own tree-id bookkeeping and let two tenants' trees interleave. mptt adds its own
+    unscoped ``_tree_manager`` for that.
+    """
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        MANAGER = "manager", "Manager"
+        REP = "rep", "Rep"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="members")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="member"
+    )
+    name = models.CharField(max_length=200)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.REP)
+    reports_to = TreeForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="direct_reports",
+    )
+    title = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class MPTTMeta:
+        parent_attr = "reports_to"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=Q(reports_to__isnull=True),
+                name="member_one_root_per_tenant",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "tree_id", "lft"], name="member_tenant_tree_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+    @property
+    def manages_people(self) -> bool:
+        """Managers and admins see team pages and create goals."""
+        return self.role in (self.Role.ADMIN, self.Role.MANAGER)
+
+    def clean(self) -> None:
+        if self.reports_to_id is None:
+            roots = Member.objects.filter(tenant_id=self.tenant_id, reports_to=None)
+            if roots.exclude(pk=self.pk).exists():
+                raise ValidationError(
+                    {"reports_to": "This organization already has a root member; pick a manager."}
+                )
+        elif self.reports_to.tenant_id != self.tenant_id:
+            raise ValidationError({"reports_to": "The manager must belong to the same tenant."})

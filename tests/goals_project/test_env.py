@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from goals_project.env import (
+    database_from_url,
+    env_bool,
+    env_list,
+    env_redis_url,
+    env_url_origins,
+)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("TRUE", True), ("off", False)])
+def test_it_reads_booleans(monkeypatch, raw, expected):
+    monkeypatch.setenv("FLAG", raw)
+    assert env_bool("FLAG") is expected
+
+
+def test_it_uses_the_default_when_unset(monkeypatch):
+    monkeypatch.delenv("FLAG", raising=False)
+    assert env_bool("FLAG", default=True) is True
+
+
+def test_it_rejects_a_bad_boolean(monkeypatch):
+    monkeypatch.setenv("FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="FLAG='maybe' is not a boolean"):
+        env_bool("FLAG")
+
+
+def test_it_reads_lists_and_rejects_empty_items(monkeypatch):
+    monkeypatch.setenv("HOSTS", "a.example.com, b.example.com")
+    assert env_list("HOSTS") == ["a.example.com", "b.example.com"]
+    monkeypatch.setenv("HOSTS", "a.example.com,,b")
+    with pytest.raises(ImproperlyConfigured, match="empty item"):
+        env_list("HOSTS")
+
+
+def test_it_rejects_an_origin_without_a_scheme(monkeypatch):
+    monkeypatch.setenv("ORIGINS", "https://goals.example.com")
+    assert env_url_origins("ORIGINS") == ["https://goals.example.com"]
+    monkeypatch.setenv("ORIGINS", "goals.example.com")
+    with pytest.raises(ImproperlyConfigured, match="is not an origin"):
+        env_url_origins("ORIGINS")
+
+
+def test_it_rejects_a_redis_url_of_another_scheme(monkeypatch):
+    monkeypatch.setenv("BROKER", "http://127.0.0.1:6379")
+    with pytest.raises(ImproperlyConfigured, match="redis://"):
+        env_redis_url("BROKER")
+    monkeypatch.setenv("BROKER", "")
+    assert env_redis_url("BROKER") == ""
+
+
+def test_it_reads_sqlite_urls(tmp_path):
+    relative = database_from_url("sqlite:///var/x.sqlite3", tmp_path)
+    assert relative == {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(tmp_path / "var/x.sqlite3"),
+    }
+    absolute = database_from_url("sqlite:////srv/goals.sqlite3", tmp_path)
+    assert absolute["NAME"] == "/srv/goals.sqlite3"
+
+
+def test_it_reads_postgres_urls():
+    db = database_from_url("postgres://app:s%40cret@db.internal:6543/goals?sslmode=require", Path())
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert (db["USER"], db["PASSWORD"], db["HOST"], db["PORT"], db["NAME"]) == (
+        "app",
+        "s@cret",
+        "db.internal",
+        "6543",
+        "goals",
+    )
+    assert db["OPTIONS"] == {"sslmode": "require"}
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("mysql://root@localhost/goals", "scheme must be"),
+        ("postgres://localhost:99999/goals", "bad port"),
+        ("postgres://localhost", "names no database"),
+        ("sqlite://", "names no SQLite file"),
+    ],
+)
+def test_it_rejects_bad_database_urls(url, problem):
+    with pytest.raises(ImproperlyConfigured, match=problem):
+        database_from_url(url, Path())
+
+
+def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS")}
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={**clean, "DJANGO_SETTINGS_MODULE": "goals_project.settings", **env},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_it_requires_a_secret_key_in_production():
+    result = _load_settings(DEBUG="0", ALLOWED_HOSTS="goals.example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_it_requires_allowed_hosts_in_production():
+    result = _load_settings(DEBUG="0", SECRET_KEY="x" * 50)
+    assert "ALLOWED_HOSTS must be set" in result.stderr
+
+
+def test_it_starts_with_production_settings():
+    result = _load_settings(DEBUG="0", SECRET_KEY="x" * 50, ALLOWED_HOSTS="goals.example.com")
+    assert result.returncode == 0, result.stderr
