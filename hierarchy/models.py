@@ -7,9 +7,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django_scopes import ScopedManager
 from mptt.fields import TreeForeignKey
+from mptt.managers import TreeManager
 from mptt.models import MPTTModel
 
 
@@ -61,6 +62,45 @@ class Tenant(models.Model):
         return self.name
 
 
+class MemberQuerySet(models.QuerySet["Member"]):
+    def subtree(self, member: Member, *, include_self: bool = True) -> MemberQuerySet:
+        """The member's team: everyone in their subtree (one range query on lft/rght)."""
+        lower = {"lft__gte": member.lft} if include_self else {"lft__gt": member.lft}
+        return self.filter(tree_id=member.tree_id, rght__lte=member.rght, **lower)
+
+    def visible_to(self, viewer: Member) -> MemberQuerySet:
+        """Members the viewer may look at: everyone for admins, otherwise their own subtree."""
+        return self.filter(tenant_id=viewer.tenant_id) if viewer.is_admin else self.subtree(viewer)
+
+    def managers_of(self, member: Member) -> MemberQuerySet:
+        """The chain of managers above the member, from the root down."""
+        return self.filter(
+            tree_id=member.tree_id, lft__lt=member.lft, rght__gt=member.rght
+        ).order_by("lft")
+
+    def search(self, text: str) -> MemberQuerySet:
+        """Members whose name or email contains the text (case-insensitive)."""
+        return self.filter(Q(name__icontains=text) | Q(user__email__icontains=text))
+
+
+class MemberTreeManager(TreeManager):
+    """mptt's bookkeeping manager, unscoped, that numbers each tenant's tree by its tenant.
+
+    mptt would give a new root max(tree_id) + 1, which two tenants created at the same moment
+    can both read. A tenant has exactly one tree, so its id is the tree id: no race, and a
+    check constraint makes a shared tree impossible.
+    """
+
+    def insert_node(self, node, target, position="last-child", save=False, **kwargs):  # noqa: ANN001, ANN201
+        if target is not None:
+            return super().insert_node(node, target, position, save, **kwargs)
+        node.lft, node.rght, node.level, node.reports_to = 1, 2, 0, None
+        node.tree_id = node.tenant_id
+        if save:
+            node.save()
+        return node
+
+
 class Member(MPTTModel):
     """A person in a tenant: a Django user, a role and a place in the reporting tree.
 
@@ -91,7 +131,10 @@ class Member(MPTTModel):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = ScopedManager(tenant="tenant")
+    objects = ScopedManager(
+        tenant="tenant", _manager_class=models.Manager.from_queryset(MemberQuerySet)
+    )
+    _tree_manager = MemberTreeManager()
 
     class MPTTMeta:
         parent_attr = "reports_to"
@@ -103,6 +146,9 @@ class Member(MPTTModel):
                 condition=Q(reports_to__isnull=True),
                 name="member_one_root_per_tenant",
             ),
+            models.CheckConstraint(
+                condition=Q(tree_id=F("tenant_id")), name="member_tree_is_tenant"
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "tree_id", "lft"], name="member_tenant_tree_idx")]
 
@@ -112,6 +158,11 @@ class Member(MPTTModel):
     @property
     def email(self) -> str:
         return self.user.email
+
+    @property
+    def team_size(self) -> int:
+        """How many people are in the member's subtree, below them."""
+        return (self.rght - self.lft - 1) // 2
 
     @property
     def is_admin(self) -> bool:

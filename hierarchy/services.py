@@ -1,12 +1,22 @@
-"""Writes to tenants and the member tree. Every tree write goes through here."""
+"""Writes to tenants and the member tree. Every tree write goes through here.
+
+Tree writes of one tenant are serialized by a row lock on the tenant, and each re-reads the
+members it moves after taking it: mptt's lft/rght on an instance go stale with every move.
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django_scopes import scope
 
 from .models import Member, Tenant
@@ -34,6 +44,52 @@ def _login_errors(email: str, password: str | None) -> dict[str, list[str]]:
     return errors
 
 
+def _lock_tree(tenant_id: int) -> None:
+    """Serialize tree writes within a tenant (mptt updates span several statements)."""
+    Tenant.objects.select_for_update().filter(pk=tenant_id).exists()
+
+
+def _fresh(member: Member) -> Member:
+    return Member._tree_manager.select_related("user", "reports_to").get(pk=member.pk)
+
+
+def _check_manager(member: Member | None, manager: Member, field: str = "reports_to") -> None:
+    """``manager`` may take ``member`` (None: a new member) as a direct report."""
+    if member is not None and manager.tenant_id != member.tenant_id:
+        raise ValidationError({field: "The manager must belong to the same organization."})
+    if not manager.is_active:
+        raise ValidationError({field: f"{manager.name} is inactive and cannot have reports."})
+    if (
+        member is not None
+        and manager.tree_id == member.tree_id
+        and (member.lft <= manager.lft and manager.rght <= member.rght)
+    ):
+        who = "themselves" if manager.pk == member.pk else f"{manager.name}, who is in their team"
+        raise ValidationError({field: f"{member.name} cannot report to {who}."})
+
+
+def password_set_path(user: object) -> str:
+    """A one-time path to set a password, on Django's password-reset machinery."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return reverse("password_reset_confirm", args=[uid, token])
+
+
+def member_invite_send(*, member: Member, base_url: str) -> str:
+    """Email the member a link to set their password; return the link for the admin too."""
+    link = base_url.rstrip("/") + password_set_path(member.user)
+    send_mail(
+        subject=f"You have been added to {member.tenant.name} on Goals",
+        message=(
+            f"Hello {member.name},\n\n{member.tenant.name} added you to Goals. "
+            f"Set your password here to log in:\n\n{link}\n\nYour login is {member.email}.\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[member.email],
+    )
+    return link
+
+
 def member_create(
     *,
     tenant: Tenant,
@@ -47,15 +103,21 @@ def member_create(
     """Create the Django user and the member under ``reports_to`` (None: the tenant's root).
 
     Emails are unique across all tenants because they are the login. Without a password the
-    user cannot log in until they set one.
+    user cannot log in until they set one (see ``member_invite_send``).
     """
     email = normalize_email(email)
     errors = _login_errors(email, password)
     if not name.strip():
         errors["name"] = ["A name is required."]
+    if role not in Member.Role.values:
+        errors["role"] = [f"{role!r} is not a role: use admin, manager or rep."]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic(), scope(tenant=tenant):
+        _lock_tree(tenant.pk)
+        if reports_to is not None:
+            reports_to = _fresh(reports_to)
+            _check_manager(None, reports_to)
         user = get_user_model()(username=email, email=email)
         if password is None:
             user.set_unusable_password()
@@ -70,9 +132,78 @@ def member_create(
             reports_to=reports_to,
             title=title.strip(),
         )
-        member.full_clean(exclude=["user"])
+        member.full_clean(exclude=["user", "tree_id", "lft", "rght", "level"])
         member.save()
     return member
+
+
+def member_update(*, member: Member, name: str, title: str, role: str) -> Member:
+    """Change what a member is called and their role; their place in the tree stays."""
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["A name is required."]
+    if role not in Member.Role.values:
+        errors["role"] = [f"{role!r} is not a role: use admin, manager or rep."]
+    if errors:
+        raise ValidationError(errors)
+    Member._tree_manager.filter(pk=member.pk).update(
+        name=name.strip(), title=title.strip(), role=role
+    )
+    return _fresh(member)
+
+
+def member_move(*, member: Member, reports_to: Member) -> Member:
+    """Move the member, with their whole team, under a new manager."""
+    with transaction.atomic():
+        _lock_tree(member.tenant_id)
+        member, manager = _fresh(member), _fresh(reports_to)
+        if member.reports_to_id is None:
+            raise ValidationError(
+                {"reports_to": "The top of the organization reports to nobody and cannot move."}
+            )
+        _check_manager(member, manager)
+        if member.reports_to_id != manager.pk:
+            member.move_to(manager, "last-child")
+        return _fresh(member)
+
+
+def member_deactivate(*, member: Member, reports_to: Member | None = None) -> Member:
+    """Deactivate a member and hand their direct reports to ``reports_to``.
+
+    The default new manager is the member's own manager. The member stays in the tree (their
+    history and achievements stay) but can no longer log in.
+    """
+    with transaction.atomic():
+        _lock_tree(member.tenant_id)
+        member = _fresh(member)
+        if member.reports_to_id is None:
+            raise ValidationError({"member": "The top of the organization cannot be deactivated."})
+        if not member.is_active:
+            raise ValidationError({"member": f"{member.name} is already inactive."})
+        manager = _fresh(reports_to) if reports_to is not None else member.reports_to
+        _check_manager(member, manager)
+        reports = Member._tree_manager.filter(reports_to=member).order_by("lft")
+        for report_id in reports.values_list("pk", flat=True):
+            report = Member._tree_manager.get(pk=report_id)
+            report.move_to(Member._tree_manager.get(pk=manager.pk), "last-child")
+        Member._tree_manager.filter(pk=member.pk).update(is_active=False)
+        get_user_model()._default_manager.filter(pk=member.user_id).update(is_active=False)
+        return _fresh(member)
+
+
+def member_reactivate(*, member: Member) -> Member:
+    """Let a deactivated member log in again, where they stand in the tree."""
+    with transaction.atomic():
+        member = _fresh(member)
+        if member.is_active:
+            raise ValidationError({"member": f"{member.name} is already active."})
+        if member.reports_to is not None and not member.reports_to.is_active:
+            raise ValidationError(
+                {"member": f"Their manager {member.reports_to.name} is inactive: move them first."}
+            )
+        Member._tree_manager.filter(pk=member.pk).update(is_active=True)
+        get_user_model()._default_manager.filter(pk=member.user_id).update(is_active=True)
+        return _fresh(member)
 
 
 def tenant_create(

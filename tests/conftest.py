@@ -55,6 +55,8 @@ def personas(db: None) -> Personas:
     manager = MemberFactory(role=Member.Role.MANAGER, reports_to=admin)
     rep = MemberFactory(role=Member.Role.REP, reports_to=manager)
     outsider = MemberFactory(role=Member.Role.ADMIN, tenant=TenantFactory(name="Globex"))
+    for member in (admin, manager, rep):
+        member.refresh_from_db()  # later inserts moved their lft/rght
     return Personas(admin=admin, manager=manager, rep=rep, outsider=outsider)
 
 

@@ -42,6 +42,7 @@ def test_it_keeps_each_tenants_tree_apart(personas):
     extra_b = MemberFactory(reports_to=personas.outsider)
     assert personas.admin.tree_id != personas.outsider.tree_id
     assert extra_b.tree_id == personas.outsider.tree_id
+    personas.admin.refresh_from_db()
     a_tree = set(personas.admin.get_descendants(include_self=True))
     assert a_tree == {personas.admin, personas.manager, personas.rep}
 

@@ -2,14 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 
-from hierarchy.services import tenant_create
+from hierarchy.services import password_set_path, tenant_create
 
 
 class Command(BaseCommand):
@@ -60,7 +57,5 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Log in at {base_url}{reverse('login')} as {admin.email}")
         if options["admin_password"] is None:
-            uid = urlsafe_base64_encode(force_bytes(admin.user.pk))
-            token = default_token_generator.make_token(admin.user)
-            link = reverse("password_reset_confirm", args=[uid, token])
-            self.stdout.write(f"after setting a password here: {base_url}{link}")
+            link = base_url + password_set_path(admin.user)
+            self.stdout.write(f"after setting a password here: {link}")

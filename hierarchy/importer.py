@@ -1,0 +1,291 @@
+"""Members CSV import and export: ``email,name,role,reports_to,title``.
+
+One importer serves ``manage.py import_members`` and the upload form. The whole file is
+validated before anything is written; every problem is reported with its line number (the
+header is line 1); nothing is written unless the whole file is valid.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django_scopes import scope
+
+from .models import Member, Tenant
+from .services import _lock_tree, member_create, normalize_email
+
+COLUMNS = ("email", "name", "role", "reports_to", "title")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class MemberImportError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: p.line)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    moved: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class _Row:
+    line: int
+    email: str
+    name: str
+    role: str
+    reports_to: str | None
+    title: str
+    member: Member | None = field(default=None, repr=False)
+
+
+def _parse(file: TextIO, problems: list[Problem]) -> list[_Row]:
+    reader = csv.DictReader(file)
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    missing = [c for c in COLUMNS if c not in header]
+    unknown = [c for c in header if c not in COLUMNS]
+    if missing or unknown:
+        detail = []
+        if missing:
+            detail.append(f"missing column(s) {', '.join(missing)}")
+        if unknown:
+            detail.append(f"unknown column(s) {', '.join(unknown)}")
+        problems.append(Problem(1, f"{'; '.join(detail)}; expected {','.join(COLUMNS)}"))
+        return []
+    reader.fieldnames = header
+    rows, seen = [], {}
+    for raw in reader:
+        line = reader.line_num
+        if None in raw:
+            problems.append(Problem(line, f"more values than the {len(COLUMNS)} columns"))
+            continue
+        values = {k: (v or "").strip() for k, v in raw.items()}
+        email = normalize_email(values["email"])
+        manager = normalize_email(values["reports_to"]) or None
+        role = values["role"].lower()
+        for label, address in (("email", email), ("reports_to", manager)):
+            if address is None:
+                continue
+            try:
+                validate_email(address)
+            except ValidationError:
+                problems.append(Problem(line, f"{label} {address!r} is not a valid email address"))
+        if not values["name"]:
+            problems.append(Problem(line, "name is empty"))
+        if role not in Member.Role.values:
+            problems.append(
+                Problem(line, f"role {values['role']!r} is not one of admin, manager, rep")
+            )
+        if email in seen:
+            problems.append(Problem(line, f"duplicate email {email} (first on line {seen[email]})"))
+            continue
+        seen[email] = line
+        rows.append(_Row(line, email, values["name"], role, manager, values["title"]))
+    return rows
+
+
+def _check_tree(
+    rows: list[_Row], existing: dict[str, Member], problems: list[Problem]
+) -> dict[str, str | None]:
+    """Managers exist, one root, no cycles. Returns the final email -> manager email map."""
+    parents: dict[str, str | None] = {
+        email: (m.reports_to.email if m.reports_to_id else None) for email, m in existing.items()
+    }
+    parents.update({row.email: row.reports_to for row in rows})
+    line_of = {row.email: row.line for row in rows}
+    for row in rows:
+        if row.reports_to is not None and row.reports_to not in parents:
+            problems.append(Problem(row.line, f"unknown manager {row.reports_to}"))
+        elif row.reports_to in existing and not existing[row.reports_to].is_active:
+            problems.append(Problem(row.line, f"manager {row.reports_to} is inactive"))
+    roots = [email for email, parent in parents.items() if parent is None]
+    if len(roots) > 1:
+        described = ", ".join(
+            f"{email} (line {line_of[email]})" if email in line_of else f"{email} (current top)"
+            for email in roots
+        )
+        for email in roots:
+            if email in line_of:
+                problems.append(Problem(line_of[email], f"two roots: {described} report to nobody"))
+    elif not roots and parents:
+        for row in rows:
+            if existing.get(row.email) and existing[row.email].reports_to_id is None:
+                problems.append(
+                    Problem(
+                        row.line,
+                        f"{row.email} is the top of the organization: leave reports_to empty",
+                    )
+                )
+    state: dict[str, int] = {}  # 1: on the current path, 2: known to reach the root
+    for start in parents:
+        path = []
+        email: str | None = start
+        while email is not None and email in parents and state.get(email) is None:
+            state[email] = 1
+            path.append(email)
+            email = parents[email]
+        if email is not None and state.get(email) == 1:
+            cycle = path[path.index(email) :]
+            chain = " -> ".join([*cycle, email])
+            for member_email in cycle:
+                if member_email in line_of:
+                    problems.append(
+                        Problem(line_of[member_email], f"reports_to makes a cycle: {chain}")
+                    )
+        for member_email in path:
+            state[member_email] = 2
+    return parents
+
+
+def members_import(
+    *, tenant: Tenant, file: TextIO, progress: Progress | None = None
+) -> ImportResult:
+    """Upsert members by email from a CSV file; raise MemberImportError listing every problem."""
+    problems: list[Problem] = []
+    rows = _parse(file, problems)
+    with scope(tenant=tenant):
+        existing = {
+            m.user.email: m for m in Member.objects.select_related("user", "reports_to__user")
+        }
+        taken = set(
+            get_user_model()
+            ._default_manager.filter(email__in=[r.email for r in rows if r.email not in existing])
+            .values_list("email", flat=True)
+        )
+        for row in rows:
+            if row.email in taken:
+                problems.append(
+                    Problem(row.line, f"{row.email} is already in use by another account")
+                )
+        parents = _check_tree(rows, existing, problems)
+        if problems:
+            raise MemberImportError(problems)
+        return _write(tenant, rows, existing, parents, progress)
+
+
+def _write(
+    tenant: Tenant,
+    rows: list[_Row],
+    existing: dict[str, Member],
+    parents: dict[str, str | None],
+    progress: Progress | None,
+) -> ImportResult:
+    result = ImportResult()
+    ordered = _parents_first(rows, parents)
+    total, done = len(ordered), 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    with transaction.atomic():
+        _lock_tree(tenant.pk)
+        members = dict(existing)
+        root = next((row for row in ordered if row.reports_to is None), None)
+        if root is not None and root.email not in members:
+            # A new tenant's top is created with the tree's own bookkeeping, outside the delay.
+            members[root.email] = member_create(
+                tenant=tenant, email=root.email, name=root.name, role=root.role, title=root.title
+            )
+            result.created += 1
+            ordered.remove(root)
+            step()
+        new_users = {
+            row.email: get_user_model()(username=row.email, email=row.email)
+            for row in ordered
+            if row.email not in members
+        }
+        for user in new_users.values():
+            user.set_unusable_password()
+        get_user_model()._default_manager.bulk_create(new_users.values(), batch_size=1000)
+        with Member._tree_manager.delay_mptt_updates():
+            for row in ordered:
+                _upsert(tenant, row, members, new_users, result)
+                step()
+    return result
+
+
+def _upsert(
+    tenant: Tenant, row: _Row, members: dict[str, Member], new_users: dict, result: ImportResult
+) -> None:
+    manager = members[row.reports_to] if row.reports_to else None
+    member = members.get(row.email)
+    if member is None:
+        member = Member(
+            tenant=tenant,
+            user=new_users[row.email],
+            name=row.name,
+            role=row.role,
+            title=row.title,
+            reports_to=manager,
+        )
+        member.save()
+        members[row.email] = member
+        result.created += 1
+        return
+    moved = (member.reports_to_id or None) != (manager.pk if manager else None)
+    changed = (member.name, member.role, member.title) != (row.name, row.role, row.title)
+    if not (moved or changed):
+        result.unchanged += 1
+        return
+    member.name, member.role, member.title = row.name, row.role, row.title
+    if moved:
+        member.reports_to = manager
+        result.moved += 1
+    else:
+        result.updated += 1
+    member.save()
+
+
+def _parents_first(rows: list[_Row], parents: dict[str, str | None]) -> list[_Row]:
+    """File rows ordered so every manager is written before their reports."""
+    depth: dict[str, int] = {}
+
+    def depth_of(email: str) -> int:
+        if email not in depth:
+            parent = parents.get(email)
+            depth[email] = 0 if parent is None else depth_of(parent) + 1
+        return depth[email]
+
+    return sorted(rows, key=lambda row: (depth_of(row.email), row.line))
+
+
+def members_export(*, tenant: Tenant, file: TextIO) -> int:
+    """Write the tenant's active members in tree order, in the import's format."""
+    writer = csv.writer(file, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    count = 0
+    with scope(tenant=tenant):
+        members = (
+            Member.objects.filter(is_active=True)
+            .select_related("user", "reports_to__user")
+            .order_by("lft")
+        )
+        for member in members:
+            manager = member.reports_to.user.email if member.reports_to_id else ""
+            writer.writerow([member.user.email, member.name, member.role, manager, member.title])
+            count += 1
+    return count

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from hierarchy.importer import COLUMNS, MemberImportError, members_import
+
+from ._tenant import tenant_by_slug
+
+
+class Command(BaseCommand):
+    help = f"Create or update members from a CSV file with the columns {','.join(COLUMNS)}."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--tenant", required=True, help="The tenant's slug.")
+        parser.add_argument("file", help="CSV file; reports_to is the manager's email.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tenant = tenant_by_slug(options["tenant"])
+        last_shown = 0.0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal last_shown
+            now = time.monotonic()
+            if done == total or now - last_shown > 0.2:
+                last_shown = now
+                width = 30
+                filled = width * done // total
+                bar = "#" * filled + "-" * (width - filled)
+                self.stdout.write(f"\r  [{bar}] {done}/{total} members", ending="")
+                self.stdout.flush()
+
+        try:
+            with open(options["file"], newline="", encoding="utf-8-sig") as file:
+                result = members_import(tenant=tenant, file=file, progress=progress)
+        except OSError as exc:
+            raise CommandError(f"Cannot read {options['file']}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise CommandError(f"{options['file']} is not UTF-8 text.") from None
+        except MemberImportError as exc:
+            raise CommandError(
+                f"Nothing imported: {len(exc.problems)} problem(s) in {options['file']}:\n"
+                + "\n".join(f"  {problem}" for problem in exc.problems)
+            ) from None
+        self.stdout.write("")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported into {tenant.slug}: {result.created} created, {result.updated} updated, "
+                f"{result.moved} moved, {result.unchanged} unchanged."
+            )
+        )
