@@ -2,6 +2,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+
+from .models import Member
+from .services import email_problem, normalize_email
 
 
 class EmailLoginForm(AuthenticationForm):
@@ -15,3 +19,71 @@ class EmailLoginForm(AuthenticationForm):
             "That email and password do not match an account. Check both and try again."
         ),
     }
+
+
+class ServiceErrorsMixin:
+    """Show a service's ValidationError next to the field it names (else above the form)."""
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        for field, messages in exc.message_dict.items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
+
+
+class MemberAddForm(ServiceErrorsMixin, forms.Form):
+    name = forms.CharField(max_length=200)
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Member.Role.choices, initial=Member.Role.REP)
+    title = forms.CharField(max_length=200, required=False)
+
+    def clean_email(self) -> str:
+        email = normalize_email(self.cleaned_data["email"])
+        if problem := email_problem(email):
+            raise ValidationError(problem)
+        return email
+
+
+class MemberEditForm(ServiceErrorsMixin, forms.Form):
+    name = forms.CharField(max_length=200)
+    title = forms.CharField(max_length=200, required=False)
+    role = forms.ChoiceField(choices=Member.Role.choices)
+
+
+class ManagerField(forms.EmailField):
+    """A manager picked by email among the members the viewer can see."""
+
+    def __init__(self, *, members: object = None, **kwargs: object) -> None:
+        self.members = members
+        super().__init__(**kwargs)
+
+    def clean(self, value: str) -> Member | None:
+        email = super().clean(value)
+        if not email:
+            return None
+        manager = self.members.filter(user__email__iexact=email).first()
+        if manager is None:
+            raise ValidationError(f"Nobody in your organization has the email {email}.")
+        return manager
+
+
+class MemberMoveForm(ServiceErrorsMixin, forms.Form):
+    def __init__(self, *args: object, members: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reports_to"] = ManagerField(
+            members=members, label="New manager's email", required=True
+        )
+
+
+class MemberDeactivateForm(ServiceErrorsMixin, forms.Form):
+    def __init__(self, *args: object, members: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reports_to"] = ManagerField(
+            members=members,
+            label="Move their direct reports to (email)",
+            required=False,
+            help_text="Empty: their own manager.",
+        )
+
+
+class MembersImportForm(forms.Form):
+    file = forms.FileField(label="CSV file (email,name,role,reports_to,title)")

@@ -26,16 +26,22 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _login_errors(email: str, password: str | None) -> dict[str, list[str]]:
-    """Problems with a new login: a malformed or taken email, a weak password."""
-    errors: dict[str, list[str]] = {}
+def email_problem(email: str) -> str | None:
+    """Why an email cannot be a new login (malformed, or taken in any tenant), or None."""
     try:
         validate_email(email)
     except ValidationError:
-        errors["email"] = [f"{email!r} is not a valid email address."]
-    else:
-        if get_user_model()._default_manager.filter(email__iexact=email).exists():
-            errors["email"] = [f"{email} is already in use."]
+        return f"{email!r} is not a valid email address."
+    if get_user_model()._default_manager.filter(email__iexact=email).exists():
+        return f"{email} is already in use."
+    return None
+
+
+def _login_errors(email: str, password: str | None) -> dict[str, list[str]]:
+    """Problems with a new login: a malformed or taken email, a weak password."""
+    errors: dict[str, list[str]] = {}
+    if problem := email_problem(email):
+        errors["email"] = [problem]
     if password is not None:
         try:
             validate_password(password, get_user_model()(username=email, email=email))

@@ -1,36 +1,282 @@
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+import io
+from typing import Any
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import retarget
+
+from . import services
 from .decorators import member_required
+from .forms import (
+    MemberAddForm,
+    MemberDeactivateForm,
+    MemberEditForm,
+    MemberMoveForm,
+    MembersImportForm,
+)
+from .importer import MemberImportError, members_export, members_import
 from .models import Member
 
 MANAGERS = (Member.Role.ADMIN, Member.Role.MANAGER)
+SEARCH_LIMIT = 50
 
 
-def _visible_members(viewer: Member):
-    """Members the viewer may look at: everyone for admins, otherwise their own subtree."""
-    if viewer.is_admin:
-        return Member.objects.all()
-    return Member.objects.filter(tree_id=viewer.tree_id, lft__gte=viewer.lft, rght__lte=viewer.rght)
+def _visible(request: HttpRequest):
+    return Member.objects.visible_to(request.member)
+
+
+def _member_or_404(request: HttpRequest, pk: int) -> Member:
+    """A member the viewer may see; anyone else (another tenant's too) does not exist."""
+    return get_object_or_404(_visible(request).select_related("user", "reports_to"), pk=pk)
+
+
+def _editable(request: HttpRequest, pk: int) -> Member:
+    member = _member_or_404(request, pk)
+    if not request.member.is_admin:
+        raise PermissionDenied
+    return member
+
+
+def _top(request: HttpRequest) -> Member:
+    """Where the viewer's tree starts: the organization's root for admins, else themselves."""
+    if request.member.is_admin:
+        return Member.objects.select_related("user").get(reports_to=None)
+    return request.member
+
+
+def _tree_context(request: HttpRequest, expand: Member | None = None) -> dict[str, Any]:
+    """The tree from the viewer's top, with the top and the path down to ``expand`` opened.
+
+    Two queries whatever the size of the organization: the path, then the opened levels.
+    """
+    top = _top(request)
+    opened = {top.pk}
+    if expand is not None:
+        path = _visible(request).managers_of(expand).filter(lft__gte=top.lft)
+        opened |= set(path.values_list("pk", flat=True)) | {expand.pk}
+    nodes = list(
+        _visible(request)
+        .filter(Q(pk=top.pk) | Q(reports_to__in=opened))
+        .select_related("user")
+        .order_by("lft")
+    )
+    by_id = {node.pk: node for node in nodes}
+    for node in nodes:
+        node.kids = [] if node.pk in opened else None
+    for node in nodes:
+        if node.pk != top.pk and node.reports_to_id in by_id:
+            by_id[node.reports_to_id].kids.append(node)
+    return {"roots": [by_id[top.pk]], "can_edit": request.member.is_admin}
 
 
 @member_required(*MANAGERS)
+@vary_on_headers("HX-Request")
 def organization(request: HttpRequest) -> HttpResponse:
-    members = (
-        _visible_members(request.member)
-        .select_related("user", "reports_to")
-        .order_by("tree_id", "lft")
+    context = _tree_context(request)
+    context["member_count"] = _visible(request).filter(is_active=True).count()
+    return render(request, "hierarchy/organization.html", context)
+
+
+@member_required(*MANAGERS)
+def member_children(request: HttpRequest, pk: int) -> HttpResponse:
+    parent = _member_or_404(request, pk)
+    children = parent.direct_reports.select_related("user").order_by("lft")
+    for child in children:
+        child.kids = None
+    context = {"nodes": children, "can_edit": request.member.is_admin}
+    return render(request, "hierarchy/organization.html#node-list", context)
+
+
+@member_required(*MANAGERS)
+@require_GET
+def member_search(request: HttpRequest) -> HttpResponse:
+    text = request.GET.get("q", "").strip()
+    results = []
+    if text:
+        results = list(
+            _visible(request).search(text).select_related("user").order_by("name")[:SEARCH_LIMIT]
+        )
+    for node in results:
+        node.kids = None
+    context = {"nodes": results, "query": text, "can_edit": request.member.is_admin}
+    context["limited"] = len(results) == SEARCH_LIMIT
+    return render(request, "hierarchy/organization.html#search-results", context)
+
+
+@member_required(*MANAGERS)
+@require_GET
+def member_options(request: HttpRequest) -> HttpResponse:
+    """<option>s for a manager picker's datalist, by name or email."""
+    text = request.GET.get("reports_to", "").strip()
+    options = []
+    if len(text) >= 2:
+        options = _visible(request).filter(is_active=True).search(text).select_related("user")
+        options = options.order_by("name")[:20]
+    return render(request, "hierarchy/organization.html#options", {"options": options})
+
+
+def _tree_changed(request: HttpRequest, notice: str, expand: Member) -> HttpResponse:
+    """After a write: the refreshed tree, opened where the change happened."""
+    if not request.htmx:
+        messages.success(request, notice)
+        return redirect("organization")
+    context = _tree_context(request, expand=expand) | {"notice": notice}
+    response = render(request, "hierarchy/organization.html#tree", context)
+    return retarget(response, "#tree")
+
+
+FORM_TITLES = {
+    "add": "Add a report to {}",
+    "edit": "Edit {}",
+    "move": "Move {} and their team",
+    "deactivate": "Deactivate {}",
+}
+
+
+def _form_response(request: HttpRequest, subject: Member, form: Any, action: str) -> HttpResponse:
+    template = "hierarchy/member_form.html"
+    if request.htmx:
+        template += "#form"
+    context = {
+        "subject": subject,
+        "form": form,
+        "action": action,
+        "title": FORM_TITLES[action].format(subject.name),
+        "post_url": reverse(f"member_{action}", args=[subject.pk]),
+    }
+    return render(request, template, context)
+
+
+@member_required(*MANAGERS)
+def member_add(request: HttpRequest, pk: int) -> HttpResponse:
+    manager = _editable(request, pk)
+    form = MemberAddForm(request.POST or None, auto_id=f"%s-add-{pk}")
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.member_create(
+                tenant=request.tenant, reports_to=manager, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            link = services.member_invite_send(
+                member=member, base_url=request.build_absolute_uri("/")
+            )
+            notice = (
+                f"Added {member.name} under {manager.name} and emailed them a link to set "
+                f"their password: {link}"
+            )
+            return _tree_changed(request, notice, member)
+    return _form_response(request, manager, form, "add")
+
+
+@member_required(*MANAGERS)
+def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    member = _editable(request, pk)
+    initial = {"name": member.name, "title": member.title, "role": member.role}
+    form = MemberEditForm(request.POST or None, initial=initial, auto_id=f"%s-edit-{pk}")
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.member_update(member=member, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            return _tree_changed(request, f"Saved {member.name}.", member)
+    return _form_response(request, member, form, "edit")
+
+
+@member_required(*MANAGERS)
+def member_move(request: HttpRequest, pk: int) -> HttpResponse:
+    member = _editable(request, pk)
+    form = MemberMoveForm(request.POST or None, members=_visible(request), auto_id=f"%s-move-{pk}")
+    if request.method == "POST" and form.is_valid():
+        manager = form.cleaned_data["reports_to"]
+        try:
+            member = services.member_move(member=member, reports_to=manager)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            team = f" and their team of {member.team_size}" if member.team_size else ""
+            return _tree_changed(
+                request, f"Moved {member.name}{team} under {manager.name}.", member
+            )
+    return _form_response(request, member, form, "move")
+
+
+@member_required(*MANAGERS)
+def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    member = _editable(request, pk)
+    form = MemberDeactivateForm(
+        request.POST or None, members=_visible(request), auto_id=f"%s-deactivate-{pk}"
     )
-    return render(request, "hierarchy/organization.html", {"members": members})
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.member_deactivate(
+                member=member, reports_to=form.cleaned_data["reports_to"]
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            return _tree_changed(request, f"Deactivated {member.name}.", member)
+    return _form_response(request, member, form, "deactivate")
+
+
+@member_required(*MANAGERS)
+def member_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    member = _editable(request, pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        member = services.member_reactivate(member=member)
+    except ValidationError as exc:
+        notice = " ".join(exc.messages)
+    else:
+        notice = f"Reactivated {member.name}."
+    return _tree_changed(request, notice, member)
+
+
+@member_required(Member.Role.ADMIN)
+def members_import_view(request: HttpRequest) -> HttpResponse:
+    form = MembersImportForm(request.POST or None, request.FILES or None)
+    problems = []
+    if request.method == "POST" and form.is_valid():
+        text = io.TextIOWrapper(form.cleaned_data["file"].file, encoding="utf-8-sig", newline="")
+        try:
+            result = members_import(tenant=request.tenant, file=text)
+        except MemberImportError as exc:
+            problems = exc.problems
+        except UnicodeDecodeError:
+            form.add_error("file", "The file is not UTF-8 text.")
+        else:
+            messages.success(
+                request,
+                f"Imported: {result.created} created, {result.updated} updated, "
+                f"{result.moved} moved, {result.unchanged} unchanged.",
+            )
+            return redirect("organization")
+    return render(request, "hierarchy/import.html", {"form": form, "problems": problems})
+
+
+@member_required(Member.Role.ADMIN)
+@require_GET
+def members_export_view(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{request.tenant.slug}-members.csv"'
+    members_export(tenant=request.tenant, file=response)
+    return response
 
 
 @member_required()
 def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    member = get_object_or_404(
-        _visible_members(request.member).select_related("user", "reports_to"), pk=pk
-    )
+    member = _member_or_404(request, pk)
     if not member.is_active and not request.member.is_admin:
         raise Http404
     reports = member.direct_reports.select_related("user").order_by("name")

@@ -36,8 +36,11 @@ def test_it_answers_404_to_another_tenant_for_every_object(personas):
     ids = [personas.admin.pk, personas.manager.pk, personas.rep.pk]
     for name in _tenant_object_patterns():
         for pk in ids:
-            response = outsider.get(reverse(name, kwargs={"pk": pk}))
-            assert response.status_code == 404, (name, pk)
+            url = reverse(name, kwargs={"pk": pk})
+            assert outsider.get(url).status_code == 404, (name, pk)
+            assert outsider.post(url, {"name": "x", "reports_to": ""}).status_code == 404
+    personas.rep.refresh_from_db()
+    assert personas.rep.name != "x" and personas.rep.is_active
 
 
 def test_it_does_not_show_another_tenants_members_anywhere(personas):
