@@ -24,7 +24,7 @@ def test_it_logs_in_as_admin_and_shows_the_navigation(
     expect(page.get_by_role("heading", name="No goals are assigned to you yet")).to_be_visible()
 
     nav.get_by_role("link", name="Organization").click()
-    expect(page.get_by_role("link", name=personas.rep.name)).to_be_visible()
+    expect(page.get_by_role("link", name=personas.manager.name)).to_be_visible()
     path = Path(screenshot_dir) / "organization.png"
     page.screenshot(path=path, full_page=True)
     assert path.stat().st_size > 5_000
