@@ -93,6 +93,10 @@ class MemberTreeManager(TreeManager):
 
     def insert_node(self, node, target, position="last-child", save=False, **kwargs):  # noqa: ANN001, ANN201
         if target is not None:
+            if not self.model._mptt_updates_enabled:
+                # Inside delay_mptt_updates() a rebuild follows: re-reading the parent's
+                # lft/rght before every insert would only cost a query per member.
+                kwargs["refresh_target"] = False
             return super().insert_node(node, target, position, save, **kwargs)
         node.lft, node.rght, node.level, node.reports_to = 1, 2, 0, None
         node.tree_id = node.tenant_id

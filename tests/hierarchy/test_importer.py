@@ -179,3 +179,12 @@ def test_the_commands_share_the_importer(tmp_path):
     assert "line 7: email 'bad' is not a valid email address" in str(exc.value)
     with pytest.raises(CommandError, match="No tenant with the slug 'nope'"):
         call_command("import_members", "--tenant=nope", str(path))
+
+
+def test_the_benchmark_runs_and_leaves_nothing_behind():
+    out = StringIO()
+    call_command("bench_hierarchy", "--members=60", "--depth=4", stdout=out)
+    assert "import 60 members in 4 levels" in out.getvalue()
+    assert "open the editor at 60 members: " in out.getvalue()
+    with scopes_disabled():
+        assert not Member.objects.exists()
