@@ -180,3 +180,21 @@ def test_it_keeps_trees_apart_when_tenants_are_created_at_once():
             m.rght for m in members if m.tree_id == tree_id
         )
         assert sorted(nodes) == list(range(1, 2 * (len(nodes) // 2) + 1))
+
+
+def test_it_keeps_mptt_bookkeeping_unscoped(personas):
+    """Writes made inside tenant B's scope must still see, and so never collide with, A's tree."""
+    a_before = list(
+        Member._tree_manager.filter(tenant=personas.admin.tenant).values_list("pk", "lft", "rght")
+    )
+    with scope(tenant=personas.outsider.tenant):
+        extra = MemberFactory(reports_to=personas.outsider)
+        MemberFactory(reports_to=extra)
+        member_move(member=extra, reports_to=personas.outsider)
+    a_after = list(
+        Member._tree_manager.filter(tenant=personas.admin.tenant).values_list("pk", "lft", "rght")
+    )
+    assert a_after == a_before
+    b_tree = Member._tree_manager.filter(tenant=personas.outsider.tenant)
+    assert sorted(b_tree.values_list("lft", flat=True)) == [1, 2, 3]
+    assert {m.tree_id for m in b_tree} == {personas.outsider.tenant_id}
