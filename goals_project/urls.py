@@ -7,6 +7,7 @@ from django.urls import include, path
 from hierarchy.forms import EmailLoginForm
 
 from . import views
+from .api import api
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -33,5 +34,6 @@ urlpatterns = [
     path("goals/", include("goals.urls")),
     path("rulesets/", include("rulesets.urls")),
     path("organization/", include("hierarchy.urls")),
+    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

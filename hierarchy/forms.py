@@ -87,3 +87,9 @@ class MemberDeactivateForm(ServiceErrorsMixin, forms.Form):
 
 class MembersImportForm(forms.Form):
     file = forms.FileField(label="CSV file (email,name,role,reports_to,title)")
+
+
+class ApiTokenForm(ServiceErrorsMixin, forms.Form):
+    name = forms.CharField(
+        max_length=100, label="Token name", help_text="Where it is used, e.g. 'Salesforce sync'."
+    )

@@ -8,7 +8,7 @@ header is line 1); nothing is written unless the whole file is valid.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -28,11 +28,13 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class Problem:
-    line: int
+    line: int  # the CSV line (the header is line 1), or the record's index in an API request
     message: str
+    field: str | None = None
+    unit: str = "line"
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return f"{self.unit} {self.line}: {self.message}"
 
 
 class MemberImportError(Exception):
@@ -60,7 +62,8 @@ class _Row:
     member: Member | None = field(default=None, repr=False)
 
 
-def _parse(file: TextIO, problems: list[Problem]) -> list[_Row]:
+def _csv_records(file: TextIO, problems: list[Problem]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) pairs of a members CSV file; a bad header stops at line 1."""
     reader = csv.DictReader(file)
     header = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [c for c in COLUMNS if c not in header]
@@ -72,15 +75,28 @@ def _parse(file: TextIO, problems: list[Problem]) -> list[_Row]:
         if unknown:
             detail.append(f"unknown column(s) {', '.join(unknown)}")
         problems.append(Problem(1, f"{'; '.join(detail)}; expected {','.join(COLUMNS)}"))
-        return []
+        return
     reader.fieldnames = header
-    rows, seen = [], {}
     for raw in reader:
-        line = reader.line_num
         if None in raw:
-            problems.append(Problem(line, f"more values than the {len(COLUMNS)} columns"))
+            problems.append(
+                Problem(reader.line_num, f"more values than the {len(COLUMNS)} columns")
+            )
             continue
-        values = {k: (v or "").strip() for k, v in raw.items()}
+        yield reader.line_num, raw
+
+
+def _parse(
+    records: Iterable[tuple[int, dict[str, str | None]]], problems: list[Problem], unit: str
+) -> list[_Row]:
+    rows: list[_Row] = []
+    seen: dict[str, int] = {}
+    for line, raw in records:
+
+        def problem(message: str, field: str, line: int = line) -> None:
+            problems.append(Problem(line, message, field, unit))
+
+        values = {column: (raw.get(column) or "").strip() for column in COLUMNS}
         email = normalize_email(values["email"])
         manager = normalize_email(values["reports_to"]) or None
         role = values["role"].lower()
@@ -90,15 +106,13 @@ def _parse(file: TextIO, problems: list[Problem]) -> list[_Row]:
             try:
                 validate_email(address)
             except ValidationError:
-                problems.append(Problem(line, f"{label} {address!r} is not a valid email address"))
+                problem(f"{label} {address!r} is not a valid email address", label)
         if not values["name"]:
-            problems.append(Problem(line, "name is empty"))
+            problem("name is empty", "name")
         if role not in Member.Role.values:
-            problems.append(
-                Problem(line, f"role {values['role']!r} is not one of admin, manager, rep")
-            )
+            problem(f"role {values['role']!r} is not one of admin, manager, rep", "role")
         if email in seen:
-            problems.append(Problem(line, f"duplicate email {email} (first on line {seen[email]})"))
+            problem(f"duplicate email {email} (first on {unit} {seen[email]})", "email")
             continue
         seen[email] = line
         rows.append(_Row(line, email, values["name"], role, manager, values["title"]))
@@ -106,9 +120,13 @@ def _parse(file: TextIO, problems: list[Problem]) -> list[_Row]:
 
 
 def _check_tree(
-    rows: list[_Row], existing: dict[str, Member], problems: list[Problem]
+    rows: list[_Row], existing: dict[str, Member], problems: list[Problem], unit: str
 ) -> dict[str, str | None]:
     """Managers exist, one root, no cycles. Returns the final email -> manager email map."""
+
+    def problem(line: int, message: str) -> None:
+        problems.append(Problem(line, message, "reports_to", unit))
+
     parents: dict[str, str | None] = {
         email: (m.reports_to.email if m.reports_to_id else None) for email, m in existing.items()
     }
@@ -116,27 +134,22 @@ def _check_tree(
     line_of = {row.email: row.line for row in rows}
     for row in rows:
         if row.reports_to is not None and row.reports_to not in parents:
-            problems.append(Problem(row.line, f"unknown manager {row.reports_to}"))
+            problem(row.line, f"unknown manager {row.reports_to}")
         elif row.reports_to in existing and not existing[row.reports_to].is_active:
-            problems.append(Problem(row.line, f"manager {row.reports_to} is inactive"))
+            problem(row.line, f"manager {row.reports_to} is inactive")
     roots = [email for email, parent in parents.items() if parent is None]
     if len(roots) > 1:
         described = ", ".join(
-            f"{email} (line {line_of[email]})" if email in line_of else f"{email} (current top)"
+            f"{email} ({unit} {line_of[email]})" if email in line_of else f"{email} (current top)"
             for email in roots
         )
         for email in roots:
             if email in line_of:
-                problems.append(Problem(line_of[email], f"two roots: {described} report to nobody"))
+                problem(line_of[email], f"two roots: {described} report to nobody")
     elif not roots and parents:
         for row in rows:
             if existing.get(row.email) and existing[row.email].reports_to_id is None:
-                problems.append(
-                    Problem(
-                        row.line,
-                        f"{row.email} is the top of the organization: leave reports_to empty",
-                    )
-                )
+                problem(row.line, f"{row.email} is the top of the organization: leave it empty")
     state: dict[str, int] = {}  # 1: on the current path, 2: known to reach the root
     for start in parents:
         path = []
@@ -150,9 +163,7 @@ def _check_tree(
             chain = " -> ".join([*cycle, email])
             for member_email in cycle:
                 if member_email in line_of:
-                    problems.append(
-                        Problem(line_of[member_email], f"reports_to makes a cycle: {chain}")
-                    )
+                    problem(line_of[member_email], f"reports_to makes a cycle: {chain}")
         for member_email in path:
             state[member_email] = 2
     return parents
@@ -163,7 +174,25 @@ def members_import(
 ) -> ImportResult:
     """Upsert members by email from a CSV file; raise MemberImportError listing every problem."""
     problems: list[Problem] = []
-    rows = _parse(file, problems)
+    records = list(_csv_records(file, problems))
+    return members_upsert(tenant=tenant, records=records, progress=progress, problems=problems)
+
+
+def members_upsert(
+    *,
+    tenant: Tenant,
+    records: Iterable[tuple[int, dict[str, str | None]]],
+    progress: Progress | None = None,
+    problems: list[Problem] | None = None,
+    unit: str = "line",
+) -> ImportResult:
+    """Upsert members by email from (position, record) pairs with the COLUMNS as keys.
+
+    Everything is validated first; any problem raises MemberImportError and writes nothing.
+    ``unit`` names the positions in messages: a CSV "line" or an API "record".
+    """
+    problems = [] if problems is None else problems
+    rows = _parse(records, problems, unit)
     with scope(tenant=tenant):
         existing = {
             m.user.email: m for m in Member.objects.select_related("user", "reports_to__user")
@@ -175,10 +204,9 @@ def members_import(
         )
         for row in rows:
             if row.email in taken:
-                problems.append(
-                    Problem(row.line, f"{row.email} is already in use by another account")
-                )
-        parents = _check_tree(rows, existing, problems)
+                message = f"{row.email} is already in use by another account"
+                problems.append(Problem(row.line, message, "email", unit))
+        parents = _check_tree(rows, existing, problems, unit)
         if problems:
             raise MemberImportError(problems)
         return _write(tenant, rows, existing, parents, progress)

@@ -186,3 +186,39 @@ class Member(MPTTModel):
                 )
         elif self.reports_to.tenant_id != self.tenant_id:
             raise ValidationError({"reports_to": "The manager must belong to the same tenant."})
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def active(self) -> ApiTokenQuerySet:
+        """Tokens that still authenticate: not revoked."""
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A tenant's key to the JSON API. Only a SHA-256 of the key is stored; the key is shown
+    once, at creation. Keys are 256 random bits, so a fast hash is enough."""
+
+    PREFIX = "gk_"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    key_hint = models.CharField(max_length=16, help_text="The first characters, to recognise it.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(
+        tenant="tenant", _manager_class=models.Manager.from_queryset(ApiTokenQuerySet)
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_hint}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

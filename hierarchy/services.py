@@ -6,6 +6,10 @@ members it moves after taking it: mptt's lft/rght on an instance go stale with e
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -15,11 +19,12 @@ from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_scopes import scope
 
-from .models import Member, Tenant
+from .models import ApiToken, Member, Tenant
 
 
 def normalize_email(email: str) -> str:
@@ -258,3 +263,54 @@ def tenant_create(
             role=Member.Role.ADMIN,
             password=admin_password,
         )
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_token_create(
+    *, tenant: Tenant, name: str, created_by: Member | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token; return it with its key, which is never shown again."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the token a name that says where it is used."})
+    key = ApiToken.PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        tenant=tenant,
+        name=name,
+        key_hint=key[: len(ApiToken.PREFIX) + 6],
+        key_hash=_key_hash(key),
+        created_by=created_by,
+    )
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def api_token_authenticate(key: str) -> ApiToken | None:
+    """The active token with this key, its tenant loaded; its last-used time kept to a minute
+    so that a burst of requests does not write on every one."""
+    token = (
+        ApiToken.objects.with_scopes_disabled()
+        .active()
+        .select_related("tenant")
+        .filter(key_hash=_key_hash(key))
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.with_scopes_disabled().filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

@@ -16,6 +16,7 @@ from django_htmx.http import retarget
 from . import services
 from .decorators import member_required
 from .forms import (
+    ApiTokenForm,
     MemberAddForm,
     MemberDeactivateForm,
     MemberEditForm,
@@ -23,7 +24,7 @@ from .forms import (
     MembersImportForm,
 )
 from .importer import MemberImportError, members_export, members_import
-from .models import Member
+from .models import ApiToken, Member
 
 MANAGERS = (Member.Role.ADMIN, Member.Role.MANAGER)
 SEARCH_LIMIT = 50
@@ -281,3 +282,35 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     reports = member.direct_reports.select_related("user").order_by("name")
     return render(request, "hierarchy/member_detail.html", {"subject": member, "reports": reports})
+
+
+@member_required(Member.Role.ADMIN)
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """List, create and revoke the tenant's API tokens; a new key is shown once."""
+    form = ApiTokenForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, new_key = services.api_token_create(
+                tenant=request.tenant, name=form.cleaned_data["name"], created_by=request.member
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            form = ApiTokenForm()
+    context = {
+        "form": form,
+        "new_key": new_key,
+        "tokens": ApiToken.objects.select_related("created_by"),
+    }
+    return render(request, "hierarchy/api_tokens.html", context)
+
+
+@member_required(Member.Role.ADMIN)
+def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken.objects, pk=pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    services.api_token_revoke(token=token)
+    messages.success(request, f"Revoked the token {token.name}; it no longer authenticates.")
+    return redirect("api_tokens")

@@ -112,7 +112,7 @@ def test_it_upserts_by_email_and_moves_subtrees():
         (
             "ceo@acme.example,Carla CEO,admin,west@acme.example,\n",
             [
-                "line 2: ceo@acme.example is the top of the organization: leave reports_to empty",
+                "line 2: ceo@acme.example is the top of the organization: leave it empty",
                 "line 2: reports_to makes a cycle: ceo@acme.example -> west@acme.example -> "
                 "ceo@acme.example",
             ],

@@ -1,0 +1,47 @@
+"""The JSON API root: /api/v1/, authenticated by a tenant's API token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest
+from django_scopes import scope
+from ninja import NinjaAPI
+from ninja.security import HttpBearer
+
+from hierarchy.models import ApiToken
+from hierarchy.services import api_token_authenticate
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer gk_...``; the token decides the tenant, nothing else does."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        api_token = api_token_authenticate(token)
+        if api_token is not None:
+            request.tenant = api_token.tenant
+        return api_token
+
+
+def in_tenant_scope(operation: Callable[..., Any]) -> Callable[..., Any]:
+    """Run every operation inside its token's tenant scope, like the middleware does for pages."""
+
+    @wraps(operation)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        with scope(tenant=request.auth.tenant):
+            return operation(request, *args, **kwargs)
+
+    return wrapper
+
+
+api = NinjaAPI(
+    title="Goals API",
+    version="1",
+    description="Ingest CRM records and members; every request acts for the token's tenant.",
+    auth=TokenAuth(),
+    urls_namespace="api",
+)
+api.add_decorator(in_tenant_scope)
+api.add_router("/members", "hierarchy.api.router", tags=["members"])

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from ninja.pagination import PageNumberPagination, paginate
+from ninja.responses import Status
+
+from .importer import ImportResult, MemberImportError, Problem, members_upsert
+from .models import Member
+
+router = Router()
+
+MAX_RECORDS = 1000
+
+
+class MemberIn(Schema):
+    email: str
+    name: str
+    role: str = Member.Role.REP
+    reports_to: str | None = Field(None, description="The manager's email; empty for the top.")
+    title: str = ""
+
+
+class MembersIn(Schema):
+    records: list[MemberIn] = Field(..., max_length=MAX_RECORDS)
+
+
+class RecordError(Schema):
+    record: int = Field(..., description="The record's index in the request, from 0.")
+    field: str | None
+    message: str
+
+
+class MembersOut(Schema):
+    created: int
+    updated: int
+    moved: int
+    unchanged: int
+    rejected: list[RecordError] = []
+
+
+class ErrorsOut(Schema):
+    detail: list[RecordError]
+
+
+class MemberOut(Schema):
+    email: str = Field(..., alias="user.email")
+    name: str
+    role: str
+    reports_to: str | None = None
+    title: str
+    is_active: bool
+
+    @staticmethod
+    def resolve_reports_to(member: Member) -> str | None:
+        return member.reports_to.user.email if member.reports_to_id else None
+
+
+def _errors(problems: list[Problem]) -> list[RecordError]:
+    return [RecordError(record=p.line, field=p.field, message=p.message) for p in problems]
+
+
+@router.post("", response={200: MembersOut, 422: ErrorsOut})
+def members_upsert_view(request: HttpRequest, body: MembersIn, partial: bool = False):
+    """Create or update members by email; move them when ``reports_to`` changes.
+
+    All or nothing: any bad record answers 422 listing every problem. With ``partial=true``
+    the valid records are applied and the rest reported under ``rejected``.
+    """
+    records = {index: record.dict() for index, record in enumerate(body.records)}
+    rejected: list[Problem] = []
+    while records:
+        try:
+            result = members_upsert(
+                tenant=request.tenant, records=list(records.items()), unit="record"
+            )
+            break
+        except MemberImportError as exc:
+            if not partial:
+                return Status(422, {"detail": _errors(exc.problems)})
+            # Dropping a bad manager can make their reports bad in turn: repeat until stable.
+            rejected += exc.problems
+            for problem in exc.problems:
+                records.pop(problem.line, None)
+    else:
+        result = ImportResult()
+    rejected.sort(key=lambda p: p.line)
+    return Status(200, {**vars(result), "rejected": _errors(rejected)})
+
+
+@router.get("", response=list[MemberOut])
+@paginate(PageNumberPagination, page_size=100)
+def members_list(request: HttpRequest, active: bool | None = None):
+    """The tenant's members in tree order."""
+    members = Member.objects.select_related("user", "reports_to__user").order_by("lft")
+    if active is not None:
+        members = members.filter(is_active=active)
+    return members
