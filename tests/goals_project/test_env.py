@@ -96,10 +96,10 @@ def test_it_rejects_bad_database_urls(url, problem):
         database_from_url(url, Path())
 
 
-def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
+def _load_settings(*command: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS")}
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+        list(command) or [sys.executable, "-c", "import django; django.setup()"],
         env={**clean, "DJANGO_SETTINGS_MODULE": "goals_project.settings", **env},
         cwd=settings.BASE_DIR,
         capture_output=True,
@@ -122,3 +122,18 @@ def test_it_requires_allowed_hosts_in_production():
 def test_it_starts_with_production_settings():
     result = _load_settings(DEBUG="0", SECRET_KEY="x" * 50, ALLOWED_HOSTS="goals.example.com")
     assert result.returncode == 0, result.stderr
+
+
+def test_it_passes_the_deploy_checks_with_production_settings():
+    result = _load_settings(
+        sys.executable,
+        "manage.py",
+        "check",
+        "--deploy",
+        "--fail-level=WARNING",
+        DEBUG="0",
+        SECRET_KEY="a-long-random-production-secret-0123456789-abcdefghijklmnop",
+        ALLOWED_HOSTS="goals.example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
