@@ -72,7 +72,10 @@ def members_upsert_view(request: HttpRequest, body: MembersIn, partial: bool = F
     while records:
         try:
             result = members_upsert(
-                tenant=request.tenant, records=list(records.items()), unit="record"
+                tenant=request.tenant,
+                records=list(records.items()),
+                unit="record",
+                actor=f"API token {request.auth.name!r}",
             )
             break
         except MemberImportError as exc:

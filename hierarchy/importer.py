@@ -18,8 +18,9 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django_scopes import scope
 
+from .audit import audit_record
 from .models import Member, Tenant
-from .services import _lock_tree, member_create, normalize_email
+from .services import Actor, _lock_tree, member_create, normalize_email
 
 COLUMNS = ("email", "name", "role", "reports_to", "title")
 
@@ -170,12 +171,14 @@ def _check_tree(
 
 
 def members_import(
-    *, tenant: Tenant, file: TextIO, progress: Progress | None = None
+    *, tenant: Tenant, file: TextIO, progress: Progress | None = None, actor: Actor = None
 ) -> ImportResult:
     """Upsert members by email from a CSV file; raise MemberImportError listing every problem."""
     problems: list[Problem] = []
     records = list(_csv_records(file, problems))
-    return members_upsert(tenant=tenant, records=records, progress=progress, problems=problems)
+    return members_upsert(
+        tenant=tenant, records=records, progress=progress, problems=problems, actor=actor
+    )
 
 
 def members_upsert(
@@ -185,6 +188,7 @@ def members_upsert(
     progress: Progress | None = None,
     problems: list[Problem] | None = None,
     unit: str = "line",
+    actor: Actor = None,
 ) -> ImportResult:
     """Upsert members by email from (position, record) pairs with the COLUMNS as keys.
 
@@ -209,7 +213,17 @@ def members_upsert(
         parents = _check_tree(rows, existing, problems, unit)
         if problems:
             raise MemberImportError(problems)
-        return _write(tenant, rows, existing, parents, progress)
+        with transaction.atomic():
+            result = _write(tenant, rows, existing, parents, progress)
+            if result.created or result.updated or result.moved:
+                audit_record(
+                    tenant=tenant,
+                    actor=actor,
+                    action="members.import",
+                    target=tenant,
+                    after=vars(result),
+                )
+        return result
 
 
 def _write(

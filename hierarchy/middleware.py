@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from .models import Member
@@ -31,8 +33,13 @@ class TenantMiddleware:
                 )
         if request.member is not None:
             request.tenant = request.member.tenant
-            with scope(tenant=request.tenant):
-                return self.get_response(request)
+            # Times are stored in UTC and shown in the tenant's time zone.
+            timezone.activate(ZoneInfo(request.tenant.time_zone))
+            try:
+                with scope(tenant=request.tenant):
+                    return self.get_response(request)
+            finally:
+                timezone.deactivate()
         if user.is_authenticated and user.is_staff and request.path.startswith("/admin/"):
             with scopes_disabled():
                 return self.get_response(request)

@@ -24,6 +24,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_scopes import scope
 
+from .audit import audit_record, member_snapshot
 from .models import ApiToken, Member, Tenant
 
 
@@ -61,7 +62,10 @@ def _lock_tree(tenant_id: int) -> None:
 
 
 def _fresh(member: Member) -> Member:
-    return Member._tree_manager.select_related("user", "reports_to").get(pk=member.pk)
+    return Member._tree_manager.select_related("user", "reports_to__user").get(pk=member.pk)
+
+
+Actor = Member | str | None
 
 
 def _check_manager(member: Member | None, manager: Member, field: str = "reports_to") -> None:
@@ -77,6 +81,17 @@ def _check_manager(member: Member | None, manager: Member, field: str = "reports
     ):
         who = "themselves" if manager.pk == member.pk else f"{manager.name}, who is in their team"
         raise ValidationError({field: f"{member.name} cannot report to {who}."})
+
+
+def _audit_change(member: Member, actor: Actor, action: str, before: dict) -> None:
+    audit_record(
+        tenant=member.tenant,
+        actor=actor,
+        action=action,
+        target=member,
+        before=before,
+        after=member_snapshot(member),
+    )
 
 
 def password_set_path(user: object) -> str:
@@ -110,6 +125,7 @@ def member_create(
     reports_to: Member | None = None,
     title: str = "",
     password: str | None = None,
+    actor: Actor = None,
 ) -> Member:
     """Create the Django user and the member under ``reports_to`` (None: the tenant's root).
 
@@ -145,10 +161,19 @@ def member_create(
         )
         member.full_clean(exclude=["user", "tree_id", "lft", "rght", "level"])
         member.save()
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="member.add",
+            target=member,
+            after=member_snapshot(member),
+        )
     return member
 
 
-def member_update(*, member: Member, name: str, title: str, role: str) -> Member:
+def member_update(
+    *, member: Member, name: str, title: str, role: str, actor: Actor = None
+) -> Member:
     """Change what a member is called and their role; their place in the tree stays."""
     errors: dict[str, list[str]] = {}
     if not name.strip():
@@ -157,13 +182,17 @@ def member_update(*, member: Member, name: str, title: str, role: str) -> Member
         errors["role"] = [f"{role!r} is not a role: use admin, manager or rep."]
     if errors:
         raise ValidationError(errors)
-    Member._tree_manager.filter(pk=member.pk).update(
-        name=name.strip(), title=title.strip(), role=role
-    )
-    return _fresh(member)
+    with transaction.atomic():
+        before = member_snapshot(_fresh(member))
+        Member._tree_manager.filter(pk=member.pk).update(
+            name=name.strip(), title=title.strip(), role=role
+        )
+        member = _fresh(member)
+        _audit_change(member, actor, "member.edit", before)
+    return member
 
 
-def member_move(*, member: Member, reports_to: Member) -> Member:
+def member_move(*, member: Member, reports_to: Member, actor: Actor = None) -> Member:
     """Move the member, with their whole team, under a new manager."""
     with transaction.atomic():
         _lock_tree(member.tenant_id)
@@ -173,12 +202,18 @@ def member_move(*, member: Member, reports_to: Member) -> Member:
                 {"reports_to": "The top of the organization reports to nobody and cannot move."}
             )
         _check_manager(member, manager)
-        if member.reports_to_id != manager.pk:
-            member.move_to(manager, "last-child")
-        return _fresh(member)
+        if member.reports_to_id == manager.pk:
+            return member
+        before = member_snapshot(member)
+        member.move_to(manager, "last-child")
+        member = _fresh(member)
+        _audit_change(member, actor, "member.move", before)
+        return member
 
 
-def member_deactivate(*, member: Member, reports_to: Member | None = None) -> Member:
+def member_deactivate(
+    *, member: Member, reports_to: Member | None = None, actor: Actor = None
+) -> Member:
     """Deactivate a member and hand their direct reports to ``reports_to``.
 
     The default new manager is the member's own manager. The member stays in the tree (their
@@ -193,16 +228,19 @@ def member_deactivate(*, member: Member, reports_to: Member | None = None) -> Me
             raise ValidationError({"member": f"{member.name} is already inactive."})
         manager = _fresh(reports_to) if reports_to is not None else member.reports_to
         _check_manager(member, manager)
+        before = member_snapshot(member) | {"reports_handed_to": manager.user.email}
         reports = Member._tree_manager.filter(reports_to=member).order_by("lft")
         for report_id in reports.values_list("pk", flat=True):
             report = Member._tree_manager.get(pk=report_id)
             report.move_to(Member._tree_manager.get(pk=manager.pk), "last-child")
         Member._tree_manager.filter(pk=member.pk).update(is_active=False)
         get_user_model()._default_manager.filter(pk=member.user_id).update(is_active=False)
-        return _fresh(member)
+        member = _fresh(member)
+        _audit_change(member, actor, "member.deactivate", before)
+        return member
 
 
-def member_reactivate(*, member: Member) -> Member:
+def member_reactivate(*, member: Member, actor: Actor = None) -> Member:
     """Let a deactivated member log in again, where they stand in the tree."""
     with transaction.atomic():
         member = _fresh(member)
@@ -212,9 +250,12 @@ def member_reactivate(*, member: Member) -> Member:
             raise ValidationError(
                 {"member": f"Their manager {member.reports_to.name} is inactive: move them first."}
             )
+        before = member_snapshot(member)
         Member._tree_manager.filter(pk=member.pk).update(is_active=True)
         get_user_model()._default_manager.filter(pk=member.user_id).update(is_active=True)
-        return _fresh(member)
+        member = _fresh(member)
+        _audit_change(member, actor, "member.reactivate", before)
+        return member
 
 
 def tenant_create(
@@ -269,9 +310,7 @@ def _key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def api_token_create(
-    *, tenant: Tenant, name: str, created_by: Member | None = None
-) -> tuple[ApiToken, str]:
+def api_token_create(*, tenant: Tenant, name: str, actor: Actor = None) -> tuple[ApiToken, str]:
     """Create a token; return it with its key, which is never shown again."""
     name = name.strip()
     if not name:
@@ -282,15 +321,30 @@ def api_token_create(
         name=name,
         key_hint=key[: len(ApiToken.PREFIX) + 6],
         key_hash=_key_hash(key),
-        created_by=created_by,
+        created_by=actor if isinstance(actor, Member) else None,
+    )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="api_token.create",
+        target=token,
+        after={"name": token.name, "key_hint": token.key_hint},
     )
     return token, key
 
 
-def api_token_revoke(*, token: ApiToken) -> ApiToken:
+def api_token_revoke(*, token: ApiToken, actor: Actor = None) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        audit_record(
+            tenant=token.tenant,
+            actor=actor,
+            action="api_token.revoke",
+            target=token,
+            before={"name": token.name, "revoked_at": None},
+            after={"name": token.name, "revoked_at": token.revoked_at.isoformat()},
+        )
     return token
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("managers/", views.member_options, name="member_options"),
     path("import/", views.members_import_view, name="members_import"),
     path("export.csv", views.members_export_view, name="members_export"),
+    path("audit/", views.audit_log, name="audit_log"),
     path("api-tokens/", views.api_tokens, name="api_tokens"),
     path("api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("members/<int:pk>/", views.member_detail, name="member_detail"),

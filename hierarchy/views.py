@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,7 +25,7 @@ from .forms import (
     MembersImportForm,
 )
 from .importer import MemberImportError, members_export, members_import
-from .models import ApiToken, Member
+from .models import ApiToken, AuditEntry, Member
 
 MANAGERS = (Member.Role.ADMIN, Member.Role.MANAGER)
 SEARCH_LIMIT = 50
@@ -163,7 +164,7 @@ def member_add(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             member = services.member_create(
-                tenant=request.tenant, reports_to=manager, **form.cleaned_data
+                tenant=request.tenant, reports_to=manager, actor=request.member, **form.cleaned_data
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
@@ -186,7 +187,9 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = MemberEditForm(request.POST or None, initial=initial, auto_id=f"%s-edit-{pk}")
     if request.method == "POST" and form.is_valid():
         try:
-            member = services.member_update(member=member, **form.cleaned_data)
+            member = services.member_update(
+                member=member, actor=request.member, **form.cleaned_data
+            )
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
@@ -201,7 +204,7 @@ def member_move(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         manager = form.cleaned_data["reports_to"]
         try:
-            member = services.member_move(member=member, reports_to=manager)
+            member = services.member_move(member=member, reports_to=manager, actor=request.member)
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
@@ -221,7 +224,7 @@ def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             member = services.member_deactivate(
-                member=member, reports_to=form.cleaned_data["reports_to"]
+                member=member, reports_to=form.cleaned_data["reports_to"], actor=request.member
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
@@ -236,7 +239,7 @@ def member_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     try:
-        member = services.member_reactivate(member=member)
+        member = services.member_reactivate(member=member, actor=request.member)
     except ValidationError as exc:
         notice = " ".join(exc.messages)
     else:
@@ -251,7 +254,7 @@ def members_import_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         text = io.TextIOWrapper(form.cleaned_data["file"].file, encoding="utf-8-sig", newline="")
         try:
-            result = members_import(tenant=request.tenant, file=text)
+            result = members_import(tenant=request.tenant, file=text, actor=request.member)
         except MemberImportError as exc:
             problems = exc.problems
         except UnicodeDecodeError:
@@ -292,7 +295,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             _, new_key = services.api_token_create(
-                tenant=request.tenant, name=form.cleaned_data["name"], created_by=request.member
+                tenant=request.tenant, name=form.cleaned_data["name"], actor=request.member
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
@@ -311,6 +314,13 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken.objects, pk=pk)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    services.api_token_revoke(token=token)
+    services.api_token_revoke(token=token, actor=request.member)
     messages.success(request, f"Revoked the token {token.name}; it no longer authenticates.")
     return redirect("api_tokens")
+
+
+@member_required(Member.Role.ADMIN)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    entries = AuditEntry.objects.select_related("actor")
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "hierarchy/audit_log.html", {"page": page})

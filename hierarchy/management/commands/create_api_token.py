@@ -20,7 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = tenant_by_slug(options["tenant"])
         try:
-            token, key = api_token_create(tenant=tenant, name=options["name"])
+            token, key = api_token_create(tenant=tenant, name=options["name"], actor="command line")
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         self.stderr.write(f"Created the token {token.name!r} for {tenant.slug}. Its key:")

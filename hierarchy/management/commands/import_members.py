@@ -34,7 +34,9 @@ class Command(BaseCommand):
 
         try:
             with open(options["file"], newline="", encoding="utf-8-sig") as file:
-                result = members_import(tenant=tenant, file=file, progress=progress)
+                result = members_import(
+                    tenant=tenant, file=file, progress=progress, actor="command line"
+                )
         except OSError as exc:
             raise CommandError(f"Cannot read {options['file']}: {exc.strerror}") from None
         except UnicodeDecodeError:
