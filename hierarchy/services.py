@@ -56,6 +56,15 @@ def _login_errors(email: str, password: str | None) -> dict[str, list[str]]:
     return errors
 
 
+def _profile_errors(name: str, role: str) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["A name is required."]
+    if role not in Member.Role.values:
+        errors["role"] = [f"{role!r} is not a role: use admin, manager or rep."]
+    return errors
+
+
 def _lock_tree(tenant_id: int) -> None:
     """Serialize tree writes within a tenant (mptt updates span several statements)."""
     Tenant.objects.select_for_update().filter(pk=tenant_id).exists()
@@ -133,11 +142,7 @@ def member_create(
     user cannot log in until they set one (see ``member_invite_send``).
     """
     email = normalize_email(email)
-    errors = _login_errors(email, password)
-    if not name.strip():
-        errors["name"] = ["A name is required."]
-    if role not in Member.Role.values:
-        errors["role"] = [f"{role!r} is not a role: use admin, manager or rep."]
+    errors = _login_errors(email, password) | _profile_errors(name, role)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic(), scope(tenant=tenant):
@@ -175,12 +180,7 @@ def member_update(
     *, member: Member, name: str, title: str, role: str, actor: Actor = None
 ) -> Member:
     """Change what a member is called and their role; their place in the tree stays."""
-    errors: dict[str, list[str]] = {}
-    if not name.strip():
-        errors["name"] = ["A name is required."]
-    if role not in Member.Role.values:
-        errors["role"] = [f"{role!r} is not a role: use admin, manager or rep."]
-    if errors:
+    if errors := _profile_errors(name, role):
         raise ValidationError(errors)
     with transaction.atomic():
         before = member_snapshot(_fresh(member))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -157,27 +158,42 @@ def _form_response(request: HttpRequest, subject: Member, form: Any, action: str
     return render(request, template, context)
 
 
+def _handle(
+    request: HttpRequest,
+    subject: Member,
+    form: Any,
+    action: str,
+    apply: Callable[[dict[str, Any]], tuple[str, Member]],
+) -> HttpResponse:
+    """On a valid POST run ``apply(cleaned_data) -> (notice, changed member)`` and show the
+    tree; a service's refusal goes next to the field it names."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            notice, changed = apply(form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            return _tree_changed(request, notice, changed)
+    return _form_response(request, subject, form, action)
+
+
 @member_required(*MANAGERS)
 def member_add(request: HttpRequest, pk: int) -> HttpResponse:
     manager = _editable(request, pk)
     form = MemberAddForm(request.POST or None, auto_id=f"%s-add-{pk}")
-    if request.method == "POST" and form.is_valid():
-        try:
-            member = services.member_create(
-                tenant=request.tenant, reports_to=manager, actor=request.member, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            link = services.member_invite_send(
-                member=member, base_url=request.build_absolute_uri("/")
-            )
-            notice = (
-                f"Added {member.name} under {manager.name} and emailed them a link to set "
-                f"their password: {link}"
-            )
-            return _tree_changed(request, notice, member)
-    return _form_response(request, manager, form, "add")
+
+    def apply(data: dict[str, Any]) -> tuple[str, Member]:
+        member = services.member_create(
+            tenant=request.tenant, reports_to=manager, actor=request.member, **data
+        )
+        link = services.member_invite_send(member=member, base_url=request.build_absolute_uri("/"))
+        return (
+            f"Added {member.name} under {manager.name} and emailed them a link to set their "
+            f"password: {link}",
+            member,
+        )
+
+    return _handle(request, manager, form, "add", apply)
 
 
 @member_required(*MANAGERS)
@@ -185,34 +201,26 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     member = _editable(request, pk)
     initial = {"name": member.name, "title": member.title, "role": member.role}
     form = MemberEditForm(request.POST or None, initial=initial, auto_id=f"%s-edit-{pk}")
-    if request.method == "POST" and form.is_valid():
-        try:
-            member = services.member_update(
-                member=member, actor=request.member, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            return _tree_changed(request, f"Saved {member.name}.", member)
-    return _form_response(request, member, form, "edit")
+
+    def apply(data: dict[str, Any]) -> tuple[str, Member]:
+        updated = services.member_update(member=member, actor=request.member, **data)
+        return f"Saved {updated.name}.", updated
+
+    return _handle(request, member, form, "edit", apply)
 
 
 @member_required(*MANAGERS)
 def member_move(request: HttpRequest, pk: int) -> HttpResponse:
     member = _editable(request, pk)
     form = MemberMoveForm(request.POST or None, members=_visible(request), auto_id=f"%s-move-{pk}")
-    if request.method == "POST" and form.is_valid():
-        manager = form.cleaned_data["reports_to"]
-        try:
-            member = services.member_move(member=member, reports_to=manager, actor=request.member)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            team = f" and their team of {member.team_size}" if member.team_size else ""
-            return _tree_changed(
-                request, f"Moved {member.name}{team} under {manager.name}.", member
-            )
-    return _form_response(request, member, form, "move")
+
+    def apply(data: dict[str, Any]) -> tuple[str, Member]:
+        manager = data["reports_to"]
+        moved = services.member_move(member=member, reports_to=manager, actor=request.member)
+        team = f" and their team of {moved.team_size}" if moved.team_size else ""
+        return f"Moved {moved.name}{team} under {manager.name}.", moved
+
+    return _handle(request, member, form, "move", apply)
 
 
 @member_required(*MANAGERS)
@@ -221,16 +229,14 @@ def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     form = MemberDeactivateForm(
         request.POST or None, members=_visible(request), auto_id=f"%s-deactivate-{pk}"
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            member = services.member_deactivate(
-                member=member, reports_to=form.cleaned_data["reports_to"], actor=request.member
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            return _tree_changed(request, f"Deactivated {member.name}.", member)
-    return _form_response(request, member, form, "deactivate")
+
+    def apply(data: dict[str, Any]) -> tuple[str, Member]:
+        gone = services.member_deactivate(
+            member=member, reports_to=data["reports_to"], actor=request.member
+        )
+        return f"Deactivated {gone.name}.", gone
+
+    return _handle(request, member, form, "deactivate", apply)
 
 
 @member_required(*MANAGERS)
