@@ -1,4 +1,4 @@
-"""The Celery app. Tasks take ids and are enqueued with ``delay_on_commit``."""
+"""The Celery app. Tasks take ids and are sent with ``goals_project.queue.enqueue_on_commit``."""
 
 from __future__ import annotations
 

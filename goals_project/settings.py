@@ -144,7 +144,7 @@ if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Celery: with REDIS_URL, a Redis broker and result backend and a separate worker; without it
-# the embedded mode runs every task in-process (tasks are enqueued with delay_on_commit, so
+# the embedded mode runs every task in-process (tasks are sent with enqueue_on_commit, so
 # they run right after the transaction that asked for them commits).
 REDIS_URL = env_redis_url("REDIS_URL")
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL

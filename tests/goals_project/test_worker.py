@@ -1,13 +1,9 @@
 from __future__ import annotations
 
 from io import StringIO
-from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
-
-from goals_project.tasks import ping
 
 
 @pytest.mark.services
@@ -30,15 +26,3 @@ def test_it_reports_a_missing_worker(settings):
             call_command("check_worker", "--timeout=0.5")
     finally:
         app.conf.task_default_queue = previous
-
-
-@pytest.mark.django_db(transaction=True)
-def test_it_enqueues_tasks_only_after_commit(settings):
-    if settings.REDIS_URL:
-        pytest.skip("checks the embedded mode, where tasks run in-process")
-    ran: list[str] = []
-    with mock.patch.object(ping, "run", side_effect=lambda: ran.append("ping")):
-        with transaction.atomic():
-            ping.delay_on_commit()
-            assert ran == []
-        assert ran == ["ping"]

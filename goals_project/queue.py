@@ -1,0 +1,43 @@
+"""Enqueue Celery tasks after the transaction that asked for them commits, never failing it.
+
+The data is already committed when a task is sent: a broker that cannot be reached is logged
+and the scheduled jobs catch up later, so the request that wrote the data still succeeds.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Task
+from django.db import transaction
+from kombu.exceptions import OperationalError
+
+logger = logging.getLogger(__name__)
+
+
+def _send(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    try:
+        task.apply_async(args=args, kwargs=kwargs)
+    except OperationalError as exc:
+        logger.warning(
+            "Broker unreachable; %s will be caught up by the schedule: %s", task.name, exc
+        )
+
+
+def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
+    """Send ``task`` once the current transaction commits (at once outside one).
+
+    In the embedded mode the task runs in-process right then; an error in it is logged
+    (``robust``) rather than turned into a failed request for data that is already saved.
+    """
+
+    def send() -> None:
+        try:
+            task.apply_async(args=args, kwargs=kwargs)
+        except OperationalError as exc:
+            logger.warning(
+                "Broker unreachable; %s will be caught up by the schedule: %s", task.name, exc
+            )
+
+    transaction.on_commit(send, robust=True)
