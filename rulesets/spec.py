@@ -1,0 +1,275 @@
+"""Goal rules as data: parsing and checking a ruleset's rules against the field catalogue.
+
+Pure, no Django. Every problem is reported with the rule's key and the part at fault, so the
+builder, the API (422) and the tests all say the same thing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from .catalogue import (
+    NUMERIC,
+    Condition,
+    ConditionError,
+    CustomFieldDecl,
+    FieldSpec,
+    FieldType,
+    Vocabulary,
+    condition_parse,
+    fields_for,
+)
+
+
+class Aggregation(StrEnum):
+    COUNT = "count"
+    SUM = "sum"
+    AVERAGE = "average"
+    MIN = "min"
+    MAX = "max"
+    DISTINCT_COUNT = "distinct_count"
+    RATIO = "ratio"
+
+
+class Unit(StrEnum):
+    NUMBER = "number"
+    CURRENCY = "currency"
+    DURATION = "duration"
+    PERCENT = "percent"
+
+
+class Direction(StrEnum):
+    HIGHER = "higher"
+    LOWER = "lower"
+
+
+DEFAULT_DATE_FIELD = {
+    "lead": "created_at",
+    "activity": "occurred_at",
+    "opportunity": "closed_at",
+    "stage_change": "changed_at",
+}
+_NEEDS_NUMBER = {Aggregation.SUM, Aggregation.AVERAGE, Aggregation.MIN, Aggregation.MAX}
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """Conditions of which at least one must hold (OR inside the group)."""
+
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    key: str
+    name: str
+    aggregation: Aggregation
+    unit: Unit
+    direction: Direction
+    entity: str | None = None  # None for ratios
+    field: str | None = None
+    date_field: str | None = None
+    member_field: str | None = None
+    currency: str | None = None
+    conditions: tuple[Condition | AnyOf, ...] = ()
+    numerator: str | None = None
+    denominator: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    key: str  # the rule's key, or "#<position>" when it has none
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"rule {self.key}, {self.field}: {self.message}"
+
+
+class RulesetError(ValueError):
+    def __init__(self, problems: list[RuleProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+class _Problems(Exception):
+    """Raised inside one rule's check to stop at its first problem."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field, self.message = field, message
+
+
+def _pick(specs: Mapping[str, FieldSpec], name: Any, role: str, ok: Any, what: str) -> FieldSpec:
+    spec = specs.get(name) if isinstance(name, str) else None
+    if spec is None or not ok(spec):
+        choices = ", ".join(n for n, s in specs.items() if ok(s))
+        raise _Problems(role, f"{name!r} is not {what} of this entity: use one of {choices}")
+    return spec
+
+
+def _conditions(raw: Any, specs: Mapping[str, FieldSpec], vocab: Mapping) -> tuple:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _Problems("conditions", "conditions must be a list")
+    parsed: list[Condition | AnyOf] = []
+    for position, item in enumerate(raw):
+        where = f"conditions[{position}]"
+        try:
+            if isinstance(item, Mapping) and "any" in item:
+                group = item["any"]
+                if not isinstance(group, list) or not group:
+                    raise _Problems(f"{where}.any", "an any-of group needs a non-empty list")
+                parsed.append(AnyOf(tuple(condition_parse(c, specs, vocab) for c in group)))
+            elif isinstance(item, Mapping):
+                parsed.append(condition_parse(item, specs, vocab))
+            else:
+                raise _Problems(where, "a condition is an object with field, op and value")
+        except ConditionError as exc:
+            raise _Problems(f"{where}.{exc.field}", exc.message) from None
+    return tuple(parsed)
+
+
+def _unit(raw: Mapping[str, Any], default: Unit) -> Unit:
+    try:
+        return Unit(raw.get("unit") or default)
+    except ValueError:
+        raise _Problems("unit", f"unknown unit {raw.get('unit')!r}") from None
+
+
+def _rule(
+    raw: Mapping[str, Any],
+    key: str,
+    custom: Iterable[CustomFieldDecl],
+    vocab: Mapping[Vocabulary, set[str]],
+    default_currency: str,
+) -> RuleSpec:
+    try:
+        aggregation = Aggregation(raw.get("aggregation", "count"))
+    except ValueError:
+        raise _Problems("aggregation", f"unknown aggregation {raw.get('aggregation')!r}") from None
+    try:
+        direction = Direction(raw.get("direction", "higher"))
+    except ValueError:
+        raise _Problems("direction", "direction is 'higher' or 'lower'") from None
+    name = str(raw.get("name") or key)
+    if aggregation is Aggregation.RATIO:
+        for part in ("numerator", "denominator"):
+            if not isinstance(raw.get(part), str):
+                raise _Problems(part, f"a ratio needs the key of its {part} rule")
+        return RuleSpec(
+            key,
+            name,
+            aggregation,
+            _unit(raw, Unit.PERCENT),
+            direction,
+            numerator=raw["numerator"],
+            denominator=raw["denominator"],
+        )
+    entity = raw.get("entity")
+    if entity not in DEFAULT_DATE_FIELD:
+        raise _Problems(
+            "entity",
+            f"unknown entity {entity!r}: use one of lead, activity, opportunity, stage_change",
+        )
+    specs = fields_for(entity, custom)
+    measured = None
+    if aggregation is not Aggregation.COUNT:
+        if aggregation in _NEEDS_NUMBER:
+            ok, what = (lambda s: s.type in NUMERIC), "a numeric field"
+        else:
+            ok, what = (lambda s: s.type is not FieldType.DATETIME), "a countable field"
+        measured = _pick(specs, raw.get("field"), "field", ok, what)
+    date = _pick(
+        specs,
+        raw.get("date_field", DEFAULT_DATE_FIELD[entity]),
+        "date_field",
+        lambda s: s.places_in_cycle,
+        "a date field",
+    )
+    member = _pick(
+        specs,
+        raw.get("member_field", "owner"),
+        "member_field",
+        lambda s: s.credits_member,
+        "a member field",
+    )
+    measured_type = measured.type if measured else None
+    if aggregation is Aggregation.DISTINCT_COUNT or measured_type is None:
+        default_unit = Unit.NUMBER
+    else:
+        default_unit = {FieldType.MONEY: Unit.CURRENCY, FieldType.DURATION: Unit.DURATION}.get(
+            measured_type, Unit.NUMBER
+        )
+    unit = _unit(raw, default_unit)
+    money = measured_type is FieldType.MONEY
+    currency = raw.get("currency") or (default_currency if money else None)
+    if currency is not None and not re.fullmatch(r"[A-Z]{3}", str(currency)):
+        raise _Problems("currency", f"{currency!r} is not a three-letter currency code")
+    return RuleSpec(
+        key,
+        name,
+        aggregation,
+        unit,
+        direction,
+        entity=entity,
+        field=measured.name if measured else None,
+        date_field=date.name,
+        member_field=member.name,
+        currency=currency,
+        conditions=_conditions(raw.get("conditions"), specs, vocab),
+    )
+
+
+def ruleset_parse(
+    rules: Any,
+    *,
+    custom: Iterable[CustomFieldDecl] = (),
+    vocab: Mapping[Vocabulary, set[str]] | None = None,
+    default_currency: str = "USD",
+) -> list[RuleSpec]:
+    """Parse and check every rule of a ruleset; raise RulesetError listing every problem."""
+    if not isinstance(rules, list):
+        raise RulesetError([RuleProblem("#0", "rules", "rules must be a list")])
+    custom, vocab = list(custom), vocab or {}
+    problems: list[RuleProblem] = []
+    parsed: dict[str, RuleSpec] = {}
+    for position, raw in enumerate(rules):
+        key = raw.get("key") if isinstance(raw, Mapping) else None
+        label = key if isinstance(key, str) and key else f"#{position}"
+        if not isinstance(raw, Mapping):
+            problems.append(RuleProblem(label, "rule", "a rule is an object"))
+            continue
+        if not isinstance(key, str) or not _KEY.match(key):
+            problems.append(RuleProblem(label, "key", "a key is lower_case letters, digits and _"))
+            continue
+        if key in parsed:
+            problems.append(RuleProblem(key, "key", f"the key {key!r} is used twice"))
+            continue
+        try:
+            parsed[key] = _rule(raw, key, custom, vocab, default_currency)
+        except _Problems as exc:
+            problems.append(RuleProblem(key, exc.field, exc.message))
+    for spec in parsed.values():
+        if spec.aggregation is not Aggregation.RATIO:
+            continue
+        for part in ("numerator", "denominator"):
+            target = getattr(spec, part)
+            if target == spec.key:
+                problems.append(RuleProblem(spec.key, part, "a ratio cannot point at itself"))
+            elif target not in parsed:
+                problems.append(
+                    RuleProblem(spec.key, part, f"no rule with the key {target!r} in this ruleset")
+                )
+            elif parsed[target].aggregation is Aggregation.RATIO:
+                problems.append(
+                    RuleProblem(spec.key, part, f"{target!r} is a ratio; use a counted rule")
+                )
+    if problems:
+        raise RulesetError(problems)
+    return list(parsed.values())
