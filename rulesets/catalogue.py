@@ -103,9 +103,7 @@ def _member(name: str, label: str, path: str, nullable: bool = False) -> FieldSp
 
 LEAD_STATUSES = ("new", "contacted", "qualified", "converted", "disqualified")
 ACTIVITY_STATUSES = ("planned", "completed", "cancelled")
-ACTIVITY_CATEGORIES = (
-    "call", "email", "meeting", "demo", "follow_up", "task", "campaign", "other",
-)  # fmt: skip
+ACTIVITY_CATEGORIES = ("call", "email", "meeting", "demo", "follow_up", "task", "campaign", "other")
 OPPORTUNITY_STATUSES = ("open", "won", "lost")
 
 ENTITIES: Mapping[str, tuple[FieldSpec, ...]] = {
@@ -127,7 +125,7 @@ ENTITIES: Mapping[str, tuple[FieldSpec, ...]] = {
             FieldType.CHOICE,
             "type__name",
             vocabulary=Vocabulary.ACTIVITY_TYPES,
-        ),  # fmt: skip
+        ),
         FieldSpec("category", "Category", FieldType.CHOICE, "type__category", ACTIVITY_CATEGORIES),
         FieldSpec("status", "Status", FieldType.CHOICE, "status", ACTIVITY_STATUSES),
         FieldSpec("outcome", "Outcome", FieldType.TEXT, "outcome", nullable=True),
@@ -155,14 +153,14 @@ ENTITIES: Mapping[str, tuple[FieldSpec, ...]] = {
             "from_stage__name",
             vocabulary=Vocabulary.STAGES,
             nullable=True,
-        ),  # fmt: skip
+        ),
         FieldSpec(
             "to_stage",
             "To stage",
             FieldType.CHOICE,
             "to_stage__name",
             vocabulary=Vocabulary.STAGES,
-        ),  # fmt: skip
+        ),
         FieldSpec("value", "Opportunity value", FieldType.MONEY, "opportunity__value"),
         _date("changed_at", "Changed", nullable=False),
     ),
