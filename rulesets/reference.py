@@ -1,0 +1,133 @@
+"""The reference evaluator: a goal rule computed in plain Python over a list of records.
+
+It is deliberately simple and slow; the database compiler must agree with it exactly (a
+hypothesis test checks that). Records are dicts keyed by catalogue field names.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from .catalogue import Condition, Op
+from .spec import Aggregation, AnyOf, RuleSpec
+
+Record = Mapping[str, Any]
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def condition_holds(condition: Condition, record: Record) -> bool:
+    """SQL-like semantics: a missing value fails every comparison except the negative ones
+    (ne, not_in, which it passes) and is_empty; text contains is case-insensitive."""
+    value = record.get(condition.field)
+    op, wanted = condition.op, condition.value
+    if op is Op.IS_EMPTY:
+        return _empty(value)
+    if op is Op.IS_NOT_EMPTY:
+        return not _empty(value)
+    if op is Op.NE:
+        return value is None or value != wanted
+    if op is Op.NOT_IN:
+        return value is None or value not in wanted
+    if value is None:
+        return False
+    match op:
+        case Op.EQ:
+            return value == wanted
+        case Op.IN:
+            return value in wanted
+        case Op.GT:
+            return value > wanted
+        case Op.GTE:
+            return value >= wanted
+        case Op.LT:
+            return value < wanted
+        case Op.LTE:
+            return value <= wanted
+        case Op.BETWEEN:
+            return wanted[0] <= value <= wanted[1]
+        case Op.CONTAINS:
+            return str(wanted).lower() in str(value).lower()
+    raise ValueError(f"unhandled operator {op}")
+
+
+def matches(rule: RuleSpec, record: Record) -> bool:
+    for condition in rule.conditions:
+        if isinstance(condition, AnyOf):
+            if not any(condition_holds(c, record) for c in condition.conditions):
+                return False
+        elif not condition_holds(condition, record):
+            return False
+    return True
+
+
+@dataclass
+class Parts:
+    """What a member's value in one cycle is made of; roll-ups combine parts, never values."""
+
+    count: int = 0
+    total: Decimal = Decimal(0)
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    distinct: set[Hashable] = field(default_factory=set)
+
+    def add(self, measured: Any) -> None:
+        self.count += 1
+        if isinstance(measured, int | Decimal) and not isinstance(measured, bool):
+            number = Decimal(measured)
+            self.total += number
+            self.minimum = number if self.minimum is None else min(self.minimum, number)
+            self.maximum = number if self.maximum is None else max(self.maximum, number)
+        if measured is not None:
+            self.distinct.add(measured)
+
+    def value(self, aggregation: Aggregation) -> Decimal | None:
+        match aggregation:
+            case Aggregation.COUNT:
+                return Decimal(self.count)
+            case Aggregation.SUM:
+                return self.total
+            case Aggregation.AVERAGE:
+                return self.total / self.count if self.count else None
+            case Aggregation.MIN:
+                return self.minimum
+            case Aggregation.MAX:
+                return self.maximum
+            case Aggregation.DISTINCT_COUNT:
+                return Decimal(len(self.distinct))
+        raise ValueError(f"{aggregation} is not computed from one rule's records")
+
+
+def evaluate(
+    rule: RuleSpec,
+    records: Iterable[Record],
+    *,
+    start: datetime,
+    end: datetime,
+    members: set[int],
+    bucket: Callable[[datetime], Hashable],
+) -> dict[tuple[int, Hashable], Parts]:
+    """Parts per (member, bucket) for a counted rule over ``[start, end)`` and ``members``.
+
+    A record without a value in the measured field is not counted by sum, average, min, max
+    or distinct count (as SQL aggregates skip NULL)."""
+    result: dict[tuple[int, Hashable], Parts] = defaultdict(Parts)
+    for record in records:
+        member = record.get(rule.member_field)
+        when = record.get(rule.date_field)
+        if member not in members or when is None or not (start <= when < end):
+            continue
+        if not matches(rule, record):
+            continue
+        measured = record.get(rule.field) if rule.field else None
+        if rule.field and measured is None:
+            continue
+        result[(member, bucket(when))].add(measured)
+    return dict(result)

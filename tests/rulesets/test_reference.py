@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from rulesets.catalogue import Condition, Op
+from rulesets.reference import condition_holds, evaluate
+from rulesets.spec import ruleset_parse
+
+D = Decimal
+
+
+@pytest.mark.parametrize(
+    ("op", "wanted", "value", "holds"),
+    [
+        (Op.EQ, "won", "won", True),
+        (Op.EQ, "won", None, False),
+        (Op.NE, "won", None, True),
+        (Op.NE, "won", "won", False),
+        (Op.IN, ("a", "b"), "b", True),
+        (Op.NOT_IN, ("a", "b"), None, True),
+        (Op.GT, D(5), D(5), False),
+        (Op.GTE, D(5), D(5), True),
+        (Op.LT, D(5), None, False),
+        (Op.BETWEEN, (D(1), D(3)), D(3), True),
+        (Op.BETWEEN, (D(1), D(3)), D("3.01"), False),
+        (Op.CONTAINS, "Web", "website form", True),
+        (Op.IS_EMPTY, None, "", True),
+        (Op.IS_EMPTY, None, None, True),
+        (Op.IS_NOT_EMPTY, None, "x", True),
+    ],
+)
+def test_it_applies_each_operator_like_sql(op, wanted, value, holds):
+    assert condition_holds(Condition("f", op, wanted), {"f": value}) is holds
+
+
+def at(day: int) -> datetime:
+    return datetime(2027, 3, day, 12, tzinfo=UTC)
+
+
+RECORDS = [
+    {"owner": 1, "status": "won", "value": D(100), "closed_at": at(1)},
+    {"owner": 1, "status": "won", "value": D(50), "closed_at": at(9)},
+    {"owner": 1, "status": "lost", "value": D(70), "closed_at": at(2)},
+    {"owner": 2, "status": "won", "value": D(30), "closed_at": at(3)},
+    {"owner": 3, "status": "won", "value": D(999), "closed_at": at(3)},  # not in the team
+    {"owner": 2, "status": "won", "value": D(5), "closed_at": at(31)},  # outside the window
+]
+
+
+def test_it_groups_by_member_and_bucket_within_the_window_and_team():
+    won_value, won = ruleset_parse(
+        [
+            {
+                "key": "v",
+                "entity": "opportunity",
+                "aggregation": "sum",
+                "field": "value",
+                "conditions": [{"field": "status", "op": "eq", "value": "won"}],
+            },
+            {
+                "key": "n",
+                "entity": "opportunity",
+                "conditions": [{"field": "status", "op": "eq", "value": "won"}],
+            },
+        ]
+    )
+    week = lambda when: when.isocalendar().week  # noqa: E731
+    window = {"start": at(1), "end": at(30), "members": {1, 2}, "bucket": week}
+    sums = evaluate(won_value, RECORDS, **window)
+    assert {k: p.value(won_value.aggregation) for k, p in sums.items()} == {
+        (1, 9): D(100),
+        (1, 10): D(50),
+        (2, 9): D(30),
+    }
+    counts = evaluate(won, RECORDS, **window)
+    assert sum(p.count for p in counts.values()) == 3
