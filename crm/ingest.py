@@ -1,0 +1,692 @@
+"""Ingestion of CRM records: the one path by which the API and the CSV import write entities.
+
+A record is a plain dict as JSON or CSV delivers it (see each model's ``RECORD_FIELDS``):
+members by ``owner_email``, activity types and stages by name, leads and opportunities by
+``external_id``, custom fields by their declared name in ``attributes``. Every record of a
+batch is validated first and every problem collected with the record's position; writes are
+upserts by (tenant, external_id), set-based, with one query per lookup per batch whatever its
+size. Delivering the same batch again changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import partial as bind
+from typing import Any, TextIO
+
+from django.core.exceptions import ValidationError
+from django.core.validators import DecimalValidator
+from django.db import models, transaction
+from django.utils import timezone
+from django_scopes import scope
+
+from hierarchy.importer import Problem
+from hierarchy.models import Member, Tenant
+from hierarchy.services import normalize_email
+
+from .models import (
+    ENTITY_MODELS,
+    ActivityType,
+    CustomField,
+    Entity,
+    Lead,
+    Opportunity,
+    PipelineStage,
+    StageChange,
+)
+from .timeparse import parse_timestamp
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000  # records per API request and per CSV batch
+
+REQUIRED: dict[str, frozenset[str]] = {
+    Entity.LEAD: frozenset({"external_id", "owner_email", "name"}),
+    Entity.ACTIVITY: frozenset({"external_id", "owner_email", "type", "occurred_at"}),
+    Entity.OPPORTUNITY: frozenset({"external_id", "owner_email", "name", "stage"}),
+}
+
+# A status that marks a moment stamps it when the record does not say when: the stored moment
+# if the record already had it, else the time of ingestion, so a resend keeps the first stamp.
+STATUS_STAMPS: dict[str, dict[str, str]] = {
+    Entity.LEAD: {
+        Lead.Status.CONVERTED: "converted_at",
+        Lead.Status.DISQUALIFIED: "disqualified_at",
+    },
+    Entity.OPPORTUNITY: {Opportunity.Status.WON: "closed_at", Opportunity.Status.LOST: "closed_at"},
+}
+
+BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+class RecordsInvalid(Exception):
+    """Nothing was written: these problems, each with its record's position, stand in the way."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: p.line)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Problem] = field(default_factory=list)  # partial mode only
+
+    def add(self, other: UpsertResult) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected += other.rejected
+
+
+class _Bad(Exception):
+    """One value's problem, in a message that names the field."""
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 42 else text[:40] + "…"
+
+
+def _text(name: str, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _Bad(f"{name} {_shown(value)} is not text")
+    return str(value).strip()
+
+
+def _decimal(name: str, value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise _Bad(f"{name} {_shown(value)} is not a number")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        raise _Bad(f"{name} {_shown(value)} is not a number (use digits and a point: 1250.50)")
+    return number
+
+
+def _whole_number(name: str, value: object) -> int:
+    number = _decimal(name, value)
+    if number != number.to_integral_value():
+        raise _Bad(f"{name} {_shown(value)} is not a whole number")
+    return int(number)
+
+
+def _timestamp(name: str, value: object, time_zone: str) -> datetime:
+    if not isinstance(value, str):
+        raise _Bad(f"{name} {_shown(value)} is not an ISO 8601 timestamp")
+    try:
+        return parse_timestamp(value, time_zone)
+    except ValueError as exc:
+        raise _Bad(f"{name} {exc}") from None
+
+
+def _validated(
+    name: str, raw: object, value: object, validators: Iterable[Callable[[Any], None]]
+) -> None:
+    """Run a model field's validators; the message shows the value as it was sent."""
+    try:
+        for validator in validators:
+            validator(value)
+    except ValidationError as exc:
+        raise _Bad(f"{name} {_shown(raw)} is not valid: {' '.join(exc.messages)}") from None
+
+
+def _model_value(name: str, raw: object, model_field: models.Field, time_zone: str) -> object:
+    """A record value for a model field of the same name, checked by the field's validators."""
+    if isinstance(model_field, models.DateTimeField):
+        return _timestamp(name, raw, time_zone)
+    if isinstance(model_field, models.DecimalField):
+        value: object = _decimal(name, raw)
+    elif isinstance(model_field, models.PositiveIntegerField):
+        value = _whole_number(name, raw)
+    else:
+        value = _text(name, raw)
+        if model_field.choices:
+            allowed = [choice for choice, _ in model_field.choices]
+            value = value.lower()
+            if value not in allowed:
+                raise _Bad(f"{name} {_shown(raw)} is not one of {', '.join(allowed)}")
+        elif name == "currency":
+            value = value.upper()
+    _validated(name, raw, value, model_field.validators)
+    return value
+
+
+def _custom_value(declared: CustomField, raw: object) -> object:
+    """A custom field's value as stored in ``attributes`` (JSON: money as an exact string)."""
+    name, kind = declared.name, CustomField.Type(declared.type)
+    if kind is CustomField.Type.NUMBER:
+        number = _decimal(name, raw)
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind is CustomField.Type.MONEY:
+        number = _decimal(name, raw)
+        value = Opportunity._meta.get_field("value")  # money has the shape of a deal's value
+        _validated(name, raw, number, [DecimalValidator(value.max_digits, value.decimal_places)])
+        return str(number.quantize(Decimal("0.01")))
+    if kind is CustomField.Type.BOOLEAN:
+        flag = BOOLEANS.get(str(raw).strip().lower()) if not isinstance(raw, bool) else raw
+        if flag is None:
+            raise _Bad(f"{name} {_shown(raw)} is not one of true, false, yes, no, 1, 0")
+        return flag
+    text = _text(name, raw)
+    if kind is CustomField.Type.DATE:
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise _Bad(f"{name} {_shown(raw)} is not a date (YYYY-MM-DD)") from None
+    if kind is CustomField.Type.CHOICE:
+        by_key = {choice.lower(): choice for choice in declared.choices}
+        if text.lower() not in by_key:
+            raise _Bad(f"{name} {_shown(raw)} is not one of {', '.join(declared.choices)}")
+        return by_key[text.lower()]
+    return text
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """A record field that names another row by what the sender knows about it."""
+
+    attname: str
+    missing: str  # completes "<field> <value> ..." when nothing matches
+    key: Callable[[str], str]  # how a value matches: emails and names ignore case
+    rows: Callable[[set[str]], Iterable[tuple[str, int]]]  # (key, pk) rows for those keys
+    lists_known: bool = False  # a tenant's types and stages are few: name them in the message
+
+
+REFERENCES: dict[str, _Reference] = {
+    "owner_email": _Reference(
+        "owner_id",
+        "is not the email of a member of this organization",
+        normalize_email,
+        lambda keys: Member.objects.filter(user__email__in=keys).values_list("user__email", "pk"),
+    ),
+    # Types and stages are read whole: they are few, and a miss lists what exists.
+    "type": _Reference(
+        "type_id",
+        "is not an activity type of this organization",
+        str.lower,
+        lambda keys: ActivityType.objects.values_list("name", "pk"),
+        lists_known=True,
+    ),
+    "stage": _Reference(
+        "stage_id",
+        "is not a pipeline stage of this organization",
+        str.lower,
+        lambda keys: PipelineStage.objects.values_list("name", "pk"),
+        lists_known=True,
+    ),
+    "lead_external_id": _Reference(
+        "lead_id",
+        "is not the external_id of a lead of this organization",
+        str,
+        lambda keys: Lead.objects.filter(external_id__in=keys).values_list("external_id", "pk"),
+    ),
+    "opportunity_external_id": _Reference(
+        "opportunity_id",
+        "is not the external_id of an opportunity of this organization",
+        str,
+        lambda keys: Opportunity.objects.filter(external_id__in=keys).values_list(
+            "external_id", "pk"
+        ),
+    ),
+}
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+@dataclass
+class _Record:
+    position: int
+    values: dict[str, Any] = field(default_factory=dict)  # model attnames, stage_changed_at
+    references: dict[str, str] = field(default_factory=dict)  # record field -> text sent
+    errors: list[tuple[str | None, str]] = field(default_factory=list)
+
+
+def _parse(
+    entity: str,
+    position: int,
+    raw: Mapping[str, Any],
+    custom: dict[str, CustomField],
+    time_zone: str,
+) -> _Record:
+    """Check one record on its own; its references are resolved later for the whole batch."""
+    record = _Record(position)
+    model = ENTITY_MODELS[entity]
+    for name in raw:
+        if name not in model.RECORD_FIELDS and name != "attributes":
+            record.errors.append((name, f"{name!r} is not a field of {entity} records"))
+    for name in sorted(REQUIRED[entity] - {n for n, v in raw.items() if not _blank(v)}):
+        record.errors.append((name, f"{name} is required"))
+    for name in model.RECORD_FIELDS:
+        value = raw.get(name)
+        if _blank(value):
+            continue
+        try:
+            if name in REFERENCES:
+                record.references[name] = _text(name, value)
+            elif name == "stage_changed_at":
+                record.values[name] = _timestamp(name, value, time_zone)
+            else:
+                model_field = model._meta.get_field(name)
+                record.values[model_field.attname] = _model_value(
+                    name, value, model_field, time_zone
+                )
+        except _Bad as exc:
+            record.errors.append((name, str(exc)))
+    record.values["attributes"] = _parse_attributes(entity, raw.get("attributes"), custom, record)
+    return record
+
+
+def _parse_attributes(
+    entity: str, raw: object, custom: dict[str, CustomField], record: _Record
+) -> dict[str, object]:
+    if _blank(raw):
+        return {}
+    if not isinstance(raw, Mapping):
+        record.errors.append(("attributes", "attributes must be an object of custom field values"))
+        return {}
+    attributes: dict[str, object] = {}
+    for name, value in raw.items():
+        declared = custom.get(name)
+        if declared is None:
+            known = ", ".join(sorted(custom)) or "none"
+            message = f"{name!r} is not a custom field of {entity} records (declared: {known})"
+            record.errors.append((f"attributes.{name}", message))
+        elif not _blank(value):
+            try:
+                attributes[name] = _custom_value(declared, value)
+            except _Bad as exc:
+                record.errors.append((f"attributes.{name}", str(exc)))
+    return attributes
+
+
+def _resolve(records: list[_Record]) -> None:
+    """Turn every reference of the batch into a row id, with one query per kind of reference."""
+    for name, reference in REFERENCES.items():
+        keys = {reference.key(r.references[name]) for r in records if name in r.references}
+        if not keys:
+            continue
+        rows = list(reference.rows(keys))
+        found = {reference.key(key): pk for key, pk in rows}
+        for record in records:
+            text = record.references.get(name)
+            if text is None:
+                continue
+            if (pk := found.get(reference.key(text))) is not None:
+                record.values[reference.attname] = pk
+                continue
+            message = f"{name} {_shown(text)} {reference.missing}"
+            if reference.lists_known:
+                message += f" (known: {', '.join(key for key, _ in rows) or 'none'})"
+            record.errors.append((name, message))
+
+
+def _check(
+    *,
+    tenant: Tenant,
+    entity: str,
+    records: Sequence[Mapping[str, Any]],
+    positions: Sequence[int] | None,
+    unit: str,
+    earlier: dict[str, int] | None,
+) -> tuple[list[_Record], list[Problem]]:
+    """Parse and resolve a batch: the valid records, and every problem of the others."""
+    if entity not in ENTITY_MODELS:
+        raise ValueError(f"Unknown entity {entity!r}; use one of {', '.join(ENTITY_MODELS)}.")
+    positions = range(len(records)) if positions is None else positions
+    custom: dict[str, CustomField] = {}
+    if any(record.get("attributes") for record in records):
+        custom = {f.name: f for f in CustomField.objects.filter(entity=entity)}
+    parsed = [
+        _parse(entity, position, raw, custom, tenant.time_zone)
+        for position, raw in zip(positions, records, strict=True)
+    ]
+    _resolve(parsed)
+    # Two records of one delivery with the same external_id: which should win is a guess.
+    earlier = {} if earlier is None else earlier
+    for record in parsed:
+        external_id = record.values.get("external_id")
+        if external_id in earlier:
+            first = earlier[external_id]
+            message = f"external_id {external_id!r} is repeated (first on {unit} {first})"
+            record.errors.append(("external_id", message))
+        elif external_id is not None:
+            earlier[external_id] = record.position
+    problems = [
+        Problem(record.position, message, name, unit)
+        for record in parsed
+        for name, message in record.errors
+    ]
+    return [record for record in parsed if not record.errors], problems
+
+
+def records_validate(
+    *,
+    tenant: Tenant,
+    entity: str,
+    records: Sequence[Mapping[str, Any]],
+    positions: Sequence[int] | None = None,
+    unit: str = "record",
+    earlier: dict[str, int] | None = None,
+) -> list[Problem]:
+    """Every problem of a batch of records, without writing anything.
+
+    ``positions`` name the records in messages (default: their index from 0) and ``unit``
+    what a position is ("record" in the API, "line" in a CSV file). ``earlier`` maps the
+    external ids of earlier batches of the same delivery to their positions; this batch's ids
+    are added to it, so a repeat across batches is reported like one within a batch.
+    """
+    with scope(tenant=tenant):
+        _, problems = _check(
+            tenant=tenant,
+            entity=entity,
+            records=records,
+            positions=positions,
+            unit=unit,
+            earlier=earlier,
+        )
+    return sorted(problems, key=lambda p: p.line)
+
+
+def records_upsert(
+    *,
+    tenant: Tenant,
+    entity: str,
+    records: Sequence[Mapping[str, Any]],
+    partial: bool = False,
+    positions: Sequence[int] | None = None,
+    unit: str = "record",
+    earlier: dict[str, int] | None = None,
+) -> UpsertResult:
+    """Create or update a batch of records of ``entity`` ("lead", "activity", "opportunity")
+    by (tenant, external_id), in one transaction.
+
+    All or nothing: any problem raises RecordsInvalid listing every problem and writes
+    nothing. With ``partial`` the valid records are written and the others reported in
+    ``rejected``. A record replaces what was stored; a missing ``created_at``, or the moment a
+    status marks (``converted_at``, ``closed_at``...), keeps its stored value or becomes now.
+    A new opportunity, or one whose stage changed, gets a StageChange at
+    ``stage_changed_at`` (default: its ``created_at`` when new, otherwise now). The number of
+    queries does not depend on the batch size. ``positions``, ``unit`` and ``earlier``: see
+    ``records_validate``.
+    """
+    with scope(tenant=tenant), transaction.atomic():
+        valid, problems = _check(
+            tenant=tenant,
+            entity=entity,
+            records=records,
+            positions=positions,
+            unit=unit,
+            earlier=earlier,
+        )
+        if problems and not partial:
+            raise RecordsInvalid(problems)
+        result = _write(tenant, entity, [record.values for record in valid])
+    result.rejected = sorted(problems, key=lambda p: p.line)
+    return result
+
+
+def _row(
+    tenant: Tenant, entity: str, values: dict[str, Any], old: models.Model | None, now: datetime
+) -> models.Model:
+    """The row a record makes, with the defaults and stamps that depend on the stored row."""
+    model = ENTITY_MODELS[entity]
+    row = model(tenant=tenant, **values)
+    if entity == Entity.OPPORTUNITY and not row.currency:
+        row.currency = tenant.default_currency
+    stamps = [STATUS_STAMPS.get(entity, {}).get(row.status)]
+    if "created_at" in model.RECORD_FIELDS:
+        stamps.append("created_at")
+    for stamp in stamps:
+        if stamp is not None and stamp not in values:
+            setattr(row, stamp, (old and getattr(old, stamp)) or now)
+    return row
+
+
+def _write(tenant: Tenant, entity: str, batch: list[dict[str, Any]]) -> UpsertResult:
+    model = ENTITY_MODELS[entity]
+    # Locked so that two deliveries of one opportunity agree on the stage it moved from.
+    stored = {
+        row.external_id: row
+        for row in model.objects.select_for_update().filter(
+            external_id__in=[values["external_id"] for values in batch]
+        )
+    }
+    columns = [
+        f for f in model._meta.concrete_fields if f.name not in ("id", "tenant", "external_id")
+    ]
+    now = timezone.now()
+    result = UpsertResult()
+    changed: list[models.Model] = []
+    moves: list[StageChange] = []
+    for values in batch:
+        stage_changed_at = values.pop("stage_changed_at", None)
+        old = stored.get(values["external_id"])
+        row = _row(tenant, entity, values, old, now)
+        if old is not None and all(
+            getattr(row, f.attname) == getattr(old, f.attname) for f in columns
+        ):
+            result.unchanged += 1
+            continue
+        changed.append(row)
+        if old is None:
+            result.created += 1
+        else:
+            result.updated += 1
+        if entity == Entity.OPPORTUNITY and (old is None or old.stage_id != row.stage_id):
+            default = row.created_at if old is None else now
+            move = StageChange(
+                tenant=tenant,
+                opportunity=row,
+                from_stage_id=old and old.stage_id,
+                to_stage_id=row.stage_id,
+                changed_at=stage_changed_at or default,
+                member_id=row.owner_id,
+            )
+            moves.append(move)
+    if not changed:
+        return result
+    # The upsert's RETURNING gives every row its id, new or not (PostgreSQL, SQLite 3.35+),
+    # which the stage changes then refer to.
+    model.objects.bulk_create(
+        changed,
+        update_conflicts=True,
+        unique_fields=["tenant", "external_id"],
+        update_fields=[f.name for f in columns],
+    )
+    olds = [stored[row.external_id] for row in changed if row.external_id in stored]
+    _notify(tenant.pk, entity, [*changed, *olds])
+    if moves:
+        StageChange.objects.bulk_create(moves)
+        _notify(tenant.pk, "stage_change", moves, owner="member_id")
+    return result
+
+
+def records_delete(*, tenant: Tenant, entity: str, external_ids: Iterable[str]) -> int:
+    """Delete the tenant's records of ``entity`` with these external ids; return how many.
+
+    Unknown ids are skipped, and so is every other tenant's record with the same id. A deleted
+    opportunity's stage changes go with it; the activities and opportunities of a deleted lead,
+    and the activities of a deleted opportunity, stay without the link.
+    """
+    model = ENTITY_MODELS[entity]
+    with scope(tenant=tenant), transaction.atomic():
+        rows = list(
+            model.objects.filter(external_id__in=set(external_ids)).only(
+                "pk", "owner", *model.DATE_FIELDS
+            )
+        )
+        if not rows:
+            return 0
+        _, deleted = model.objects.filter(pk__in=[row.pk for row in rows]).delete()
+        _notify(tenant.pk, entity, rows)
+    return deleted.get(model._meta.label, 0)
+
+
+def _notify(
+    tenant_id: int, entity: str, rows: Sequence[models.Model], owner: str = "owner_id"
+) -> None:
+    """Have ``entities_changed`` told about these rows (old and new versions) after commit."""
+    moments = [moment for row in rows for name in row.DATE_FIELDS if (moment := getattr(row, name))]
+    transaction.on_commit(
+        bind(
+            entities_changed,
+            tenant_id,
+            entity,
+            owner_ids=sorted({getattr(row, owner) for row in rows} - {None}),
+            start=min(moments),
+            end=max(moments),
+        )
+    )
+
+
+def entities_changed(
+    tenant_id: int, entity: str, *, owner_ids: list[int], start: datetime, end: datetime
+) -> None:
+    """Run after a commit that created, changed or deleted rows of ``entity`` ("lead",
+    "activity", "opportunity" or "stage_change") of a tenant.
+
+    ``owner_ids`` are the members credited with those rows before or after the change, and
+    ``start``..``end`` (inclusive) spans all their attribution dates before and after: the
+    achievements that can be affected belong to the tenant's goals whose window meets the span
+    and whose team holds one of the owners. For now it only logs; recompute is wired here.
+    """
+    logger.debug(
+        "%s rows of tenant %s changed for members %s between %s and %s",
+        entity,
+        tenant_id,
+        owner_ids,
+        start.isoformat(),
+        end.isoformat(),
+    )
+
+
+Progress = Callable[[str, int, int], None]  # (phase, rows done, rows in the file)
+
+
+@dataclass
+class _CsvBatch:
+    lines: list[int] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # rows that are not records at all
+    rows: int = 0
+
+
+def _count_rows(file: TextIO) -> int:
+    file.seek(0)
+    count = sum(1 for row in csv.reader(file) if row) - 1  # DictReader skips empty rows too
+    file.seek(0)
+    return max(count, 0)
+
+
+def _csv_batches(file: TextIO, entity: str, custom: set[str]) -> Iterator[_CsvBatch]:
+    """The file's rows as records, ``BATCH_SIZE`` at a time, with their line numbers.
+
+    A bad header raises RecordsInvalid at once: no row can be read without it.
+    """
+    file.seek(0)
+    reader = csv.DictReader(file)
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    standard = ENTITY_MODELS[entity].RECORD_FIELDS
+    problems = []
+    if missing := sorted(REQUIRED[entity] - set(header)):
+        problems.append(f"missing column(s) {', '.join(missing)}")
+    if unknown := [n for n in header if n not in standard and n not in custom]:
+        known = ", ".join(sorted(custom)) or "none"
+        problems.append(f"unknown column(s) {', '.join(unknown)} (custom fields: {known})")
+    if repeated := sorted({n for n in header if header.count(n) > 1}):
+        problems.append(f"repeated column(s) {', '.join(repeated)}")
+    if problems:
+        raise RecordsInvalid([Problem(1, "; ".join(problems), None, "line")])
+    reader.fieldnames = header
+    batch = _CsvBatch()
+    for row in reader:
+        batch.rows += 1
+        if None in row:
+            message = f"more values than the {len(header)} columns of the header"
+            batch.problems.append(Problem(reader.line_num, message, None, "line"))
+        else:
+            record = {name: value for name, value in row.items() if name in standard}
+            record["attributes"] = {n: v for n, v in row.items() if n not in standard}
+            batch.lines.append(reader.line_num)
+            batch.records.append(record)
+        if batch.rows == BATCH_SIZE:
+            yield batch
+            batch = _CsvBatch()
+    if batch.rows:
+        yield batch
+
+
+def records_import(
+    *,
+    tenant: Tenant,
+    entity: str,
+    file: TextIO,
+    partial: bool = False,
+    progress: Progress | None = None,
+) -> UpsertResult:
+    """Upsert records of ``entity`` from a CSV file: a header of record fields and declared
+    custom fields, then one record a row. Problems are reported by line (the header is line 1).
+
+    All or nothing: a first pass validates the file batch by batch and raises RecordsInvalid
+    with every problem; only a valid file is written, by a second pass in one transaction.
+    With ``partial`` a single pass writes the valid rows and reports the rest in ``rejected``.
+    The file is streamed; only the external ids seen so far are kept, to report repeats.
+    ``file`` must be seekable (it is read more than once).
+    """
+    with scope(tenant=tenant):
+        custom = set(CustomField.objects.filter(entity=entity).values_list("name", flat=True))
+        total = _count_rows(file)
+
+        def passes(phase: str) -> Iterator[_CsvBatch]:
+            done = 0
+            for batch in _csv_batches(file, entity, custom):
+                yield batch
+                done += batch.rows
+                if progress is not None:
+                    progress(phase, done, total)
+
+        if not partial:
+            earlier: dict[str, int] = {}
+            problems: list[Problem] = []
+            for batch in passes("Validating"):
+                problems += batch.problems
+                problems += records_validate(
+                    tenant=tenant,
+                    entity=entity,
+                    records=batch.records,
+                    positions=batch.lines,
+                    unit="line",
+                    earlier=earlier,
+                )
+            if problems:
+                raise RecordsInvalid(problems)
+        result = UpsertResult()
+        earlier = {}
+        with transaction.atomic():
+            for batch in passes("Writing"):
+                result.rejected += batch.problems
+                result.add(
+                    records_upsert(
+                        tenant=tenant,
+                        entity=entity,
+                        records=batch.records,
+                        partial=partial,
+                        positions=batch.lines,
+                        unit="line",
+                        earlier=earlier,
+                    )
+                )
+        result.rejected.sort(key=lambda p: p.line)
+        return result

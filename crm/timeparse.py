@@ -1,0 +1,35 @@
+"""Reading the timestamps that CRM records carry, in the tenant's time zone.
+
+Pure: no Django. A value is ISO 8601. With an offset (``Z``, ``+02:00``) it means that
+instant; without one it is a wall-clock time in the tenant's time zone; a date alone is the
+start of that day there. The result is always an aware datetime in UTC.
+
+Wall-clock times that a DST change makes ambiguous or skips follow PEP 495 with ``fold=0``:
+an ambiguous time (clocks go back) is the first of its two instants; a skipped time (clocks
+go forward) is read with the offset in force before the change, which lands it after the gap.
+That also makes a date whose midnight is skipped (America/Santiago in September) start at the
+first instant the day has. Neither is rejected: a CRM that wrote such a time meant a moment
+near it, and refusing the record would drop real work from the numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+EXAMPLES = "e.g. 2025-03-31T14:30:00+02:00, 2025-03-31 14:30 or 2025-03-31"
+
+
+def parse_timestamp(text: str, time_zone: str) -> datetime:
+    """The UTC instant ``text`` names, a naive value read in ``time_zone`` (an IANA name).
+
+    Raises ValueError with a message that a person who typed ``text`` understands.
+    """
+    try:
+        # A date alone parses as its midnight, which is the start of the day once localized.
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO 8601 date or timestamp ({EXAMPLES})") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(time_zone))
+    return moment.astimezone(UTC)
