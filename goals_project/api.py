@@ -11,6 +11,7 @@ from django_scopes import scope
 from ninja import NinjaAPI
 from ninja.security import HttpBearer
 
+from crm.api import routers as crm_routers
 from hierarchy.models import ApiToken
 from hierarchy.services import api_token_authenticate
 
@@ -45,3 +46,5 @@ api = NinjaAPI(
 )
 api.add_decorator(in_tenant_scope)
 api.add_router("/members", "hierarchy.api.router", tags=["members"])
+for _prefix, _router in crm_routers.items():
+    api.add_router(f"/{_prefix}", _router)

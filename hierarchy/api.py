@@ -56,7 +56,8 @@ class MemberOut(Schema):
         return member.reports_to.user.email if member.reports_to_id else None
 
 
-def _errors(problems: list[Problem]) -> list[RecordError]:
+def problems_out(problems: list[Problem]) -> list[RecordError]:
+    """The API's form of importer problems: every bad record and field named."""
     return [RecordError(record=p.line, field=p.field, message=p.message) for p in problems]
 
 
@@ -80,7 +81,7 @@ def members_upsert_view(request: HttpRequest, body: MembersIn, partial: bool = F
             break
         except MemberImportError as exc:
             if not partial:
-                return Status(422, {"detail": _errors(exc.problems)})
+                return Status(422, {"detail": problems_out(exc.problems)})
             # Dropping a bad manager can make their reports bad in turn: repeat until stable.
             rejected += exc.problems
             for problem in exc.problems:
@@ -88,7 +89,7 @@ def members_upsert_view(request: HttpRequest, body: MembersIn, partial: bool = F
     else:
         result = ImportResult()
     rejected.sort(key=lambda p: p.line)
-    return Status(200, {**vars(result), "rejected": _errors(rejected)})
+    return Status(200, {**vars(result), "rejected": problems_out(rejected)})
 
 
 @router.get("", response=list[MemberOut])

@@ -1,0 +1,170 @@
+"""JSON API for leads, activities and opportunities: bulk upsert, delete, filtered lists.
+
+Each entity gets the same operations from one router factory; all of them call the ingestion
+service, the one path by which records are written.
+"""
+
+# No `from __future__ import annotations`: django-ninja reads these annotations at run time.
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from ninja.errors import HttpError
+from ninja.pagination import PageNumberPagination, paginate
+from ninja.responses import Status
+
+from hierarchy.api import ErrorsOut, RecordError, problems_out
+
+from .ingest import BATCH_SIZE, RecordsInvalid, records_delete, records_upsert
+from .models import ENTITY_MODELS, Entity
+from .timeparse import parse_timestamp
+
+
+class RecordsIn(Schema):
+    records: list[dict[str, Any]] = Field(
+        ...,
+        max_length=BATCH_SIZE,
+        description="Records keyed by the entity's record fields (see docs/crm-import.md); "
+        "custom fields in `attributes`.",
+    )
+
+
+class UpsertOut(Schema):
+    created: int
+    updated: int
+    unchanged: int
+    rejected: list[RecordError] = []
+
+
+class ExternalIdsIn(Schema):
+    external_ids: list[str] = Field(..., min_length=1, max_length=BATCH_SIZE)
+
+
+class DeletedOut(Schema):
+    deleted: int
+
+
+class RecordOut(Schema):
+    external_id: str
+    owner_email: str = Field(..., alias="owner.user.email")
+    attributes: dict[str, Any]
+
+
+class LeadOut(RecordOut):
+    name: str
+    email: str
+    phone: str
+    source: str
+    status: str
+    created_at: datetime
+    first_contacted_at: datetime | None
+    converted_at: datetime | None
+    disqualified_at: datetime | None
+
+
+class ActivityOut(RecordOut):
+    type: str = Field(..., alias="type.name")
+    occurred_at: datetime
+    status: str
+    outcome: str
+    duration_seconds: int
+    lead_external_id: str | None = Field(None, alias="lead.external_id")
+    opportunity_external_id: str | None = Field(None, alias="opportunity.external_id")
+
+
+class OpportunityOut(RecordOut):
+    name: str
+    stage: str = Field(..., alias="stage.name")
+    status: str
+    value: Decimal
+    currency: str
+    created_at: datetime
+    closed_at: datetime | None
+    lead_external_id: str | None = Field(None, alias="lead.external_id")
+
+
+class Filters(Schema):
+    owner_email: str | None = None
+    status: str | None = None
+    date_field: str | None = Field(None, description="Which date since/until apply to.")
+    since: str | None = Field(None, description="Inclusive; naive times in the tenant's zone.")
+    until: str | None = Field(None, description="Exclusive; naive times in the tenant's zone.")
+
+
+_RELATED = {
+    Entity.LEAD: ("owner__user",),
+    Entity.ACTIVITY: ("owner__user", "type", "lead", "opportunity"),
+    Entity.OPPORTUNITY: ("owner__user", "stage", "lead"),
+}
+
+
+def _filtered(request: HttpRequest, entity: str, filters: Filters) -> QuerySet:
+    model = ENTITY_MODELS[entity]
+    rows = model.objects.select_related(*_RELATED[entity]).order_by("pk")
+    if filters.owner_email:
+        rows = rows.filter(owner__user__email__iexact=filters.owner_email.strip())
+    if filters.status:
+        rows = rows.filter(status=filters.status)
+    date_field = filters.date_field or model.DATE_FIELDS[0]
+    if date_field not in model.DATE_FIELDS:
+        raise HttpError(422, f"date_field must be one of {', '.join(model.DATE_FIELDS)}")
+    for bound, lookup in ((filters.since, "gte"), (filters.until, "lt")):
+        if bound:
+            try:
+                moment = parse_timestamp(bound, request.tenant.time_zone)
+            except ValueError as exc:
+                raise HttpError(422, str(exc)) from None
+            rows = rows.filter(**{f"{date_field}__{lookup}": moment})
+    return rows
+
+
+def entity_router(entity: str, plural: str, out: type[RecordOut]) -> Router:
+    router = Router(tags=[plural])
+
+    @router.post("", response={200: UpsertOut, 422: ErrorsOut}, operation_id=f"{plural}_upsert")
+    def upsert(request: HttpRequest, body: RecordsIn, partial: bool = False) -> Status:
+        """Create or update up to 1,000 records by `external_id`, all or nothing: any bad
+        record answers 422 naming every bad record and field. `partial=true` writes the valid
+        ones and lists the rest under `rejected`. Sending the same batch twice changes
+        nothing."""
+        try:
+            result = records_upsert(
+                tenant=request.tenant, entity=entity, records=body.records, partial=partial
+            )
+        except RecordsInvalid as exc:
+            return Status(422, {"detail": problems_out(exc.problems)})
+        return Status(200, {**vars(result), "rejected": problems_out(result.rejected)})
+
+    @router.post("/delete", response=DeletedOut, operation_id=f"{plural}_delete_many")
+    def delete_many(request: HttpRequest, body: ExternalIdsIn) -> dict[str, int]:
+        """Delete records by `external_id`; unknown ids are skipped."""
+        deleted = records_delete(
+            tenant=request.tenant, entity=entity, external_ids=body.external_ids
+        )
+        return {"deleted": deleted}
+
+    @router.delete("/{external_id}", response={204: None}, operation_id=f"{plural}_delete")
+    def delete_one(request: HttpRequest, external_id: str) -> Status:
+        """Delete one record; 404 when the tenant has none with this `external_id`."""
+        if not records_delete(tenant=request.tenant, entity=entity, external_ids=[external_id]):
+            raise HttpError(404, f"No {entity} with the external_id {external_id!r}.")
+        return Status(204, None)
+
+    @router.get("", response=list[out], operation_id=f"{plural}_list")
+    @paginate(PageNumberPagination, page_size=100)
+    def listing(request: HttpRequest, filters: Query[Filters]) -> QuerySet:
+        """The tenant's records, oldest first, filtered by owner, status and a date range."""
+        return _filtered(request, entity, filters)
+
+    return router
+
+
+routers = {
+    "leads": entity_router(Entity.LEAD, "leads", LeadOut),
+    "activities": entity_router(Entity.ACTIVITY, "activities", ActivityOut),
+    "opportunities": entity_router(Entity.OPPORTUNITY, "opportunities", OpportunityOut),
+}
