@@ -34,6 +34,7 @@ urlpatterns = [
     path("goals/", include("goals.urls")),
     path("rulesets/", include("rulesets.urls")),
     path("organization/", include("hierarchy.urls")),
+    path("records/", include("crm.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
