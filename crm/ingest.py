@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from functools import partial as bind
 from typing import Any, TextIO
 
 from django.core.exceptions import ValidationError
@@ -537,18 +536,19 @@ def records_delete(*, tenant: Tenant, entity: str, external_ids: Iterable[str]) 
 def _notify(
     tenant_id: int, entity: str, rows: Sequence[models.Model], owner: str = "owner_id"
 ) -> None:
-    """Have ``entities_changed`` told about these rows (old and new versions) after commit."""
+    """Have ``entities_changed`` told about these rows (old and new versions) after commit.
+
+    ``robust``: the rows are committed by then, so a failure to pass the news on is logged and
+    left to the scheduled recomputes; it never fails the request that saved them."""
     moments = [moment for row in rows for name in row.DATE_FIELDS if (moment := getattr(row, name))]
-    transaction.on_commit(
-        bind(
-            entities_changed,
-            tenant_id,
-            entity,
-            owner_ids=sorted({getattr(row, owner) for row in rows} - {None}),
-            start=min(moments),
-            end=max(moments),
+    owner_ids = sorted({getattr(row, owner) for row in rows} - {None})
+
+    def tell() -> None:
+        entities_changed(
+            tenant_id, entity, owner_ids=owner_ids, start=min(moments), end=max(moments)
         )
-    )
+
+    transaction.on_commit(tell, robust=True)
 
 
 def entities_changed(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from django.test import Client
 from django_scopes import scopes_disabled
@@ -137,3 +139,13 @@ def test_the_schema_lists_every_entity():
     paths = Client().get("/api/v1/openapi.json").json()["paths"]
     for entity in ("leads", "activities", "opportunities"):
         assert f"/api/v1/{entity}" in paths and f"/api/v1/{entity}/{{external_id}}" in paths
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_after_commit_never_fails_the_request(crm: Crm, clients, caplog):
+    with mock.patch("crm.ingest.entities_changed", side_effect=ConnectionError("broker down")):
+        response = post(clients[0], "leads", {"records": [crm.lead()]})
+    assert response.status_code == 200
+    with scopes_disabled():
+        assert Lead.objects.filter(external_id="L-1").exists()
+    assert "broker down" in caplog.text
