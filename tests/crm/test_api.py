@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from io import StringIO
 from unittest import mock
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django_scopes import scopes_disabled
 
 from crm.models import Activity, Lead, Opportunity, StageChange
+from hierarchy.models import Tenant
 from hierarchy.services import api_token_create, api_token_revoke
 
 from .conftest import Crm
@@ -149,3 +152,13 @@ def test_a_failure_after_commit_never_fails_the_request(crm: Crm, clients, caplo
     with scopes_disabled():
         assert Lead.objects.filter(external_id="L-1").exists()
     assert "broker down" in caplog.text
+
+
+def test_the_ingestion_benchmark_runs_and_cleans_up():
+    out = StringIO()
+    call_command("bench_ingest", "--api-records=40", "--csv-rows=30", "--members=3", stdout=out)
+    assert "API: 40 activities" in out.getvalue()
+    assert "CSV: import_entities of 30 activities" in out.getvalue()
+    with scopes_disabled():
+        assert not Activity.objects.exists()
+        assert not Tenant.objects.filter(slug__startswith="bench-ingest").exists()
