@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 
 class FieldType(StrEnum):
@@ -218,8 +219,11 @@ class ConditionError(ValueError):
         self.message = message
 
 
-def _coerce_scalar(spec: FieldSpec, raw: Any, vocab: Mapping[Vocabulary, set[str]]) -> Any:
-    """One typed value for ``spec``, or ConditionError saying what was expected."""
+def _coerce_scalar(
+    spec: FieldSpec, raw: Any, vocab: Mapping[Vocabulary, set[str]], time_zone: str
+) -> Any:
+    """One typed value for ``spec``, or ConditionError saying what was expected. A timestamp
+    without an offset is read in the tenant's time zone."""
     kind = spec.type
     if kind in NUMERIC:
         if isinstance(raw, bool):
@@ -237,11 +241,14 @@ def _coerce_scalar(spec: FieldSpec, raw: Any, vocab: Mapping[Vocabulary, set[str
         return raw
     if kind in (FieldType.DATETIME, FieldType.DATE):
         try:
-            return (datetime if kind is FieldType.DATETIME else date).fromisoformat(str(raw))
+            value = (datetime if kind is FieldType.DATETIME else date).fromisoformat(str(raw))
         except ValueError:
             raise ConditionError(
                 "value", f"{spec.label} needs an ISO date such as 2027-01-31, not {raw!r}"
             ) from None
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=ZoneInfo(time_zone))
+        return value
     if kind is FieldType.MEMBER:
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise ConditionError("value", f"{spec.label} needs a member id, not {raw!r}")
@@ -266,9 +273,14 @@ def condition_parse(
     raw: Mapping[str, Any],
     specs: Mapping[str, FieldSpec],
     vocab: Mapping[Vocabulary, set[str]] | None = None,
+    time_zone: str = "UTC",
 ) -> Condition:
     """Check one ``{"field", "op", "value"}`` against the catalogue and type its value."""
     vocab = vocab or {}
+
+    def coerce(value: Any) -> Any:
+        return _coerce_scalar(spec, value, vocab, time_zone)
+
     name = raw.get("field")
     spec = specs.get(name) if isinstance(name, str) else None
     if spec is None:
@@ -286,12 +298,12 @@ def condition_parse(
     if op in (Op.IN, Op.NOT_IN):
         if not isinstance(value, list) or not value:
             raise ConditionError("value", f"{op} needs a non-empty list of values")
-        return Condition(spec.name, op, tuple(_coerce_scalar(spec, v, vocab) for v in value))
+        return Condition(spec.name, op, tuple(coerce(v) for v in value))
     if op is Op.BETWEEN:
         if not isinstance(value, list) or len(value) != 2:
             raise ConditionError("value", "between needs a list of two values: [low, high]")
-        low, high = (_coerce_scalar(spec, v, vocab) for v in value)
+        low, high = (coerce(v) for v in value)
         if low > high:
             raise ConditionError("value", f"between needs low <= high, got {low} > {high}")
         return Condition(spec.name, op, (low, high))
-    return Condition(spec.name, op, _coerce_scalar(spec, value, vocab))
+    return Condition(spec.name, op, coerce(value))

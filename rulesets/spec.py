@@ -112,7 +112,7 @@ def _pick(specs: Mapping[str, FieldSpec], name: Any, role: str, ok: Any, what: s
     return spec
 
 
-def _conditions(raw: Any, specs: Mapping[str, FieldSpec], vocab: Mapping) -> tuple:
+def _conditions(raw: Any, specs: Mapping[str, FieldSpec], vocab: Mapping, time_zone: str) -> tuple:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -125,9 +125,11 @@ def _conditions(raw: Any, specs: Mapping[str, FieldSpec], vocab: Mapping) -> tup
                 group = item["any"]
                 if not isinstance(group, list) or not group:
                     raise _Problems(f"{where}.any", "an any-of group needs a non-empty list")
-                parsed.append(AnyOf(tuple(condition_parse(c, specs, vocab) for c in group)))
+                parsed.append(
+                    AnyOf(tuple(condition_parse(c, specs, vocab, time_zone) for c in group))
+                )
             elif isinstance(item, Mapping):
-                parsed.append(condition_parse(item, specs, vocab))
+                parsed.append(condition_parse(item, specs, vocab, time_zone))
             else:
                 raise _Problems(where, "a condition is an object with field, op and value")
         except ConditionError as exc:
@@ -148,6 +150,7 @@ def _rule(
     custom: Iterable[CustomFieldDecl],
     vocab: Mapping[Vocabulary, set[str]],
     default_currency: str,
+    time_zone: str,
 ) -> RuleSpec:
     try:
         aggregation = Aggregation(raw.get("aggregation", "count"))
@@ -222,7 +225,7 @@ def _rule(
         date_field=date.name,
         member_field=member.name,
         currency=currency,
-        conditions=_conditions(raw.get("conditions"), specs, vocab),
+        conditions=_conditions(raw.get("conditions"), specs, vocab, time_zone),
     )
 
 
@@ -232,6 +235,7 @@ def ruleset_parse(
     custom: Iterable[CustomFieldDecl] = (),
     vocab: Mapping[Vocabulary, set[str]] | None = None,
     default_currency: str = "USD",
+    time_zone: str = "UTC",
 ) -> list[RuleSpec]:
     """Parse and check every rule of a ruleset; raise RulesetError listing every problem."""
     if not isinstance(rules, list):
@@ -252,7 +256,7 @@ def ruleset_parse(
             problems.append(RuleProblem(key, "key", f"the key {key!r} is used twice"))
             continue
         try:
-            parsed[key] = _rule(raw, key, custom, vocab, default_currency)
+            parsed[key] = _rule(raw, key, custom, vocab, default_currency, time_zone)
         except _Problems as exc:
             problems.append(RuleProblem(key, exc.field, exc.message))
     for spec in parsed.values():

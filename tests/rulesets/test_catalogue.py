@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -71,7 +71,7 @@ def parse(entity: str, raw: dict) -> Condition:
         (
             "lead",
             {"field": "created_at", "op": "lt", "value": "2027-01-01T00:00:00"},
-            Condition("created_at", Op.LT, datetime(2027, 1, 1)),
+            Condition("created_at", Op.LT, datetime(2027, 1, 1, tzinfo=UTC)),
         ),
         (
             "opportunity",
