@@ -258,7 +258,9 @@ def _coerce_scalar(
     allowed = set(spec.choices) or (vocab.get(spec.vocabulary, set()) if spec.vocabulary else None)
     if kind is FieldType.CHOICE and allowed is not None and raw not in allowed:
         shown = ", ".join(sorted(allowed)) or "none defined yet"
-        raise ConditionError("value", f"{raw!r} is not a {spec.label.lower()}: use one of {shown}")
+        noun = spec.label.lower()
+        article = "an" if noun[0] in "aeiou" else "a"
+        raise ConditionError("value", f"{raw!r} is not {article} {noun}: use one of {shown}")
     return raw
 
 

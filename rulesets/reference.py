@@ -88,6 +88,19 @@ class Parts:
         if measured is not None:
             self.distinct.add(measured)
 
+    def merge(self, other: Parts) -> None:
+        """Fold another group's parts in (a finer bucket, or a member of the team)."""
+        self.count += other.count
+        self.total += other.total
+        for name, pick in (("minimum", min), ("maximum", max)):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            setattr(
+                self,
+                name,
+                theirs if mine is None else mine if theirs is None else pick(mine, theirs),
+            )
+        self.distinct |= other.distinct
+
     def value(self, aggregation: Aggregation) -> Decimal | None:
         match aggregation:
             case Aggregation.COUNT:

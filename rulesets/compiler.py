@@ -1,0 +1,207 @@
+"""The rule compiler: one goal rule becomes one grouped query over the entity table.
+
+The query filters by tenant, the date window, the rule's conditions and the team's members,
+and groups in the database by member and by a bucket of the tenant's local calendar: a month
+for monthly, quarterly and yearly cycles (fiscal quarters and years are whole months), a week
+when weeks start on Monday, otherwise a day. Every cycle boundary is a local midnight, so the
+few rows per member and bucket then fold exactly into cycles. Only catalogue paths reach the
+query; values travel as parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    Expression,
+    F,
+    Max,
+    Min,
+    Model,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, TruncDate, TruncMonth, TruncWeek
+from django_scopes import scope
+
+from crm.models import Activity, Lead, Opportunity, StageChange
+from hierarchy.models import Tenant
+
+from .catalogue import NUMERIC, Condition, CustomFieldDecl, FieldSpec, FieldType, Op, fields_for
+from .reference import Parts
+from .spec import AnyOf, RuleSpec
+
+MODELS: dict[str, type[Model]] = {
+    "lead": Lead,
+    "activity": Activity,
+    "opportunity": Opportunity,
+    "stage_change": StageChange,
+}
+_TEXTUAL = {FieldType.TEXT, FieldType.CHOICE}
+
+
+class Granularity(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+def granularity_for(cycle_kind: str, week_start: int) -> Granularity:
+    """The coarsest local bucket whose boundaries are boundaries of every cycle of the kind."""
+    if cycle_kind in ("monthly", "quarterly", "yearly"):
+        return Granularity.MONTH
+    if cycle_kind in ("weekly", "biweekly") and week_start == 0:
+        return Granularity.WEEK
+    return Granularity.DAY
+
+
+def _expression(spec: FieldSpec) -> Expression:
+    if not spec.custom:
+        return F(spec.path)
+    if spec.type is FieldType.BOOLEAN:
+        return F(spec.path)  # compared as JSON true/false
+    text = KT(spec.path)
+    if spec.type in NUMERIC:
+        return Cast(text, DecimalField(max_digits=28, decimal_places=6))
+    return text
+
+
+def _q(alias: str, spec: FieldSpec, condition: Condition) -> Q:
+    op, value = condition.op, condition.value
+    empty = Q(**{f"{alias}__isnull": True})
+    if spec.type in _TEXTUAL:
+        empty |= Q(**{alias: ""})
+    match op:
+        case Op.IS_EMPTY:
+            return empty
+        case Op.IS_NOT_EMPTY:
+            return ~empty
+        case Op.EQ:
+            return Q(**{alias: value})
+        case Op.NE:  # a missing value is "not equal", as in the reference evaluator
+            return Q(**{f"{alias}__isnull": True}) | ~Q(**{alias: value})
+        case Op.IN:
+            return Q(**{f"{alias}__in": value})
+        case Op.NOT_IN:
+            return Q(**{f"{alias}__isnull": True}) | ~Q(**{f"{alias}__in": value})
+        case Op.BETWEEN:
+            return Q(**{f"{alias}__range": value})
+        case Op.CONTAINS:
+            return Q(**{f"{alias}__icontains": value})
+    return Q(**{f"{alias}__{op.value}": value})  # gt, gte, lt, lte
+
+
+def _bucket(path: str, granularity: Granularity, zone: ZoneInfo) -> Expression:
+    trunc = {Granularity.DAY: TruncDate, Granularity.WEEK: TruncWeek, Granularity.MONTH: TruncMonth}
+    return trunc[granularity](path, tzinfo=zone)
+
+
+def _local_date(bucket: date | datetime, zone: ZoneInfo) -> date:
+    if isinstance(bucket, datetime):
+        return bucket.astimezone(zone).date() if bucket.tzinfo else bucket.date()
+    return bucket
+
+
+def rule_queryset(
+    rule: RuleSpec,
+    *,
+    tenant: Tenant,
+    start: datetime,
+    end: datetime,
+    member_ids: Iterable[int],
+    granularity: Granularity,
+    custom: Iterable[CustomFieldDecl] = (),
+) -> QuerySet:
+    """The grouped query of a counted rule: rows of ``_member``, ``_bucket`` and its parts."""
+    specs = fields_for(rule.entity, custom)
+    zone = ZoneInfo(tenant.time_zone)
+    date_path, member_path = specs[rule.date_field].path, specs[rule.member_field].path
+    with scope(tenant=tenant):
+        rows = MODELS[rule.entity].objects.filter(
+            **{
+                f"{date_path}__gte": start,
+                f"{date_path}__lt": end,
+                f"{member_path}__in": member_ids,
+            }
+        )
+    aliases: dict[str, str] = {}
+
+    def alias_of(name: str) -> str:
+        if name not in aliases:
+            aliases[name] = f"_f{len(aliases)}"
+            nonlocal rows
+            rows = rows.alias(**{aliases[name]: _expression(specs[name])})
+        return aliases[name]
+
+    for item in rule.conditions:
+        group = item.conditions if isinstance(item, AnyOf) else (item,)
+        q = Q()
+        for condition in group:
+            q |= _q(alias_of(condition.field), specs[condition.field], condition)
+        rows = rows.filter(q)
+    rows = rows.annotate(_member=F(member_path), _bucket=_bucket(date_path, granularity, zone))
+    if rule.field is not None:
+        measured = alias_of(rule.field)
+        rows = rows.filter(**{f"{measured}__isnull": False})
+        if rule.aggregation == "distinct_count":
+            rows = rows.annotate(_value=F(measured))
+            return rows.values("_member", "_bucket", "_value").order_by().distinct()
+        parts = {"_total": Sum(measured), "_low": Min(measured), "_high": Max(measured)}
+    else:
+        parts = {}
+    return rows.values("_member", "_bucket").order_by().annotate(_count=Count("pk"), **parts)
+
+
+def rule_parts(
+    rule: RuleSpec,
+    *,
+    tenant: Tenant,
+    start: datetime,
+    end: datetime,
+    member_ids: Iterable[int],
+    granularity: Granularity,
+    custom: Iterable[CustomFieldDecl] = (),
+    cycle_of: Callable[[date], Hashable] = lambda day: day,
+) -> dict[tuple[int, Hashable], Parts]:
+    """Run the rule's query and fold its rows into Parts per (member, cycle_of(local bucket))."""
+    zone = ZoneInfo(tenant.time_zone)
+    query = rule_queryset(
+        rule,
+        tenant=tenant,
+        start=start,
+        end=end,
+        member_ids=member_ids,
+        granularity=granularity,
+        custom=custom,
+    )
+    folded: dict[tuple[int, Hashable], Parts] = {}
+    for row in query:
+        key = (row["_member"], cycle_of(_local_date(row["_bucket"], zone)))
+        parts = folded.setdefault(key, Parts())
+        if "_value" in row:
+            parts.distinct.add(row["_value"])
+            continue
+        parts.merge(_parts(row))
+    return folded
+
+
+def _number(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _parts(row: dict[str, Any]) -> Parts:
+    return Parts(
+        count=row["_count"],
+        total=_number(row.get("_total")) or Decimal(0),
+        minimum=_number(row.get("_low")),
+        maximum=_number(row.get("_high")),
+    )
