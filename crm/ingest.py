@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from django.core.exceptions import ValidationError
 from django.core.validators import DecimalValidator
-from django.db import models, transaction
+from django.db import models, reset_queries, transaction
 from django.utils import timezone
 from django_scopes import scope
 
@@ -542,11 +542,10 @@ def _notify(
     left to the scheduled recomputes; it never fails the request that saved them."""
     moments = [moment for row in rows for name in row.DATE_FIELDS if (moment := getattr(row, name))]
     owner_ids = sorted({getattr(row, owner) for row in rows} - {None})
+    start, end = min(moments), max(moments)  # not the rows: a long import holds every callback
 
     def tell() -> None:
-        entities_changed(
-            tenant_id, entity, owner_ids=owner_ids, start=min(moments), end=max(moments)
-        )
+        entities_changed(tenant_id, entity, owner_ids=owner_ids, start=start, end=end)
 
     transaction.on_commit(tell, robust=True)
 
@@ -639,9 +638,10 @@ def records_import(
     """Upsert records of ``entity`` from a CSV file: a header of record fields and declared
     custom fields, then one record a row. Problems are reported by line (the header is line 1).
 
-    All or nothing: a first pass validates the file batch by batch and raises RecordsInvalid
-    with every problem; only a valid file is written, by a second pass in one transaction.
-    With ``partial`` a single pass writes the valid rows and reports the rest in ``rejected``.
+    All or nothing: one pass writes the file batch by batch inside one transaction; from the
+    first bad row on it only validates, and at the end raises RecordsInvalid with every problem,
+    which rolls back what was written. With ``partial`` the valid rows are written and the rest
+    reported in ``rejected``.
     The file is streamed; only the external ids seen so far are kept, to report repeats.
     ``file`` must be seekable (it is read more than once).
     """
@@ -649,44 +649,42 @@ def records_import(
         custom = set(CustomField.objects.filter(entity=entity).values_list("name", flat=True))
         total = _count_rows(file)
 
-        def passes(phase: str) -> Iterator[_CsvBatch]:
-            done = 0
+        result, problems, done = UpsertResult(), [], 0
+        earlier: dict[str, int] = {}
+        with transaction.atomic():
             for batch in _csv_batches(file, entity, custom):
-                yield batch
+                reset_queries()  # with DEBUG on, its query log would keep every batch's SQL
                 done += batch.rows
                 if progress is not None:
-                    progress(phase, done, total)
-
-        if not partial:
-            earlier: dict[str, int] = {}
-            problems: list[Problem] = []
-            for batch in passes("Validating"):
-                problems += batch.problems
-                problems += records_validate(
-                    tenant=tenant,
-                    entity=entity,
-                    records=batch.records,
-                    positions=batch.lines,
-                    unit="line",
-                    earlier=earlier,
-                )
-            if problems:
-                raise RecordsInvalid(problems)
-        result = UpsertResult()
-        earlier = {}
-        with transaction.atomic():
-            for batch in passes("Writing"):
+                    progress("Importing", done, total)
                 result.rejected += batch.problems
-                result.add(
-                    records_upsert(
+                problems += batch.problems
+                if problems and not partial:
+                    # The import has failed already: only validate, to report everything.
+                    problems += records_validate(
                         tenant=tenant,
                         entity=entity,
                         records=batch.records,
-                        partial=partial,
                         positions=batch.lines,
                         unit="line",
                         earlier=earlier,
                     )
-                )
+                    continue
+                try:
+                    result.add(
+                        records_upsert(
+                            tenant=tenant,
+                            entity=entity,
+                            records=batch.records,
+                            partial=partial,
+                            positions=batch.lines,
+                            unit="line",
+                            earlier=earlier,
+                        )
+                    )
+                except RecordsInvalid as exc:
+                    problems += exc.problems
+            if problems and not partial:
+                raise RecordsInvalid(problems)  # rolls back every batch written so far
         result.rejected.sort(key=lambda p: p.line)
         return result
