@@ -46,5 +46,6 @@ api = NinjaAPI(
 )
 api.add_decorator(in_tenant_scope)
 api.add_router("/members", "hierarchy.api.router", tags=["members"])
+api.add_router("/rulesets", "rulesets.api.router", tags=["rulesets"])
 for _prefix, _router in crm_routers.items():
     api.add_router(f"/{_prefix}", _router)

@@ -243,6 +243,7 @@ def ruleset_parse(
     custom, vocab = list(custom), vocab or {}
     problems: list[RuleProblem] = []
     parsed: dict[str, RuleSpec] = {}
+    invalid: set[str] = set()  # keys of rules with problems of their own, reported already
     for position, raw in enumerate(rules):
         key = raw.get("key") if isinstance(raw, Mapping) else None
         label = key if isinstance(key, str) and key else f"#{position}"
@@ -258,6 +259,7 @@ def ruleset_parse(
         try:
             parsed[key] = _rule(raw, key, custom, vocab, default_currency, time_zone)
         except _Problems as exc:
+            invalid.add(key)
             problems.append(RuleProblem(key, exc.field, exc.message))
     for spec in parsed.values():
         if spec.aggregation is not Aggregation.RATIO:
@@ -266,6 +268,8 @@ def ruleset_parse(
             target = getattr(spec, part)
             if target == spec.key:
                 problems.append(RuleProblem(spec.key, part, "a ratio cannot point at itself"))
+            elif target in invalid:
+                continue
             elif target not in parsed:
                 problems.append(
                     RuleProblem(spec.key, part, f"no rule with the key {target!r} in this ruleset")

@@ -6,7 +6,10 @@ from django.shortcuts import render
 from hierarchy.decorators import member_required
 from hierarchy.models import Member
 
+from .models import Ruleset
+
 
 @member_required(Member.Role.ADMIN)
 def ruleset_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "rulesets/ruleset_list.html")
+    rulesets = Ruleset.objects.prefetch_related("rules")
+    return render(request, "rulesets/ruleset_list.html", {"rulesets": rulesets})

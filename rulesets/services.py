@@ -1,0 +1,130 @@
+"""Writes to rulesets: every rule is checked against the catalogue before anything is saved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django_scopes import scope
+
+from crm.models import ActivityType, CustomField, PipelineStage
+from hierarchy.audit import audit_record
+from hierarchy.models import Tenant
+from hierarchy.services import Actor
+
+from .catalogue import CustomFieldDecl, Vocabulary
+from .models import GoalRule, Ruleset
+from .spec import RuleSpec, ruleset_parse
+
+
+def tenant_vocabulary(tenant: Tenant) -> tuple[list[CustomFieldDecl], dict[Vocabulary, set[str]]]:
+    """The tenant's declared custom fields and the names its rules may use as choices."""
+    with scope(tenant=tenant):
+        custom = [
+            CustomFieldDecl(f.entity, f.name, f.type, tuple(f.choices))
+            for f in CustomField.objects.all()
+        ]
+        vocab = {
+            Vocabulary.ACTIVITY_TYPES: set(ActivityType.objects.values_list("name", flat=True)),
+            Vocabulary.STAGES: set(PipelineStage.objects.values_list("name", flat=True)),
+        }
+    return custom, vocab
+
+
+def rules_parse(*, tenant: Tenant, rules: Any) -> list[RuleSpec]:
+    """Check rules as the tenant would use them (its fields, names, currency and time zone)."""
+    custom, vocab = tenant_vocabulary(tenant)
+    return ruleset_parse(
+        rules,
+        custom=custom,
+        vocab=vocab,
+        default_currency=tenant.default_currency,
+        time_zone=tenant.time_zone,
+    )
+
+
+def _snapshot(ruleset: Ruleset) -> dict[str, Any]:
+    return {
+        "name": ruleset.name,
+        "description": ruleset.description,
+        "rules": [rule.definition() for rule in ruleset.rules.order_by("position")],
+    }
+
+
+def ruleset_save(
+    *,
+    tenant: Tenant,
+    name: str,
+    rules: Any,
+    description: str = "",
+    ruleset: Ruleset | None = None,
+    actor: Actor = None,
+) -> Ruleset:
+    """Create a ruleset, or replace an existing one's name, description and rules.
+
+    Rules are matched by key: a kept key updates its rule in place (goals that use it keep
+    it), a new key adds a rule, a missing key removes one. Raises RulesetError listing every
+    problem of every rule, or ValidationError for the name; nothing is written then.
+    """
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "A ruleset needs a name."})
+    specs = rules_parse(tenant=tenant, rules=rules)
+    raw_by_key = {raw["key"]: raw for raw in rules}
+    with transaction.atomic(), scope(tenant=tenant):
+        taken = Ruleset.objects.filter(name__iexact=name)
+        if ruleset is not None:
+            taken = taken.exclude(pk=ruleset.pk)
+        if taken.exists():
+            raise ValidationError({"name": f"There is already a ruleset called {name!r}."})
+        before = _snapshot(ruleset) if ruleset is not None else None
+        if ruleset is None:
+            ruleset = Ruleset.objects.create(tenant=tenant, name=name, description=description)
+        else:
+            ruleset.name, ruleset.description = name, description
+            ruleset.save(update_fields=["name", "description", "updated_at"])
+        ruleset.rules.exclude(key__in=raw_by_key).delete()
+        for position, spec in enumerate(specs):
+            GoalRule.objects.update_or_create(
+                ruleset=ruleset,
+                key=spec.key,
+                defaults={
+                    "tenant": tenant,
+                    "name": spec.name,
+                    "position": position,
+                    "entity": spec.entity or "",
+                    "aggregation": spec.aggregation,
+                    "field": spec.field or "",
+                    "date_field": spec.date_field or "",
+                    "member_field": spec.member_field or "",
+                    "unit": spec.unit,
+                    "currency": spec.currency or "",
+                    "direction": spec.direction,
+                    "conditions": raw_by_key[spec.key].get("conditions") or [],
+                    "numerator": spec.numerator or "",
+                    "denominator": spec.denominator or "",
+                },
+            )
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="ruleset.create" if before is None else "ruleset.edit",
+            target=ruleset,
+            before=before,
+            after=_snapshot(ruleset),
+        )
+    return ruleset
+
+
+def ruleset_delete(*, ruleset: Ruleset, actor: Actor = None) -> None:
+    """Delete a ruleset and its rules (goals will refuse this for rulesets they use)."""
+    with transaction.atomic(), scope(tenant=ruleset.tenant):
+        audit_record(
+            tenant=ruleset.tenant,
+            actor=actor,
+            action="ruleset.delete",
+            target=ruleset,
+            before=_snapshot(ruleset),
+        )
+        ruleset.delete()

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django_scopes import scopes_disabled
+
+from hierarchy.models import AuditEntry
+from hierarchy.services import api_token_create
+from rulesets.models import GoalRule, Ruleset
+from tests.conftest import client_for
+
+from .test_spec import REVENUE
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clients(personas):
+    _, key_a = api_token_create(tenant=personas.admin.tenant, name="A")
+    _, key_b = api_token_create(tenant=personas.outsider.tenant, name="B")
+    return (
+        Client(headers={"Authorization": f"Bearer {key_a}"}),
+        Client(headers={"Authorization": f"Bearer {key_b}"}),
+    )
+
+
+def create(client: Client, rules: list[dict], name: str = "Revenue"):
+    return client.post(
+        "/api/v1/rulesets", {"name": name, "rules": rules}, content_type="application/json"
+    )
+
+
+def test_it_creates_and_reads_the_documented_example(clients):
+    client, _ = clients
+    response = create(client, REVENUE)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert [r["key"] for r in body["rules"]] == ["won_value", "won", "closed", "win_rate"]
+    assert body["rules"][0]["conditions"] == [{"field": "status", "op": "eq", "value": "won"}]
+    assert body["rules"][3] | {} == {
+        "key": "win_rate",
+        "name": "win_rate",
+        "aggregation": "ratio",
+        "unit": "percent",
+        "direction": "higher",
+        "numerator": "won",
+        "denominator": "closed",
+    }
+    assert client.get(f"/api/v1/rulesets/{body['id']}").json() == body
+
+
+def test_it_answers_422_naming_rule_and_field(clients):
+    client, _ = clients
+    rules = [
+        {"key": "a", "entity": "deal"},
+        {"key": "b", "entity": "lead", "aggregation": "sum", "field": "status"},
+        {"key": "r", "aggregation": "ratio", "numerator": "r", "denominator": "a"},
+    ]
+    response = create(client, rules)
+    assert response.status_code == 422
+    assert [(e["rule"], e["field"]) for e in response.json()["detail"]] == [
+        ("a", "entity"),
+        ("b", "field"),
+        ("r", "numerator"),
+    ]
+    with scopes_disabled():
+        assert not Ruleset.objects.exists()
+
+
+def test_it_refuses_a_taken_name(clients):
+    create(clients[0], REVENUE)
+    response = create(clients[0], REVENUE)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "name"
+
+
+def test_it_updates_rules_by_key_and_keeps_their_ids(clients):
+    client, _ = clients
+    ruleset_id = create(client, REVENUE).json()["id"]
+    with scopes_disabled():
+        won_id = GoalRule.objects.get(key="won").pk
+    rules = [r | {"name": "Deals won"} if r["key"] == "won" else r for r in REVENUE[1:3]]
+    response = client.put(
+        f"/api/v1/rulesets/{ruleset_id}",
+        {"name": "Revenue 2027", "rules": rules},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    assert [r["key"] for r in response.json()["rules"]] == ["won", "closed"]
+    with scopes_disabled():
+        assert GoalRule.objects.get(key="won").pk == won_id
+        entry = AuditEntry.objects.get(action="ruleset.edit")
+    assert entry.actor_label == "API token 'A'"
+    assert [c[0] for c in entry.changes()] == ["name", "rules"]
+
+
+def test_another_tenant_gets_404(clients):
+    ruleset_id = create(clients[0], REVENUE).json()["id"]
+    _, outsider = clients
+    assert outsider.get(f"/api/v1/rulesets/{ruleset_id}").status_code == 404
+    assert outsider.delete(f"/api/v1/rulesets/{ruleset_id}").status_code == 404
+    assert outsider.get("/api/v1/rulesets").json() == []
+    assert clients[0].delete(f"/api/v1/rulesets/{ruleset_id}").status_code == 204
+    with scopes_disabled():
+        assert not Ruleset.objects.exists() and not GoalRule.objects.exists()
+
+
+def test_admins_see_rulesets_in_the_browser(personas, clients):
+    create(clients[0], REVENUE)
+    page = client_for(personas.admin).get(reverse("ruleset_list")).content.decode()
+    assert "Revenue" in page and "won ÷ closed" in page
+    other = client_for(personas.outsider).get(reverse("ruleset_list")).content.decode()
+    assert "won ÷ closed" not in other and "No rulesets yet" in other
