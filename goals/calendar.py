@@ -1,0 +1,284 @@
+"""The tenant's cycle calendar: where a goal's daily ... yearly cycles begin and end.
+
+Pure standard library, no Django: the rest of the project turns these boundaries into queries.
+
+Conventions (see DESIGN.md, "cycle"):
+
+- Boundaries are computed on local calendar dates first, then each date is turned into the UTC
+  instant at which it begins in the tenant's time zone (`local_day_start`). A cycle is the
+  half-open interval ``[start, end)`` between two such instants, so its real duration follows
+  DST: a day is 23 hours when clocks spring forward and 25 hours when they fall back.
+- Weekly cycles begin on the tenant's ``week_start`` weekday. Biweekly cycles are two-week
+  periods anchored on the week start on or before the goal's first day: the goal's first week
+  always opens a biweekly cycle, whatever the goal's neighbours do.
+- Quarterly and yearly cycles are fiscal: they begin at ``fiscal_year_start_month``. A fiscal year
+  is named by the calendar year in which it ends (April 2026 - March 2027 is FY2027); with a
+  January start that is simply the calendar year. Labels always say "FY" so that a tenant reads
+  the same shape of label whatever its fiscal start.
+- A goal whose dates do not fall on natural boundaries gets a first and/or last cycle clipped to
+  the goal's range, marked ``partial``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+class CycleKind(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    BIWEEKLY = "biweekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+
+
+# Cycle lengths: the day-based kinds in days, the month-based kinds in months.
+_LENGTH_IN_DAYS = {CycleKind.DAILY: 1, CycleKind.WEEKLY: 7, CycleKind.BIWEEKLY: 14}
+_LENGTH_IN_MONTHS = {CycleKind.MONTHLY: 1, CycleKind.QUARTERLY: 3, CycleKind.YEARLY: 12}
+
+
+@dataclass(frozen=True)
+class TenantCalendar:
+    """How one tenant reads the calendar: time zone, first day of the week, fiscal year start."""
+
+    time_zone: str = "UTC"
+    week_start: int = 0  # 0 = Monday ... 6 = Sunday, like date.weekday()
+    fiscal_year_start_month: int = 1
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+            raise ValueError(
+                f"time_zone {self.time_zone!r} is not a known IANA time zone name "
+                "(for example 'Europe/Berlin')."
+            ) from exc
+        if not _is_int_between(self.week_start, 0, 6):
+            raise ValueError(
+                f"week_start must be a whole number from 0 (Monday) to 6 (Sunday), "
+                f"not {self.week_start!r}."
+            )
+        if not _is_int_between(self.fiscal_year_start_month, 1, 12):
+            raise ValueError(
+                f"fiscal_year_start_month must be a month number from 1 to 12, "
+                f"not {self.fiscal_year_start_month!r}."
+            )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        # ZoneInfo caches instances by key, so this is a dictionary lookup after the first call.
+        return ZoneInfo(self.time_zone)
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """One cycle of a goal: the UTC interval ``[start, end)`` and the local dates it covers.
+
+    ``local_end`` is exclusive, like ``end``. ``natural_start`` is the first local date of the
+    natural (unclipped) cycle, which names it: a partial week is still "Week of <its Monday>".
+    """
+
+    start: datetime
+    end: datetime
+    local_start: date
+    local_end: date
+    index: int
+    partial: bool
+    kind: CycleKind
+    natural_start: date
+    calendar: TenantCalendar = field(repr=False)
+
+    @property
+    def label(self) -> str:
+        """A short English name: "2027-03-04", "Week of 2027-03-01", "March 2027", "Q1 FY2027"."""
+        first = self.natural_start
+        match self.kind:
+            case CycleKind.DAILY:
+                return self.local_start.isoformat()
+            case CycleKind.WEEKLY:
+                return f"Week of {first.isoformat()}"
+            case CycleKind.BIWEEKLY:
+                return f"Weeks of {first.isoformat()} and {(first + timedelta(7)).isoformat()}"
+            case CycleKind.MONTHLY:
+                return f"{_MONTH_NAMES[first.month - 1]} {first.year}"
+            case CycleKind.QUARTERLY:
+                quarter = (first.month - self.calendar.fiscal_year_start_month) % 12 // 3 + 1
+                return f"Q{quarter} FY{fiscal_year(self.calendar, first)}"
+            case _:
+                return f"FY{fiscal_year(self.calendar, first)}"
+
+
+def fiscal_year(calendar: TenantCalendar, day: date) -> int:
+    """The fiscal year containing ``day``, named by the calendar year in which it ends."""
+    if calendar.fiscal_year_start_month == 1:
+        return day.year
+    return day.year + 1 if day.month >= calendar.fiscal_year_start_month else day.year
+
+
+def local_day_start(calendar: TenantCalendar, day: date) -> datetime:
+    """The UTC instant at which ``day`` begins in the tenant's time zone.
+
+    Precisely: the earliest instant at which the tenant's wall clock reads ``day`` 00:00 or later.
+    Usually that is local midnight. Where midnight happens twice (clocks turned back across it)
+    it is the first occurrence, ``fold=0``. Where midnight does not exist because clocks jump
+    over it (America/Santiago, Asia/Beirut, America/Havana start DST at midnight) it is the
+    instant of the jump, which the wall clock shows as e.g. 01:00. Day starts therefore never
+    decrease, and two consecutive days share a start only when the zone skipped a whole day
+    (Pacific/Apia on 2011-12-30).
+    """
+    zone = calendar.zone
+    midnight = datetime.combine(day, time(), tzinfo=zone)
+    instant = midnight.astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) == midnight.replace(tzinfo=None):
+        return instant
+    return _end_of_gap(zone, midnight)
+
+
+def _end_of_gap(zone: ZoneInfo, wall_time: datetime) -> datetime:
+    """The instant the clock jumps past the non-existent local ``wall_time``."""
+    # Inside a gap, the two folds read the wall time with the offsets before and after the jump,
+    # so they bracket the jump. zoneinfo exposes no transition list; bisect on whole seconds
+    # (tz database transitions fall on whole seconds).
+    naive = wall_time.replace(tzinfo=None)
+    low, high = sorted(int(wall_time.replace(fold=fold).timestamp()) for fold in (0, 1))
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).replace(tzinfo=None) >= naive:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def cycles(calendar: TenantCalendar, kind: CycleKind | str, start: date, end: date) -> list[Cycle]:
+    """The cycles of a goal whose local dates run from ``start`` to ``end``, both inclusive.
+
+    The cycles tile ``[local_day_start(start), local_day_start(end + 1 day))`` with no gap and no
+    overlap, indexed from 0. Only the first and last can be ``partial``. A local day that the
+    time zone skipped entirely has no duration and gets no daily cycle.
+    """
+    return list(_cycles(calendar, CycleKind(kind), start, end))
+
+
+@lru_cache(maxsize=256)
+def _cycles(calendar: TenantCalendar, kind: CycleKind, start: date, end: date) -> tuple[Cycle, ...]:
+    # Cached because cycle_containing is asked about "now" for every goal on every dashboard.
+    if end < start:
+        raise ValueError(f"The goal ends ({end}) before it starts ({start}).")
+    stop = end + timedelta(days=1)
+    anchor = _week_start(calendar, start)
+    natural = _natural_start(calendar, kind, start, anchor)
+    opening = local_day_start(calendar, start)
+    found: list[Cycle] = []
+    while natural < stop:
+        following = _next_start(kind, natural)
+        local_start, local_end = max(natural, start), min(following, stop)
+        closing = local_day_start(calendar, local_end)
+        if closing > opening:
+            found.append(
+                Cycle(
+                    start=opening,
+                    end=closing,
+                    local_start=local_start,
+                    local_end=local_end,
+                    index=len(found),
+                    partial=(local_start, local_end) != (natural, following),
+                    kind=kind,
+                    natural_start=natural,
+                    calendar=calendar,
+                )
+            )
+        opening, natural = closing, following
+    return tuple(found)
+
+
+def cycle_containing(
+    calendar: TenantCalendar,
+    kind: CycleKind | str,
+    instant: datetime,
+    goal_start: date,
+    goal_end: date,
+) -> Cycle | None:
+    """The goal's cycle with ``start <= instant < end``, or None outside the goal's range."""
+    _require_aware(instant, "instant")
+    goal_cycles = _cycles(calendar, CycleKind(kind), goal_start, goal_end)
+    position = bisect_right([cycle.start for cycle in goal_cycles], instant) - 1
+    if position < 0 or instant >= goal_cycles[position].end:
+        return None
+    return goal_cycles[position]
+
+
+def elapsed_fraction(cycle: Cycle, now: datetime) -> float:
+    """The share of the cycle's real duration that has passed at ``now``, clamped to [0, 1].
+
+    Real duration, not wall-clock: noon on a 23-hour spring-forward day is 11/23 of the way.
+    """
+    _require_aware(now, "now")
+    if now <= cycle.start:
+        return 0.0
+    if now >= cycle.end:
+        return 1.0
+    return (now - cycle.start) / (cycle.end - cycle.start)
+
+
+def _natural_start(calendar: TenantCalendar, kind: CycleKind, day: date, anchor: date) -> date:
+    """The first local date of the natural cycle of ``kind`` that contains ``day``."""
+    if kind in _LENGTH_IN_DAYS:
+        # Any date on the week start weekday anchors daily and weekly cycles; for biweekly
+        # cycles the anchor's identity matters, which is why it is the goal's first week.
+        length = _LENGTH_IN_DAYS[kind]
+        return anchor + timedelta(days=length * ((day - anchor).days // length))
+    length = _LENGTH_IN_MONTHS[kind]
+    months = _month_number(day)
+    fiscal_offset = calendar.fiscal_year_start_month - 1
+    return _from_month_number(months - (months - fiscal_offset) % length)
+
+
+def _next_start(kind: CycleKind, natural_start: date) -> date:
+    if kind in _LENGTH_IN_DAYS:
+        return natural_start + timedelta(days=_LENGTH_IN_DAYS[kind])
+    return _from_month_number(_month_number(natural_start) + _LENGTH_IN_MONTHS[kind])
+
+
+def _week_start(calendar: TenantCalendar, day: date) -> date:
+    """The tenant's week start day on or before ``day``."""
+    return day - timedelta(days=(day.weekday() - calendar.week_start) % 7)
+
+
+def _month_number(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _from_month_number(number: int) -> date:
+    return date(number // 12, number % 12 + 1, 1)
+
+
+def _is_int_between(value: object, low: int, high: int) -> bool:
+    # bool is an int subclass; True is not a week day.
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _require_aware(moment: datetime, name: str) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be a time-zone-aware datetime, not naive {moment}.")
