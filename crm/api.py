@@ -10,7 +10,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Model, ProtectedError, QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
@@ -20,7 +22,7 @@ from ninja.responses import Status
 from hierarchy.api import ErrorsOut, RecordError, problems_out
 
 from .ingest import BATCH_SIZE, RecordsInvalid, records_delete, records_upsert
-from .models import ENTITY_MODELS, Entity
+from .models import ENTITY_MODELS, ActivityType, CustomField, Entity, PipelineStage
 from .timeparse import parse_timestamp
 
 
@@ -168,3 +170,115 @@ routers = {
     "activities": entity_router(Entity.ACTIVITY, "activities", ActivityOut),
     "opportunities": entity_router(Entity.OPPORTUNITY, "opportunities", OpportunityOut),
 }
+
+
+class SettingError(Schema):
+    field: str
+    message: str
+
+
+class SettingErrorsOut(Schema):
+    detail: list[SettingError]
+
+
+class ActivityTypeIO(Schema):
+    name: str
+    category: str
+
+
+class StagesIO(Schema):
+    stages: list[str] = Field(..., min_length=1, description="The pipeline, in order.")
+
+
+class CustomFieldIO(Schema):
+    entity: str
+    name: str
+    type: str = "text"
+    choices: list[str] = []
+
+
+def _invalid(exc: ValidationError) -> Status:
+    errors = [
+        {"field": field, "message": message}
+        for field, messages in exc.message_dict.items()
+        for message in messages
+    ]
+    return Status(422, {"detail": errors})
+
+
+def _saved(instance: Model) -> Status | None:
+    """Validate and save; the 422 answer when the instance is refused."""
+    try:
+        instance.full_clean()
+    except ValidationError as exc:
+        return _invalid(exc)
+    instance.save()
+    return None
+
+
+settings_router = Router(tags=["settings"])
+
+
+@settings_router.get("/activity-types", response=list[ActivityTypeIO])
+def activity_types_list(request: HttpRequest) -> list[dict[str, str]]:
+    return list(ActivityType.objects.values("name", "category"))
+
+
+@settings_router.post("/activity-types", response={201: ActivityTypeIO, 422: SettingErrorsOut})
+def activity_types_create(request: HttpRequest, body: ActivityTypeIO) -> Status:
+    """Add an activity type in one of the categories (call, email, meeting, demo, ...)."""
+    refused = _saved(ActivityType(tenant=request.tenant, **body.dict()))
+    return refused or Status(201, body.dict())
+
+
+@settings_router.get("/stages", response=StagesIO)
+def stages_list(request: HttpRequest) -> dict[str, list[str]]:
+    return {
+        "stages": list(PipelineStage.objects.order_by("position").values_list("name", flat=True))
+    }
+
+
+@settings_router.put("/stages", response={200: StagesIO, 422: SettingErrorsOut})
+def stages_set(request: HttpRequest, body: StagesIO) -> Status:
+    """Set the pipeline's stages in order. Existing stages are kept (matched by name, in any
+    case) and renumbered; a stage that records or stage changes use cannot be removed."""
+    names = [name.strip() for name in body.stages]
+    if len({name.lower() for name in names}) != len(names) or not all(names):
+        return Status(
+            422,
+            {
+                "detail": [
+                    {"field": "stages", "message": "Stage names must be non-empty and different."}
+                ]
+            },
+        )
+    with transaction.atomic():
+        existing = {stage.name.lower(): stage for stage in PipelineStage.objects.all()}
+        for position, name in enumerate(names):
+            stage = existing.pop(name.lower(), None) or PipelineStage(tenant=request.tenant)
+            stage.name, stage.position = name, position
+            if refused := _saved(stage):
+                transaction.set_rollback(True)
+                return refused
+        try:
+            for stage in existing.values():
+                stage.delete()
+        except ProtectedError:
+            transaction.set_rollback(True)
+            used = ", ".join(sorted(stage.name for stage in existing.values()))
+            message = f"Records use the stage(s) {used}: keep them in the list."
+            return Status(422, {"detail": [{"field": "stages", "message": message}]})
+    return Status(200, {"stages": names})
+
+
+@settings_router.get("/custom-fields", response=list[CustomFieldIO])
+def custom_fields_list(request: HttpRequest) -> list[dict[str, Any]]:
+    return list(CustomField.objects.values("entity", "name", "type", "choices"))
+
+
+@settings_router.post("/custom-fields", response={201: CustomFieldIO, 422: SettingErrorsOut})
+def custom_fields_create(request: HttpRequest, body: CustomFieldIO) -> Status:
+    """Declare a custom field; records then carry it in `attributes` (a CSV column of its
+    name), typed and checked on the way in."""
+    refused = _saved(CustomField(tenant=request.tenant, **body.dict()))
+    return refused or Status(201, body.dict())

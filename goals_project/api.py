@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from ninja.security import HttpBearer
 
 from crm.api import routers as crm_routers
+from crm.api import settings_router as crm_settings_router
 from hierarchy.models import ApiToken
 from hierarchy.services import api_token_authenticate
 
@@ -47,5 +48,6 @@ api = NinjaAPI(
 api.add_decorator(in_tenant_scope)
 api.add_router("/members", "hierarchy.api.router", tags=["members"])
 api.add_router("/rulesets", "rulesets.api.router", tags=["rulesets"])
+api.add_router("/settings", crm_settings_router)
 for _prefix, _router in crm_routers.items():
     api.add_router(f"/{_prefix}", _router)
