@@ -1,0 +1,206 @@
+"""One-click templates for the metrics customers ask for first.
+
+Each preset is a list of rule definitions (a ratio brings the rules it divides). They are
+plain data that ``ruleset_parse`` checks like any rule a person writes.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+Rule = dict[str, Any]
+
+
+def _eq(field: str, value: Any) -> dict[str, Any]:
+    return {"field": field, "op": "eq", "value": value}
+
+
+def _activity(key: str, name: str, *conditions: dict[str, Any], **extra: Any) -> Rule:
+    return {"key": key, "name": name, "entity": "activity", "conditions": list(conditions)} | extra
+
+
+def _lead(key: str, name: str, date_field: str, *conditions: dict[str, Any]) -> Rule:
+    rule = {"key": key, "name": name, "entity": "lead", "date_field": date_field}
+    return rule | {"conditions": list(conditions)}
+
+
+def _won(key: str, name: str, **extra: Any) -> Rule:
+    rule = {"key": key, "name": name, "entity": "opportunity", "date_field": "closed_at"}
+    return rule | {"conditions": [_eq("status", "won")]} | extra
+
+
+CALL, DONE = _eq("category", "call"), _eq("status", "completed")
+
+PRESETS: dict[str, tuple[str, list[Rule]]] = {
+    "leads_converted": (
+        "Leads converted to customers",
+        [
+            _lead("leads_converted", "Leads converted", "converted_at", _eq("status", "converted")),
+        ],
+    ),
+    "new_leads": ("New leads", [_lead("new_leads", "New leads", "created_at")]),
+    "contacted_leads": (
+        "Contacted leads",
+        [
+            _lead(
+                "contacted_leads",
+                "Contacted leads",
+                "first_contacted_at",
+                {"field": "first_contacted_at", "op": "is_not_empty"},
+            ),
+        ],
+    ),
+    "leads_not_contacted": (
+        "Leads not contacted",
+        [
+            _lead(
+                "leads_not_contacted",
+                "Leads not contacted",
+                "created_at",
+                {"field": "first_contacted_at", "op": "is_empty"},
+                {"field": "status", "op": "not_in", "value": ["converted", "disqualified"]},
+            )
+            | {"direction": "lower"},
+        ],
+    ),
+    "disqualified_leads": (
+        "Disqualified leads",
+        [
+            _lead(
+                "disqualified_leads",
+                "Disqualified leads",
+                "disqualified_at",
+                _eq("status", "disqualified"),
+            ),
+        ],
+    ),
+    "conversion_rate": (
+        "Conversion percentage",
+        [
+            _lead("converted", "Leads converted", "converted_at", _eq("status", "converted")),
+            _lead("created", "New leads", "created_at"),
+            {
+                "key": "conversion_rate",
+                "name": "Conversion rate",
+                "aggregation": "ratio",
+                "numerator": "converted",
+                "denominator": "created",
+                "unit": "percent",
+            },
+        ],
+    ),
+    "dialled_calls": (
+        "Number of dialled calls",
+        [
+            _activity("dialled_calls", "Dialled calls", CALL, DONE),
+        ],
+    ),
+    "connected_calls": (
+        "Number of connected calls",
+        [
+            _activity(
+                "connected_calls", "Connected calls", CALL, DONE, _eq("outcome", "connected")
+            ),
+        ],
+    ),
+    "call_duration": (
+        "Phone call duration",
+        [
+            _activity(
+                "call_duration",
+                "Call duration",
+                CALL,
+                DONE,
+                aggregation="sum",
+                field="duration",
+                unit="duration",
+            ),
+        ],
+    ),
+    "follow_ups_done": (
+        "Completed follow-up tasks",
+        [
+            _activity(
+                "follow_ups_done", "Follow-ups completed", _eq("category", "follow_up"), DONE
+            ),
+        ],
+    ),
+    "demos_scheduled": (
+        "Demos scheduled",
+        [
+            _activity(
+                "demos_scheduled",
+                "Demos scheduled",
+                _eq("category", "demo"),
+                {"field": "status", "op": "in", "value": ["planned", "completed"]},
+            ),
+        ],
+    ),
+    "demos_completed": (
+        "Demos completed",
+        [
+            _activity("demos_completed", "Demos completed", _eq("category", "demo"), DONE),
+        ],
+    ),
+    "meetings_booked": (
+        "Meetings booked",
+        [
+            _activity(
+                "meetings_booked",
+                "Meetings booked",
+                _eq("category", "meeting"),
+                {"field": "status", "op": "ne", "value": "cancelled"},
+            ),
+        ],
+    ),
+    "emails_sent": (
+        "Emails sent",
+        [
+            _activity("emails_sent", "Emails sent", _eq("category", "email"), DONE),
+        ],
+    ),
+    "deals_won": ("Deals won", [_won("deals_won", "Deals won")]),
+    "won_value": (
+        "Value of deals won",
+        [
+            _won("won_value", "Value of deals won", aggregation="sum", field="value"),
+        ],
+    ),
+    "total_sales": (
+        "Total sales value",
+        [
+            _won("total_sales", "Total sales value", aggregation="sum", field="value"),
+        ],
+    ),
+    "average_deal": (
+        "Average deal size",
+        [
+            _won("average_deal", "Average deal size", aggregation="average", field="value"),
+        ],
+    ),
+    "deals_advanced": (
+        "Deals advanced to a stage",
+        [
+            {
+                "key": "deals_advanced",
+                "name": "Deals advanced",
+                "entity": "stage_change",
+                "conditions": [{"field": "to_stage", "op": "eq", "value": None}],
+            },
+        ],
+    ),
+}
+
+
+def preset_rules(slug: str, **choices: Any) -> list[Rule]:
+    """A fresh copy of a preset's rules. ``stage`` picks the stage for "deals advanced";
+    ``currency`` the currency of the value presets."""
+    rules = deepcopy(PRESETS[slug][1])
+    for rule in rules:
+        for condition in rule.get("conditions", []):
+            if condition.get("value", "") is None:
+                condition["value"] = choices.get("stage")
+        if "currency" in choices and rule.get("field") == "value":
+            rule["currency"] = choices["currency"]
+    return rules

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+
+from rulesets.catalogue import Vocabulary
+from rulesets.presets import PRESETS, preset_rules
+from rulesets.spec import Aggregation, RulesetError, ruleset_parse
+
+VOCAB = {Vocabulary.STAGES: {"Proposal", "Won"}, Vocabulary.ACTIVITY_TYPES: {"Call"}}
+
+
+@pytest.mark.parametrize("slug", sorted(PRESETS))
+def test_every_preset_is_a_valid_rule(slug):
+    rules = ruleset_parse(preset_rules(slug, stage="Proposal", currency="EUR"), vocab=VOCAB)
+    assert rules
+
+
+def test_the_conversion_preset_divides_two_counted_rules():
+    *parts, ratio = ruleset_parse(preset_rules("conversion_rate"), vocab=VOCAB)
+    assert ratio.aggregation is Aggregation.RATIO and ratio.unit == "percent"
+    assert (ratio.numerator, ratio.denominator) == tuple(p.key for p in parts)
+
+
+def test_deals_advanced_needs_a_real_stage():
+    with pytest.raises(RulesetError, match="'Closed' is not a to stage"):
+        ruleset_parse(preset_rules("deals_advanced", stage="Closed"), vocab=VOCAB)
+
+
+def test_value_presets_take_the_currency():
+    (rule,) = ruleset_parse(preset_rules("won_value", currency="EUR"), vocab=VOCAB)
+    assert (rule.currency, rule.unit) == ("EUR", "currency")
+    assert preset_rules("won_value") is not preset_rules("won_value")
