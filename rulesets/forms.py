@@ -1,0 +1,400 @@
+"""The rule builder's form: rule cards posted as flat inputs, turned into rules JSON and back.
+
+A card's inputs are named ``rules-<i>-<part>`` and its condition rows
+``rules-<i>-cond-<j>-<part>``; indices only order the cards and rows, so gaps left by removed
+ones do not matter. Values are typed as text and become the JSON ``ruleset_parse`` expects,
+which then says what is wrong, next to the card and row at fault.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import forms
+
+from hierarchy.models import Tenant
+
+from .catalogue import NUMERIC, CustomFieldDecl, FieldSpec, FieldType, Op, Vocabulary, fields_for
+from .presets import PRESETS
+from .services import tenant_vocabulary
+from .spec import DEFAULT_DATE_FIELD, Aggregation, Direction, RuleProblem, Unit
+
+ENTITIES = {
+    "lead": "Lead",
+    "activity": "Activity",
+    "opportunity": "Opportunity",
+    "stage_change": "Stage change",
+}
+AGGREGATIONS = {
+    Aggregation.COUNT: "Count",
+    Aggregation.SUM: "Sum",
+    Aggregation.AVERAGE: "Average",
+    Aggregation.MIN: "Minimum",
+    Aggregation.MAX: "Maximum",
+    Aggregation.DISTINCT_COUNT: "Distinct count",
+    Aggregation.RATIO: "Ratio of two rules",
+}
+OPERATORS = {
+    Op.EQ: "is",
+    Op.NE: "is not",
+    Op.IN: "is one of",
+    Op.NOT_IN: "is none of",
+    Op.GT: "greater than",
+    Op.GTE: "at least",
+    Op.LT: "less than",
+    Op.LTE: "at most",
+    Op.BETWEEN: "between",
+    Op.CONTAINS: "contains",
+    Op.IS_EMPTY: "is empty",
+    Op.IS_NOT_EMPTY: "is not empty",
+}
+UNITS = {
+    Unit.NUMBER: "Number",
+    Unit.CURRENCY: "Currency",
+    Unit.DURATION: "Duration",
+    Unit.PERCENT: "Percent",
+}
+DIRECTIONS = {Direction.HIGHER: "Higher is better", Direction.LOWER: "Lower is better"}
+PRESENCE = {Op.IS_EMPTY, Op.IS_NOT_EMPTY}
+NEEDS_NUMBER = {Aggregation.SUM, Aggregation.AVERAGE, Aggregation.MIN, Aggregation.MAX}
+BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+RULE_PARTS = (
+    "key",
+    "name",
+    "entity",
+    "aggregation",
+    "field",
+    "date_field",
+    "member_field",
+    "unit",
+    "currency",
+    "direction",
+    "numerator",
+    "denominator",
+)
+ROW_PARTS = ("field", "op", "value", "any")
+_INPUT = re.compile(r"^rules-(\d+)-(?:cond-(\d+)-)?([a-z_]+)$")
+_CONDITION = re.compile(r"^conditions\[(\d+)\](?:\.(.+))?$")
+
+Choices = list[tuple[str, str]]
+
+
+class RulesetForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+@dataclass
+class ConditionRow:
+    rule: int  # the index of its card
+    index: int
+    field: str = ""
+    op: str = ""
+    value: str = ""
+    any: str = ""  # an any-of group (from the API) kept as JSON: shown, not edited here
+    errors: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    field_choices: Choices = dataclasses.field(default_factory=list)
+    operators: Choices = dataclasses.field(default_factory=list)
+    suggestions: list[str] = dataclasses.field(default_factory=list)
+    hint: str = ""
+
+    @property
+    def prefix(self) -> str:
+        return f"rules-{self.rule}-cond-{self.index}"
+
+    @property
+    def needs_value(self) -> bool:
+        return self.op not in PRESENCE
+
+    @property
+    def other_errors(self) -> list[str]:
+        return [m for part, ms in self.errors.items() if part not in ROW_PARTS for m in ms]
+
+
+@dataclass
+class RuleCard:
+    index: int
+    key: str = ""
+    name: str = ""
+    entity: str = "activity"
+    aggregation: str = Aggregation.COUNT
+    field: str = ""
+    date_field: str = ""
+    member_field: str = ""
+    unit: str = ""
+    currency: str = ""
+    direction: str = Direction.HIGHER
+    numerator: str = ""
+    denominator: str = ""
+    conditions: list[ConditionRow] = dataclasses.field(default_factory=list)
+    errors: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    # What the card's selects offer, filled in by RuleBuilder.dress.
+    measured_fields: Choices | None = None
+    date_fields: Choices = dataclasses.field(default_factory=list)
+    member_fields: Choices = dataclasses.field(default_factory=list)
+    condition_fields: Choices = dataclasses.field(default_factory=list)
+    ratio_keys: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def prefix(self) -> str:
+        return f"rules-{self.index}"
+
+    @property
+    def is_ratio(self) -> bool:
+        return self.aggregation == Aggregation.RATIO
+
+    @property
+    def other_errors(self) -> list[str]:
+        return [m for part, ms in self.errors.items() if part not in RULE_PARTS for m in ms]
+
+    def next_row(self) -> int:
+        return max((row.index for row in self.conditions), default=-1) + 1
+
+
+def cards_from_data(data: Mapping[str, Any]) -> list[RuleCard]:
+    """The cards of a posted builder form, in the order of their indices."""
+    cards: dict[int, RuleCard] = {}
+    rows: dict[tuple[int, int], ConditionRow] = {}
+    for name in data:
+        match = _INPUT.match(name)
+        if match is None:
+            continue
+        index, row_index, part = int(match[1]), match[2], match[3]
+        card = cards.setdefault(index, RuleCard(index, entity="", aggregation=""))
+        value = str(data.get(name) or "")
+        if row_index is None:
+            if part in RULE_PARTS:
+                setattr(card, part, value)
+        elif part in ROW_PARTS:
+            row = rows.setdefault((index, int(row_index)), ConditionRow(index, int(row_index)))
+            setattr(row, part, value)
+    for (index, _), row in sorted(rows.items()):
+        cards[index].conditions.append(row)
+    for card in cards.values():
+        card.aggregation = card.aggregation or Aggregation.COUNT
+        card.direction = card.direction or Direction.HIGHER
+    return [cards[index] for index in sorted(cards)]
+
+
+def next_index(cards: Iterable[RuleCard]) -> int:
+    return max((card.index for card in cards), default=-1) + 1
+
+
+def value_text(value: Any) -> str:
+    """A condition's JSON value as the builder's text box shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ", ".join(value_text(item) for item in value)
+    return str(value)
+
+
+def card_from_rule(index: int, raw: Mapping[str, Any]) -> RuleCard:
+    """A card pre-filled from a rule definition (``GoalRule.definition()`` or a preset)."""
+    card = RuleCard(index, entity="")
+    for part in RULE_PARTS:
+        if raw.get(part) is not None:
+            setattr(card, part, str(raw[part]))
+    for position, condition in enumerate(raw.get("conditions") or []):
+        row = ConditionRow(index, position)
+        if isinstance(condition, Mapping) and "any" in condition:
+            row.any = json.dumps(condition["any"])
+        elif isinstance(condition, Mapping):
+            row.field = str(condition.get("field") or "")
+            row.op = str(condition.get("op") or "")
+            row.value = value_text(condition.get("value"))
+        card.conditions.append(row)
+    return card
+
+
+def _scalar(text: str, spec: FieldSpec | None) -> Any:
+    kind = spec.type if spec else FieldType.TEXT
+    if kind in NUMERIC:
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            return text  # the parser names the field and says a number is needed
+        if number.is_finite() and number == number.to_integral_value():
+            return int(number)
+        return text  # kept exact as text; the parser reads it as a Decimal
+    if kind is FieldType.BOOLEAN:
+        return BOOLEANS.get(text.lower(), text)
+    if kind is FieldType.MEMBER and text.isdigit():
+        return int(text)
+    return text
+
+
+def value_json(text: str, spec: FieldSpec | None, op: str) -> Any:
+    """The typed text of a condition's value as JSON: ``a, b`` lists for in and not_in,
+    ``low, high`` for between, true/false for booleans."""
+    text = text.strip()
+    if op in (Op.IN, Op.NOT_IN):
+        return [_scalar(item.strip(), spec) for item in text.split(",") if item.strip()]
+    if op == Op.BETWEEN:
+        return [_scalar(item.strip(), spec) for item in text.split(",")] if text else []
+    return _scalar(text, spec)
+
+
+def _condition(row: ConditionRow, specs: Mapping[str, FieldSpec]) -> dict[str, Any]:
+    if row.any:
+        try:
+            return {"any": json.loads(row.any)}
+        except ValueError:
+            return {"any": None}
+    condition: dict[str, Any] = {"field": row.field, "op": row.op}
+    if row.op not in PRESENCE:
+        condition["value"] = value_json(row.value, specs.get(row.field), row.op)
+    return condition
+
+
+@dataclass
+class RuleBuilder:
+    """The tenant's custom fields and names, which decide what a card may offer."""
+
+    custom: list[CustomFieldDecl]
+    vocab: dict[Vocabulary, set[str]]
+
+    @classmethod
+    def for_tenant(cls, tenant: Tenant) -> RuleBuilder:
+        custom, vocab = tenant_vocabulary(tenant)
+        return cls(custom, vocab)
+
+    def specs(self, entity: str) -> dict[str, FieldSpec]:
+        return fields_for(entity, self.custom) if entity in ENTITIES else {}
+
+    def rule(self, card: RuleCard) -> dict[str, Any]:
+        """One card as a rule definition; blanks are left out so the parser's defaults apply."""
+        raw: dict[str, Any] = {
+            "key": card.key.strip(),
+            "name": card.name.strip(),
+            "aggregation": card.aggregation,
+            "direction": card.direction,
+        }
+        if card.unit:
+            raw["unit"] = card.unit
+        if card.is_ratio:
+            for part in ("numerator", "denominator"):
+                if getattr(card, part):
+                    raw[part] = getattr(card, part)
+            return raw
+        raw["entity"] = card.entity
+        for part in ("field", "date_field", "member_field"):
+            if getattr(card, part):
+                raw[part] = getattr(card, part)
+        if card.currency.strip():
+            raw["currency"] = card.currency.strip().upper()
+        specs = self.specs(card.entity)
+        raw["conditions"] = [_condition(row, specs) for row in card.conditions]
+        return raw
+
+    def rules(self, cards: Iterable[RuleCard]) -> list[dict[str, Any]]:
+        return [self.rule(card) for card in cards]
+
+    def dress(self, cards: list[RuleCard]) -> None:
+        """Fill in what each card's selects offer for its entity and aggregation; a choice
+        that no longer fits (after the entity changed) falls back to the entity's default."""
+        keys = [card.key.strip() for card in cards if card.key.strip()]
+        for card in cards:
+            card.ratio_keys = [key for key in keys if key != card.key.strip()]
+            specs = self.specs(card.entity)
+            if card.aggregation in NEEDS_NUMBER:
+                card.measured_fields = _choices(specs, lambda s: s.type in NUMERIC)
+            elif card.aggregation == Aggregation.DISTINCT_COUNT:
+                card.measured_fields = _choices(specs, lambda s: s.type is not FieldType.DATETIME)
+            else:
+                card.measured_fields = None
+            card.date_fields = _choices(specs, lambda s: s.places_in_cycle)
+            card.member_fields = _choices(specs, lambda s: s.credits_member)
+            card.condition_fields = _choices(specs, lambda s: s.type is not FieldType.MEMBER)
+            if card.measured_fields is None or card.field not in dict(card.measured_fields):
+                card.field = ""
+            if card.entity in DEFAULT_DATE_FIELD:
+                if card.date_field not in dict(card.date_fields):
+                    card.date_field = DEFAULT_DATE_FIELD[card.entity]
+                if card.member_field not in dict(card.member_fields):
+                    card.member_field = "owner"
+            for row in card.conditions:
+                self.dress_row(row, card, specs)
+
+    def dress_row(self, row: ConditionRow, card: RuleCard, specs: dict[str, FieldSpec]) -> None:
+        """The operators of the row's field type, and the names its value may take."""
+        row.field_choices = list(card.condition_fields)
+        spec = specs.get(row.field)
+        if row.field and row.field not in dict(row.field_choices):
+            label = spec.label if spec else f"{row.field} (unknown)"
+            row.field_choices.append((row.field, label))
+        if spec is None:
+            row.operators, row.suggestions, row.hint = [], [], ""
+            return
+        row.operators = [(op.value, OPERATORS[op]) for op in Op if op in spec.operators]
+        if row.op not in dict(row.operators):
+            row.op = row.operators[0][0]
+        allowed = spec.choices or (
+            self.vocab.get(spec.vocabulary, set()) if spec.vocabulary else ()
+        )
+        row.suggestions = sorted(allowed)
+        row.hint = _hint(spec, row.op)
+
+
+def _choices(specs: Mapping[str, FieldSpec], ok: Any) -> Choices:
+    return [(name, spec.label) for name, spec in specs.items() if ok(spec)]
+
+
+def _hint(spec: FieldSpec, op: str) -> str:
+    example = {
+        FieldType.BOOLEAN: "true or false",
+        FieldType.DATETIME: "2027-01-31",
+        FieldType.DATE: "2027-01-31",
+        FieldType.MEMBER: "member id",
+    }.get(spec.type, "a number" if spec.type in NUMERIC else "text")
+    if op in (Op.IN, Op.NOT_IN):
+        return f"{example}, {example}, … (comma-separated)"
+    if op == Op.BETWEEN:
+        return "low, high"
+    return example
+
+
+def problems_attach(cards: list[RuleCard], problems: Iterable[RuleProblem]) -> list[RuleProblem]:
+    """Put each problem next to its card's input or condition row; return those that fit
+    no card."""
+    by_key: dict[str, list[RuleCard]] = defaultdict(list)
+    for card in cards:
+        by_key[card.key.strip()].append(card)
+    unplaced = []
+    for problem in problems:
+        if problem.key.startswith("#") and problem.key[1:].isdigit():
+            position = int(problem.key[1:])
+            targets = cards[position : position + 1]
+        else:
+            targets = by_key.get(problem.key, [])
+        if not targets:
+            unplaced.append(problem)
+        match = _CONDITION.match(problem.field)
+        for card in targets:
+            if match and int(match[1]) < len(card.conditions):
+                row = card.conditions[int(match[1])]
+                row.errors.setdefault(match[2] or "field", []).append(problem.message)
+            else:
+                card.errors.setdefault(problem.field, []).append(problem.message)
+    return unplaced
+
+
+def preset_choices() -> list[tuple[str, str, bool]]:
+    """(slug, label, needs a stage) for every preset."""
+    return [
+        (
+            slug,
+            label,
+            any(c.get("value", "") is None for r in rules for c in r.get("conditions", [])),
+        )
+        for slug, (label, rules) in PRESETS.items()
+    ]
