@@ -6,6 +6,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from hierarchy.services import api_token_create
+from rulesets.services import ruleset_save
 from tests.conftest import client_for
 from tests.factories import PASSWORD
 
@@ -14,37 +15,47 @@ pytestmark = pytest.mark.django_db
 PAGES = ["assigned_to_me", "my_team", "goal_list", "ruleset_list", "organization"]
 
 
-def _tenant_object_patterns() -> list[str]:
-    """Every named route of ours that takes an object id (new ones are covered automatically)."""
+def _tenant_object_patterns() -> dict[str, list[str]]:
+    """Every named route of ours that takes an object id, with its parameters (new routes are
+    covered automatically)."""
 
-    def walk(patterns, prefix=""):
+    def walk(patterns):
         for p in patterns:
             if isinstance(p, URLResolver):
                 if p.app_name != "admin":
-                    yield from walk(p.url_patterns, prefix)
+                    yield from walk(p.url_patterns)
             elif isinstance(p, URLPattern) and "pk" in p.pattern.converters:
-                yield p.name
+                yield p.name, list(p.pattern.converters)
 
-    return list(walk(get_resolver().url_patterns))
+    return dict(walk(get_resolver().url_patterns))
 
 
 def test_it_finds_the_routes_that_take_ids():
-    assert "member_detail" in _tenant_object_patterns()
+    routes = _tenant_object_patterns()
+    assert {"member_detail", "api_token_revoke", "ruleset_edit", "rule_preview_edit"} <= set(routes)
+
+
+RULESET_ROUTES = ("ruleset_", "rule_", "condition_", "preset_")
 
 
 def _tenant_a_ids(personas, route: str) -> list[int]:
     """Ids of tenant A's objects of the kind the route takes (members unless listed)."""
+    tenant = personas.admin.tenant
     if route.startswith("api_token"):
-        token, _ = api_token_create(tenant=personas.admin.tenant, name="A's token")
+        token, _ = api_token_create(tenant=tenant, name=f"A's token for {route}")
         return [token.pk]
+    if route.startswith(RULESET_ROUTES):
+        rules = [{"key": "calls", "entity": "activity"}]
+        return [ruleset_save(tenant=tenant, name=f"A's rules for {route}", rules=rules).pk]
     return [personas.admin.pk, personas.manager.pk, personas.rep.pk]
 
 
 def test_it_answers_404_to_another_tenant_for_every_object(personas):
     outsider = client_for(personas.outsider)
-    for name in _tenant_object_patterns():
+    for name, parameters in _tenant_object_patterns().items():
         for pk in _tenant_a_ids(personas, name):
-            url = reverse(name, kwargs={"pk": pk})
+            kwargs = dict.fromkeys(parameters, 0) | {"pk": pk}  # other parameters: positions
+            url = reverse(name, kwargs=kwargs)
             assert outsider.get(url).status_code == 404, (name, pk)
             assert outsider.post(url, {"name": "x", "reports_to": ""}).status_code == 404
     personas.rep.refresh_from_db()
