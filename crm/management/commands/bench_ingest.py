@@ -10,16 +10,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.test import Client
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
-from crm.models import Activity, ActivityType
+from crm.demo import demo_tenant_clear
+from crm.models import ActivityType
 from hierarchy.importer import members_upsert
-from hierarchy.models import Member, Tenant
+from hierarchy.models import Tenant
 from hierarchy.services import api_token_create
 
 OUTCOMES = ("connected", "no answer", "voicemail", "busy")
@@ -125,14 +125,5 @@ class Command(BaseCommand):
         )
 
     def _tear_down(self, tenant: Tenant) -> None:
-        with scopes_disabled():
-            Activity.objects.filter(tenant=tenant).delete()
-            ActivityType.objects.filter(tenant=tenant).delete()
-            tenant.api_tokens.all().delete()
-            tenant.audit_entries.all().delete()
-            members = Member._tree_manager.filter(tenant=tenant)
-            users = list(members.values_list("user_id", flat=True))
-            for level in sorted(set(members.values_list("level", flat=True)), reverse=True):
-                members.filter(level=level).delete()  # reports before their managers
-            get_user_model().objects.filter(pk__in=users).delete()
-            tenant.delete()
+        demo_tenant_clear(tenant)
+        tenant.delete()  # its tokens and audit entries go with it
