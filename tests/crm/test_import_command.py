@@ -57,7 +57,7 @@ def test_it_imports_records_with_custom_field_columns(crm: Crm, tmp_path: Path) 
         + f'L-2,{rep.upper()},"Lovelace, Ada",converted,2025-03-02T09:00,,\n',
     )
     output = run(crm, path)
-    assert "Importing: 2/2 rows" in output
+    assert "Importing: [" in output and "] 2/2 rows" in output
     assert "Imported lead records into" in output and "2 created, 0 updated, 0 unchanged" in output
     with scope(tenant=crm.tenant):
         leads = {lead.external_id: lead for lead in Lead.objects.all()}

@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from crm.ingest import Progress, RecordsInvalid, records_import
+from crm.ingest import RecordsInvalid, records_import
 from crm.models import ENTITY_MODELS
 from hierarchy.importer import Problem
 from hierarchy.management.commands._tenant import tenant_by_slug
-
-PROGRESS_INTERVAL = 0.25  # seconds between redraws of the progress line
+from hierarchy.management.progress import progress_line
 
 
 class Command(BaseCommand):
@@ -38,7 +36,7 @@ class Command(BaseCommand):
                     entity=options["entity"],
                     file=file,
                     partial=options["partial"],
-                    progress=self._progress(),
+                    progress=progress_line(self),
                 )
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}") from None
@@ -55,21 +53,6 @@ class Command(BaseCommand):
         )
         if result.rejected:
             raise CommandError(_report(f"Rows of {path} not imported", result.rejected))
-
-    def _progress(self) -> Progress:
-        """A callback that redraws one line, at most every PROGRESS_INTERVAL seconds."""
-        drawn_at = 0.0
-
-        def progress(phase: str, done: int, total: int) -> None:
-            nonlocal drawn_at
-            now, finished = time.monotonic(), done >= total
-            if finished or now - drawn_at >= PROGRESS_INTERVAL:
-                drawn_at = now
-                line = self.style.HTTP_INFO(f"\r  {phase}: {done:,}/{total:,} rows")
-                self.stdout.write(line, ending="\n" if finished else "")
-                self.stdout.flush()
-
-        return progress
 
 
 def _report(title: str, problems: list[Problem]) -> str:

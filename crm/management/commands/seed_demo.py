@@ -26,9 +26,8 @@ from crm.demo import (
 )
 from crm.ingest import Progress
 from hierarchy.importer import MemberImportError
+from hierarchy.management.progress import progress_line
 from hierarchy.models import Member, Tenant
-
-from .import_entities import Command as ImportEntities
 
 
 def _at_least(least: int) -> Callable[[str], int]:
@@ -149,7 +148,7 @@ class Command(BaseCommand):
 
     def _progress(self) -> Progress:
         """The progress line of import_entities, one per phase ("Leads: 5,000/20,000 rows")."""
-        draw = ImportEntities._progress(self)
+        draw = progress_line(self)
 
         def progress(phase: str, done: int, total: int) -> None:
             draw(phase.capitalize(), done, total)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from hierarchy.importer import COLUMNS, MemberImportError, members_import
+from hierarchy.management.progress import progress_line
 
 from ._tenant import tenant_by_slug
 
@@ -19,18 +19,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = tenant_by_slug(options["tenant"])
-        last_shown = 0.0
+        draw = progress_line(self, "members")
 
         def progress(done: int, total: int) -> None:
-            nonlocal last_shown
-            now = time.monotonic()
-            if done == total or now - last_shown > 0.2:
-                last_shown = now
-                width = 30
-                filled = width * done // total
-                bar = "#" * filled + "-" * (width - filled)
-                self.stdout.write(f"\r  [{bar}] {done}/{total} members", ending="")
-                self.stdout.flush()
+            draw("Importing", done, total)
 
         try:
             with open(options["file"], newline="", encoding="utf-8-sig") as file:
@@ -46,7 +38,6 @@ class Command(BaseCommand):
                 f"Nothing imported: {len(exc.problems)} problem(s) in {options['file']}:\n"
                 + "\n".join(f"  {problem}" for problem in exc.problems)
             ) from None
-        self.stdout.write("")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Imported into {tenant.slug}: {result.created} created, {result.updated} updated, "
