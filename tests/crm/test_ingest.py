@@ -629,3 +629,13 @@ def test_it_upserts_a_batch_of_200_activities_in_a_fixed_number_of_queries(
         assert upsert(crm, "activity", batch("no answer")).updated == 200
     with django_assert_max_num_queries(8):
         assert upsert(crm, "activity", batch("no answer")).unchanged == 200
+
+
+def test_it_stores_text_with_quotes_and_percent_signs_verbatim(crm: Crm) -> None:
+    tricky = "50% off 'today'; -- \\ \"quoted\" %s %(x)s"
+    records_upsert(tenant=crm.tenant, entity="activity", records=[crm.activity(outcome=tricky)])
+    records_upsert(
+        tenant=crm.tenant, entity="activity", records=[crm.activity(outcome=tricky + "!")]
+    )
+    with scope(tenant=crm.tenant):
+        assert Activity.objects.get().outcome == tricky + "!"
