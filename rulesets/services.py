@@ -32,9 +32,18 @@ def tenant_vocabulary(tenant: Tenant) -> tuple[list[CustomFieldDecl], dict[Vocab
     return custom, vocab
 
 
-def rules_parse(*, tenant: Tenant, rules: Any) -> list[RuleSpec]:
-    """Check rules as the tenant would use them (its fields, names, currency and time zone)."""
-    custom, vocab = tenant_vocabulary(tenant)
+def rules_parse(
+    *,
+    tenant: Tenant,
+    rules: Any,
+    custom: list[CustomFieldDecl] | None = None,
+    vocab: dict[Vocabulary, set[str]] | None = None,
+) -> list[RuleSpec]:
+    """Check rules as the tenant would use them (its fields, names, currency and time zone).
+
+    ``custom`` and ``vocab``: the tenant's, when the caller has them already."""
+    if custom is None or vocab is None:
+        custom, vocab = tenant_vocabulary(tenant)
     return ruleset_parse(
         rules,
         custom=custom,

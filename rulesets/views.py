@@ -119,7 +119,9 @@ def _save(
     rules = builder.rules(cards)
     try:
         if not valid:  # still check the rules, so every problem shows at once
-            rules_parse(tenant=request.tenant, rules=rules)
+            rules_parse(
+                tenant=request.tenant, rules=rules, custom=builder.custom, vocab=builder.vocab
+            )
             return None
         return ruleset_save(
             tenant=request.tenant,
@@ -245,7 +247,10 @@ def _preview(
             if key in by_key and by_key[key] not in chosen:
                 chosen.append(by_key[key])
     try:
-        specs = {s.key: s for s in rules_parse(tenant=tenant, rules=builder.rules(chosen))}
+        parsed = rules_parse(
+            tenant=tenant, rules=builder.rules(chosen), custom=builder.custom, vocab=builder.vocab
+        )
+        specs = {spec.key: spec for spec in parsed}
     except RulesetError as exc:
         return Preview(problems=[str(problem) for problem in exc.problems])
     rule = specs[card.key.strip()]

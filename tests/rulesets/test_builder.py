@@ -378,7 +378,7 @@ def test_the_preview_matches_a_hand_count(crm: Crm, django_assert_max_num_querie
     admin = client_for(crm.personas.admin)
     talk = card(0, key="talk", entity="activity", aggregation="sum", field="duration")
     talk |= condition(0, 0, "category", "eq", "call") | condition(0, 1, "status", "eq", "completed")
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(8):
         response = admin.post(f"{NEW}rules/0/preview/", talk)
     # rep: 3600 + 900 seconds of completed calls; manager: 600; the rest is filtered out.
     assert preview_of(response.content.decode()) == (
@@ -391,7 +391,7 @@ def test_the_preview_matches_a_hand_count(crm: Crm, django_assert_max_num_querie
     calls |= card(1, key="leads", entity="lead", aggregation="count")
     calls |= card(2, key="calls_per_lead", aggregation="ratio", numerator="calls")
     calls |= card(2, denominator="leads")
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(9):
         response = admin.post(f"{NEW}rules/2/preview/", calls)
     # calls: rep 3 (the cancelled one counts here), manager 1; leads: rep 2, manager 1.
     assert preview_of(response.content.decode()) == (
