@@ -16,15 +16,6 @@ from kombu.exceptions import OperationalError
 logger = logging.getLogger(__name__)
 
 
-def _send(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    try:
-        task.apply_async(args=args, kwargs=kwargs)
-    except OperationalError as exc:
-        logger.warning(
-            "Broker unreachable; %s will be caught up by the schedule: %s", task.name, exc
-        )
-
-
 def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
     """Send ``task`` once the current transaction commits (at once outside one).
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TextIO
 
 from django.contrib.auth import get_user_model
@@ -60,7 +60,6 @@ class _Row:
     role: str
     reports_to: str | None
     title: str
-    member: Member | None = field(default=None, repr=False)
 
 
 def _csv_records(file: TextIO, problems: list[Problem]) -> Iterator[tuple[int, dict[str, str]]]:

@@ -146,6 +146,8 @@ def test_it_numbers_each_tenants_tree_by_the_tenant(personas):
 @pytest.mark.django_db(transaction=True)
 def test_it_keeps_trees_apart_when_tenants_are_created_at_once():
     """mptt would pick max(tree_id) + 1 for each new root: two at once could share a tree."""
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite runs one writer at a time: the race needs PostgreSQL (CI runs it)")
     errors: list[BaseException] = []
 
     def create(n: int) -> None:
@@ -167,7 +169,7 @@ def test_it_keeps_trees_apart_when_tenants_are_created_at_once():
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == [] or connection.vendor == "sqlite"  # SQLite may refuse concurrent writers
+    assert errors == []
     with scopes_disabled():
         members = list(Member.objects.select_related("tenant"))
     trees: dict[int, set[int]] = {}
