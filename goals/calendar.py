@@ -110,6 +110,11 @@ class Cycle:
     calendar: TenantCalendar = field(repr=False)
 
     @property
+    def natural_end(self) -> date:
+        """The local date after the last day of the unclipped cycle."""
+        return _next_start(self.kind, self.natural_start)
+
+    @property
     def label(self) -> str:
         """A short English name: "2027-03-04", "Week of 2027-03-01", "March 2027", "Q1 FY2027"."""
         first = self.natural_start

@@ -164,6 +164,8 @@ def distribute(
     methods: Mapping[K, LevelSplit],
     holds_target: Callable[[K], bool] | Collection[K],
     quantum: Decimal,
+    *,
+    scale_custom: bool = False,
 ) -> dict[K, Decimal]:
     """Allocate ``total`` down the tree under ``root``; return every node's allocation.
 
@@ -185,6 +187,10 @@ def distribute(
     all holders add up to ``total`` exactly. Entries of ``methods`` for nodes outside the tree
     or without children are ignored. A failed level raises ``DistributionError`` with ``node``
     set to that parent.
+
+    ``scale_custom``: custom amounts that do not add up to their parent's allocation are used
+    as proportions instead of being refused (for a partial cycle, whose allocation is smaller
+    than the full cycle's the amounts were set for).
     """
     holds = holds_target if callable(holds_target) else holds_target.__contains__
     _units(total, quantum, "The team target")
@@ -200,7 +206,7 @@ def distribute(
         participants: list[K | _Own] = [*reports, OWN] if holds(parent) else [*reports]
         try:
             split = _split_level(
-                allocations[parent], participants, methods.get(parent, EQUAL), quantum
+                allocations[parent], participants, methods.get(parent, EQUAL), quantum, scale_custom
             )
         except DistributionError as exc:
             raise DistributionError(str(exc), node=parent) from exc
@@ -219,7 +225,11 @@ def _claim(reports: list[K], seen: set[K]) -> None:
 
 
 def _split_level(
-    amount: Decimal, participants: list[K | _Own], split: LevelSplit, quantum: Decimal
+    amount: Decimal,
+    participants: list[K | _Own],
+    split: LevelSplit,
+    quantum: Decimal,
+    scale_custom: bool = False,
 ) -> dict[K | _Own, Decimal]:
     if split.method == "equal":
         return split_equal(amount, participants, quantum)
@@ -237,6 +247,10 @@ def _split_level(
     shares = {key: split.shares[key] for key in participants}
     if split.method == "percentage":
         return split_percentages(amount, shares, quantum)
+    if scale_custom and sum(shares.values(), Decimal(0)) != amount:
+        if not any(shares.values()):  # nothing to scale: share what there is equally
+            return split_equal(amount, participants, quantum)
+        return largest_remainder(amount, shares, quantum)
     return split_custom(amount, shares, quantum)
 
 

@@ -49,6 +49,14 @@ class RuleErrorsOut(Schema):
     detail: list[RuleError]
 
 
+def _errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"rule": "", "field": field, "message": message}
+        for field, messages in exc.message_dict.items()
+        for message in messages
+    ]
+
+
 def _save(request: HttpRequest, body: RulesetIn, ruleset: Ruleset | None) -> Status:
     try:
         saved = ruleset_save(
@@ -61,12 +69,7 @@ def _save(request: HttpRequest, body: RulesetIn, ruleset: Ruleset | None) -> Sta
         errors = [{"rule": p.key, "field": p.field, "message": p.message} for p in exc.problems]
         return Status(422, {"detail": errors})
     except ValidationError as exc:
-        errors = [
-            {"rule": "", "field": field, "message": message}
-            for field, messages in exc.message_dict.items()
-            for message in messages
-        ]
-        return Status(422, {"detail": errors})
+        return Status(422, {"detail": _errors(exc)})
     return Status(200 if ruleset else 201, _out(saved))
 
 
@@ -93,8 +96,12 @@ def rulesets_update(request: HttpRequest, ruleset_id: int, body: RulesetIn) -> S
     return _save(request, body, get_object_or_404(Ruleset.objects, pk=ruleset_id))
 
 
-@router.delete("/{ruleset_id}", response={204: None})
+@router.delete("/{ruleset_id}", response={204: None, 409: RuleErrorsOut})
 def rulesets_delete(request: HttpRequest, ruleset_id: int) -> Status:
+    """Delete a ruleset; 409 while goals use it."""
     ruleset = get_object_or_404(Ruleset.objects, pk=ruleset_id)
-    ruleset_delete(ruleset=ruleset, actor=f"API token {request.auth.name!r}")
+    try:
+        ruleset_delete(ruleset=ruleset, actor=f"API token {request.auth.name!r}")
+    except ValidationError as exc:
+        return Status(409, {"detail": _errors(exc)})
     return Status(204, None)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django_scopes import scope
 
 from crm.models import ActivityType, CustomField, PipelineStage
@@ -93,7 +94,10 @@ def ruleset_save(
         else:
             ruleset.name, ruleset.description = name, description
             ruleset.save(update_fields=["name", "description", "updated_at"])
-        ruleset.rules.exclude(key__in=raw_by_key).delete()
+        try:
+            ruleset.rules.exclude(key__in=raw_by_key).delete()
+        except ProtectedError as exc:
+            raise ValidationError({"rules": _in_use("A removed rule", exc)}) from exc
         for position, spec in enumerate(specs):
             GoalRule.objects.update_or_create(
                 ruleset=ruleset,
@@ -126,8 +130,15 @@ def ruleset_save(
     return ruleset
 
 
+def _in_use(what: str, exc: ProtectedError) -> str:
+    """Name the goals that keep a rule or ruleset (the goals app protects what it uses)."""
+    goals = sorted({str(getattr(obj, "goal", obj)) for obj in exc.protected_objects})
+    shown = ", ".join(repr(name) for name in goals[:5]) + (" and more" if len(goals) > 5 else "")
+    return f"{what} is used by goals ({shown}); archive or change those goals first."
+
+
 def ruleset_delete(*, ruleset: Ruleset, actor: Actor = None) -> None:
-    """Delete a ruleset and its rules (goals will refuse this for rulesets they use)."""
+    """Delete a ruleset and its rules; refused (ValidationError) while goals use it."""
     with transaction.atomic(), scope(tenant=ruleset.tenant):
         audit_record(
             tenant=ruleset.tenant,
@@ -136,4 +147,7 @@ def ruleset_delete(*, ruleset: Ruleset, actor: Actor = None) -> None:
             target=ruleset,
             before=_snapshot(ruleset),
         )
-        ruleset.delete()
+        try:
+            ruleset.delete()
+        except ProtectedError as exc:
+            raise ValidationError({"ruleset": _in_use("This ruleset", exc)}) from exc

@@ -1,0 +1,471 @@
+"""Writes to goals, and the targets every member holds in a cycle.
+
+A goal is saved from a ``GoalDraft``: everything is checked first (dates and the rules of
+change, the ruleset's rules, amounts, phasing, every level of the distribution against the tree
+as it stands) and every problem is reported at once as a ``ValidationError`` keyed by field
+("targets.won", "distribution.2"); nothing is written then. Every change goes to the audit log
+with before and after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Subquery
+from django.utils import timezone
+from django_scopes import scope
+
+from hierarchy.audit import audit_record
+from hierarchy.models import Member
+from hierarchy.services import Actor
+from rulesets.models import GoalRule, Ruleset
+
+from .calendar import Cycle, CycleKind, cycles
+from .distribution import OWN, DistributionError, LevelSplit
+from .models import Goal, GoalSplit, GoalTarget, tenant_calendar, tenant_today
+from .targets import MemberTarget, RuleTarget, cycle_amounts, holder_targets, member_targets
+
+OWN_KEY = "own"  # how a parent's personal share is written in stored and submitted shares
+
+
+@dataclass(frozen=True)
+class TargetInput:
+    amount: Decimal
+    phasing: tuple[Decimal, ...] = ()
+
+
+@dataclass(frozen=True)
+class SplitInput:
+    """One level: how ``parent``'s share splits. ``shares`` are keyed by member id or "own".
+
+    ``rule`` is a rule key, or None for every rule of the goal (custom amounts are per rule).
+    """
+
+    parent: Member
+    method: str
+    shares: Mapping[int | str, Decimal] = field(default_factory=dict)
+    rule: str | None = None
+
+
+@dataclass
+class GoalDraft:
+    name: str
+    ruleset: Ruleset
+    team: Member
+    cycle: str
+    start: date
+    end: date
+    targets: Mapping[str, TargetInput]
+    splits: Sequence[SplitInput] = ()
+    holders: str = Goal.Holders.REPS
+    title: str = ""
+    backfill: bool = False
+
+
+@dataclass(frozen=True)
+class GoalTree:
+    """The active members of a goal's team, as the distribution sees them."""
+
+    root: int
+    children: dict[int, list[int]]
+    members: dict[int, Member]
+
+    def reports(self, member_id: int) -> list[Member]:
+        return [self.members[child] for child in self.children.get(member_id, ())]
+
+
+def goal_tree(team: Member) -> GoalTree:
+    """One query: the team's active members in tree order, and who reports to whom.
+
+    The team's place in the tree is read in the same query, as the tree may have changed
+    since ``team`` was loaded."""
+    where = Member._tree_manager.filter(pk=team.pk)
+    with scope(tenant=team.tenant_id):
+        rows = list(
+            Member.objects.filter(
+                tree_id=team.tree_id,
+                lft__gte=Subquery(where.values("lft")),
+                rght__lte=Subquery(where.values("rght")),
+                is_active=True,
+            )
+            .select_related("user")
+            .order_by("lft")
+        )
+    members = {member.pk: member for member in rows}
+    children: dict[int, list[int]] = {}
+    for member in rows:
+        if member.pk != team.pk and member.reports_to_id in members:
+            children.setdefault(member.reports_to_id, []).append(member.pk)
+    return GoalTree(root=team.pk, children=children, members=members)
+
+
+def _holds(goal_holders: str, tree: GoalTree) -> set[int]:
+    if goal_holders == Goal.Holders.EVERYONE:
+        return set(tree.members)
+    return {pk for pk in tree.members if not tree.children.get(pk)}
+
+
+def _level_split(split: GoalSplit | SplitInput) -> LevelSplit:
+    shares = {
+        OWN if str(key) == OWN_KEY else int(key): Decimal(str(value))
+        for key, value in split.shares.items()
+    }
+    return LevelSplit(split.method, {} if split.method == "equal" else shares)
+
+
+# --- reading targets ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GoalPlan:
+    """Everything needed to tell each member's targets in any cycle of a goal."""
+
+    goal: Goal
+    tree: GoalTree
+    cycles: list[Cycle]
+    rules: list[GoalRule]
+    targets: dict[int, RuleTarget]  # by rule id
+    splits: dict[int, dict[int, LevelSplit]]  # rule id -> parent id -> split
+    holders: set[int]
+
+    def cycle_targets(self, rule: GoalRule, cycle: Cycle) -> dict[int, MemberTarget]:
+        """Member id -> own and team target of ``rule`` in ``cycle`` (empty without a target)."""
+        target = self.targets.get(rule.pk)
+        if target is None:
+            return {}
+        amount = cycle_amounts(target, self.cycles)[cycle.index]
+        if self.goal.is_template:
+            return holder_targets(
+                target,
+                amount,
+                root=self.tree.root,
+                children=self.tree.children,
+                holders=self.holders,
+            )
+        return member_targets(
+            target,
+            amount,
+            root=self.tree.root,
+            children=self.tree.children,
+            splits=self.splits.get(rule.pk, {}),
+            holds_target=self.holders,
+        )
+
+
+def goal_plan(goal: Goal) -> GoalPlan:
+    """Load a goal's rules, targets, splits and tree (four queries)."""
+    with scope(tenant=goal.tenant_id):
+        rules = list(GoalRule.objects.filter(ruleset_id=goal.ruleset_id).order_by("position"))
+        targets = {t.rule_id: t for t in GoalTarget.objects.filter(goal=goal)}
+        splits: dict[int, dict[int, LevelSplit]] = {}
+        for split in GoalSplit.objects.filter(goal=goal):
+            splits.setdefault(split.rule_id, {})[split.parent_id] = _level_split(split)
+    by_id = {rule.pk: rule for rule in rules}
+    tree = goal_tree(goal.team)
+    if goal.is_template:
+        holders = {pk for pk, member in tree.members.items() if member.title == goal.title}
+    else:
+        holders = _holds(goal.holders, tree)
+    return GoalPlan(
+        goal=goal,
+        tree=tree,
+        cycles=goal.cycles(),
+        rules=rules,
+        targets={
+            rule_id: RuleTarget(
+                aggregation=by_id[rule_id].aggregation,
+                unit=by_id[rule_id].unit,
+                amount=t.amount,
+                phasing=tuple(Decimal(str(p)) for p in t.phasing),
+            )
+            for rule_id, t in targets.items()
+        },
+        splits=splits,
+        holders=holders,
+    )
+
+
+# --- checking and saving --------------------------------------------------------------------
+
+
+def _check_dates(
+    draft: GoalDraft, *, goal: Goal | None, actor: Member | None, today: date
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if draft.end < draft.start:
+        errors["end"] = f"The goal ends ({draft.end}) before it starts ({draft.start})."
+    starts_unchanged = goal is not None and goal.start == draft.start
+    if draft.start < today and not starts_unchanged:
+        if not draft.backfill:
+            errors["start"] = (
+                f"A goal starts today ({today}) or later; {draft.start} is in the past. "
+                "An admin can create a back-dated goal by choosing backfill."
+            )
+        elif actor is not None and not actor.is_admin:
+            errors["backfill"] = "Only an admin can create a back-dated (backfilled) goal."
+    if goal is not None and draft.end != goal.end and draft.end < today:
+        errors["end"] = f"The end date cannot move into the past (today is {today})."
+    return errors
+
+
+def _check_scope(draft: GoalDraft, actor: Member | None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    tenant_id = draft.team.tenant_id
+    if draft.ruleset.tenant_id != tenant_id:
+        errors["ruleset"] = "Unknown ruleset."
+    if actor is not None and not actor.is_admin:
+        inside = (
+            draft.team.tree_id == actor.tree_id
+            and actor.lft <= draft.team.lft
+            and draft.team.rght <= actor.rght
+        )
+        if not actor.manages_people or not inside:
+            errors["team"] = "You can set goals only for your own team."
+        if draft.title:
+            errors["title"] = "Only an admin can set targets by title (KPI templates)."
+    if not draft.team.is_active:
+        errors["team"] = f"{draft.team.name} is inactive."
+    return errors
+
+
+def _check_targets(
+    draft: GoalDraft, rules: dict[str, GoalRule], goal_cycles: list[Cycle], tree: GoalTree
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not draft.targets:
+        errors["targets"] = "Give a target for at least one rule."
+    for key in draft.targets:
+        if key not in rules:
+            errors[f"targets.{key}"] = f"The ruleset {draft.ruleset.name!r} has no rule {key!r}."
+    holders = _holds(draft.holders, tree)
+    for index, split in enumerate(draft.splits):
+        where = f"distribution.{index}"
+        if split.rule is not None and split.rule not in rules:
+            errors[where] = f"The ruleset has no rule {split.rule!r}."
+        elif split.parent.pk not in tree.members:
+            errors[where] = f"{split.parent.name} is not in this goal's team."
+        elif not tree.children.get(split.parent.pk):
+            errors[where] = f"{split.parent.name} has no one reporting to them to split among."
+        elif split.method == "custom" and split.rule is None:
+            errors[where] = "Custom amounts are given per rule: name the rule they are for."
+    if errors:
+        return errors
+    effective = _effective_splits(draft.splits, rules)
+    for key, given in draft.targets.items():
+        rule = rules[key]
+        target = RuleTarget(rule.aggregation, rule.unit, given.amount, given.phasing)
+        try:
+            target.check(len(goal_cycles))
+        except DistributionError as exc:
+            errors[f"targets.{key}"] = str(exc)
+            continue
+        if draft.title:  # a KPI template: each holder holds the amount, nothing is split
+            continue
+        levels = {
+            split.parent.pk: (index, split) for index, split in effective if split.rule == key
+        }
+        if target.phasing and any(split.method == "custom" for _, split in levels.values()):
+            errors[f"targets.{key}"] = "A phased target is split by equal shares or percentages."
+            continue
+        try:
+            member_targets(
+                target,
+                cycle_amounts(target, goal_cycles)[0] if target.phasing else target.amount,
+                root=tree.root,
+                children=tree.children,
+                splits={parent: _level_split(split) for parent, (_, split) in levels.items()},
+                holds_target=holders,
+            )
+        except DistributionError as exc:
+            index = levels[exc.node][0] if exc.node in levels else None
+            where = f"distribution.{index}" if index is not None else f"targets.{key}"
+            who = tree.members[exc.node].name if exc.node in tree.members else ""
+            errors[where] = f"{rule.name}: {who + ': ' if who else ''}{exc}"
+    return errors
+
+
+_FRAME = frozenset({"goal", "ruleset", "team", "cycle", "end"})
+
+
+def goal_check(
+    draft: GoalDraft, *, goal: Goal | None = None, actor: Member | None = None
+) -> tuple[list[Cycle], GoalTree]:
+    """Check a draft as ``goal_save`` would; raise ValidationError naming every problem."""
+    tenant = draft.team.tenant
+    today = tenant_today(tenant)
+    errors: dict[str, str] = {}
+    draft.name = draft.name.strip()
+    if not draft.name:
+        errors["name"] = "A goal needs a name."
+    if draft.cycle not in CycleKind.__members__.values():
+        errors["cycle"] = f"Choose a cycle: {', '.join(CycleKind)}."
+    if draft.holders not in Goal.Holders.values:
+        errors["holders"] = f"Choose who holds targets: {', '.join(Goal.Holders.values)}."
+    if goal is not None:
+        errors |= _check_change(draft, goal, today)
+    errors |= _check_scope(draft, actor)
+    errors |= _check_dates(draft, goal=goal, actor=actor, today=today)
+    if errors.keys() & _FRAME:  # without a valid frame the targets cannot be checked
+        raise ValidationError(errors)
+    with scope(tenant=tenant):
+        rules = {rule.key: rule for rule in draft.ruleset.rules.all()}
+    goal_cycles = cycles(tenant_calendar(tenant), draft.cycle, draft.start, draft.end)
+    tree = goal_tree(draft.team)
+    errors |= _check_targets(draft, rules, goal_cycles, tree)
+    if errors:
+        raise ValidationError(errors)
+    return goal_cycles, tree
+
+
+def _check_change(draft: GoalDraft, goal: Goal, today: date) -> dict[str, str]:
+    status = goal.status_on(today)
+    if status == Goal.Status.ENDED:
+        return {"goal": f"{goal.name} has ended ({goal.end}); an ended goal is read-only."}
+    if status == Goal.Status.ARCHIVED:
+        return {"goal": f"{goal.name} is archived; an archived goal is read-only."}
+    errors: dict[str, str] = {}
+    if status == Goal.Status.IN_PROGRESS:
+        fixed = {
+            "ruleset": (draft.ruleset.pk, goal.ruleset_id),
+            "team": (draft.team.pk, goal.team_id),
+            "cycle": (draft.cycle, goal.cycle),
+            "start": (draft.start, goal.start),
+            "title": (draft.title, goal.title),
+        }
+        for name, (new, old) in fixed.items():
+            if new != old:
+                errors[name] = f"The {name} of a goal in progress cannot change."
+    return errors
+
+
+def goal_snapshot(goal: Goal) -> dict[str, Any]:
+    """The goal as the audit log compares it (one query for targets, one for splits)."""
+    with scope(tenant=goal.tenant_id):
+        targets = {
+            t.rule.key: {"amount": str(t.amount), "phasing": t.phasing}
+            for t in goal.targets.select_related("rule")
+        }
+        splits = [
+            {
+                "rule": s.rule.key,
+                "parent": s.parent.user.email,
+                "method": s.method,
+                "shares": s.shares,
+            }
+            for s in goal.splits.select_related("rule", "parent__user").order_by("pk")
+        ]
+    return {
+        "name": goal.name,
+        "ruleset": goal.ruleset.name,
+        "team": goal.team.user.email,
+        "cycle": goal.cycle,
+        "start": goal.start.isoformat(),
+        "end": goal.end.isoformat(),
+        "holders": goal.holders,
+        "title": goal.title,
+        "backfilled": goal.backfilled,
+        "targets": targets,
+        "distribution": splits,
+        "archived": goal.archived_at is not None,
+    }
+
+
+def goal_save(*, draft: GoalDraft, goal: Goal | None = None, actor: Actor = None) -> Goal:
+    """Create a goal from ``draft``, or apply ``draft`` to ``goal``; audited, all or nothing.
+
+    ``actor`` is the member who acts (their permissions are checked) or a label for changes
+    made without one (the API with a token, the command line).
+    """
+    member = actor if isinstance(actor, Member) else None
+    goal_check(draft, goal=goal, actor=member)
+    tenant = draft.team.tenant
+    with transaction.atomic(), scope(tenant=tenant):
+        if goal is not None:
+            goal = Goal.objects.select_for_update().get(pk=goal.pk)
+            goal_check(draft, goal=goal, actor=member)  # again, under the lock
+        before = goal_snapshot(goal) if goal is not None else None
+        if goal is None:
+            backfilled = draft.start < tenant_today(tenant)
+            goal = Goal(tenant=tenant, created_by=member, backfilled=backfilled)
+        for name in ("name", "ruleset", "team", "cycle", "start", "end", "holders", "title"):
+            setattr(goal, name, getattr(draft, name))
+        goal.save()
+        rules = {rule.key: rule for rule in draft.ruleset.rules.all()}
+        goal.targets.all().delete()
+        goal.splits.all().delete()
+        GoalTarget.objects.bulk_create(
+            GoalTarget(
+                tenant=tenant,
+                goal=goal,
+                rule=rules[key],
+                amount=given.amount,
+                phasing=[str(p) for p in given.phasing],
+            )
+            for key, given in draft.targets.items()
+        )
+        GoalSplit.objects.bulk_create(
+            GoalSplit(
+                tenant=tenant,
+                goal=goal,
+                rule=rules[split.rule],
+                parent=split.parent,
+                method=split.method,
+                shares={str(k): str(v) for k, v in split.shares.items()},
+            )
+            for _index, split in _effective_splits(draft.splits, rules)
+            if split.rule in draft.targets
+        )
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="goal.create" if before is None else "goal.edit",
+            target=goal,
+            before=before,
+            after=goal_snapshot(goal),
+        )
+    return goal
+
+
+def _effective_splits(
+    splits: Sequence[SplitInput], rules: Mapping[str, GoalRule]
+) -> list[tuple[int, SplitInput]]:
+    """Each (rule, parent)'s split with its place in ``splits``: a split given for one rule
+    beats one given for every rule, and a later one beats an earlier one."""
+    chosen: dict[tuple[str, int], tuple[int, SplitInput]] = {}
+    ordered = sorted(enumerate(splits), key=lambda item: item[1].rule is not None)
+    for index, split in ordered:
+        for key in [split.rule] if split.rule else rules:
+            chosen[(key, split.parent.pk)] = (index, split)
+    return [
+        (index, SplitInput(split.parent, split.method, split.shares, key))
+        for (key, _parent), (index, split) in chosen.items()
+    ]
+
+
+def goal_archive(*, goal: Goal, actor: Actor = None) -> Goal:
+    """Delete a goal the safe way: archived, kept with its history, no longer computed."""
+    with transaction.atomic(), scope(tenant=goal.tenant_id):
+        goal = Goal.objects.select_for_update().get(pk=goal.pk)
+        status = goal.status
+        if status in (Goal.Status.ENDED, Goal.Status.ARCHIVED):
+            raise ValidationError(
+                {"goal": f"{goal.name} is {status.label.lower()}; it is kept as it is."}
+            )
+        before = goal_snapshot(goal)
+        goal.archived_at = timezone.now()
+        goal.save(update_fields=["archived_at", "updated_at"])
+        audit_record(
+            tenant=goal.tenant,
+            actor=actor,
+            action="goal.archive",
+            target=goal,
+            before=before,
+            after=goal_snapshot(goal),
+        )
+    return goal
