@@ -157,6 +157,21 @@ class GoalPlan:
             holds_target=self.holders,
         )
 
+    def shown_cycle(self, today: date) -> Cycle:
+        """The cycle to show targets for: today's, else the first (upcoming) or last (ended)."""
+        for cycle in self.cycles:
+            if cycle.local_start <= today < cycle.local_end:
+                return cycle
+        return self.cycles[0] if today < self.cycles[0].local_start else self.cycles[-1]
+
+    def member_targets(self, cycle: Cycle) -> dict[int, dict[str, MemberTarget]]:
+        """Member id -> rule key -> targets in ``cycle``, members in tree order."""
+        table: dict[int, dict[str, MemberTarget]] = {pk: {} for pk in self.tree.members}
+        for rule in self.rules:
+            for member_id, target in self.cycle_targets(rule, cycle).items():
+                table[member_id][rule.key] = target
+        return table
+
 
 def goal_plan(goal: Goal) -> GoalPlan:
     """Load a goal's rules, targets, splits and tree (four queries)."""
