@@ -70,18 +70,21 @@ class GoalDraft:
 
 @dataclass(frozen=True)
 class GoalTree:
-    """The active members of a goal's team, as the distribution sees them."""
+    """A goal's team. ``members`` and ``children`` are the active members, as the distribution
+    sees them; ``former`` maps each deactivated member (always a leaf) to their last manager:
+    they hold no target, but what they did in a cycle still counts for their team."""
 
     root: int
     children: dict[int, list[int]]
     members: dict[int, Member]
+    former: dict[int, int]
 
     def reports(self, member_id: int) -> list[Member]:
         return [self.members[child] for child in self.children.get(member_id, ())]
 
 
 def goal_tree(team: Member) -> GoalTree:
-    """One query: the team's active members in tree order, and who reports to whom.
+    """One query: the team in tree order, and who reports to whom.
 
     The team's place in the tree is read in the same query, as the tree may have changed
     since ``team`` was loaded."""
@@ -92,17 +95,21 @@ def goal_tree(team: Member) -> GoalTree:
                 tree_id=team.tree_id,
                 lft__gte=Subquery(where.values("lft")),
                 rght__lte=Subquery(where.values("rght")),
-                is_active=True,
             )
             .select_related("user")
             .order_by("lft")
         )
-    members = {member.pk: member for member in rows}
+    members = {member.pk: member for member in rows if member.is_active}
     children: dict[int, list[int]] = {}
+    former: dict[int, int] = {}
     for member in rows:
-        if member.pk != team.pk and member.reports_to_id in members:
+        if member.pk == team.pk or member.reports_to_id not in members:
+            continue
+        if member.is_active:
             children.setdefault(member.reports_to_id, []).append(member.pk)
-    return GoalTree(root=team.pk, children=children, members=members)
+        else:
+            former[member.pk] = member.reports_to_id
+    return GoalTree(root=team.pk, children=children, members=members, former=former)
 
 
 def _holds(goal_holders: str, tree: GoalTree) -> set[int]:

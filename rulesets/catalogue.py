@@ -163,6 +163,7 @@ ENTITIES: Mapping[str, tuple[FieldSpec, ...]] = {
             vocabulary=Vocabulary.STAGES,
         ),
         FieldSpec("value", "Opportunity value", FieldType.MONEY, "opportunity__value"),
+        FieldSpec("currency", "Opportunity currency", FieldType.TEXT, "opportunity__currency"),
         _date("changed_at", "Changed", nullable=False),
     ),
 }

@@ -19,6 +19,7 @@ from .catalogue import (
     CustomFieldDecl,
     FieldSpec,
     FieldType,
+    Op,
     Vocabulary,
     condition_parse,
     fields_for,
@@ -214,6 +215,10 @@ def _rule(
     currency = raw.get("currency") or (default_currency if money else None)
     if currency is not None and not re.fullmatch(r"[A-Z]{3}", str(currency)):
         raise _Problems("currency", f"{currency!r} is not a three-letter currency code")
+    conditions = _conditions(raw.get("conditions"), specs, vocab, time_zone)
+    if money and measured.name == "value" and "currency" in specs:
+        # Amounts in other currencies are not added in: a value rule counts its currency only.
+        conditions += (Condition("currency", Op.EQ, currency),)
     return RuleSpec(
         key,
         name,
@@ -225,7 +230,7 @@ def _rule(
         date_field=date.name,
         member_field=member.name,
         currency=currency,
-        conditions=_conditions(raw.get("conditions"), specs, vocab, time_zone),
+        conditions=conditions,
     )
 
 

@@ -41,12 +41,13 @@ def at(day: int) -> datetime:
 
 
 RECORDS = [
-    {"owner": 1, "status": "won", "value": D(100), "closed_at": at(1)},
-    {"owner": 1, "status": "won", "value": D(50), "closed_at": at(9)},
-    {"owner": 1, "status": "lost", "value": D(70), "closed_at": at(2)},
-    {"owner": 2, "status": "won", "value": D(30), "closed_at": at(3)},
-    {"owner": 3, "status": "won", "value": D(999), "closed_at": at(3)},  # not in the team
-    {"owner": 2, "status": "won", "value": D(5), "closed_at": at(31)},  # outside the window
+    {"owner": 1, "status": "won", "value": D(100), "currency": "USD", "closed_at": at(1)},
+    {"owner": 1, "status": "won", "value": D(50), "currency": "USD", "closed_at": at(9)},
+    {"owner": 1, "status": "lost", "value": D(70), "currency": "USD", "closed_at": at(2)},
+    {"owner": 2, "status": "won", "value": D(30), "currency": "USD", "closed_at": at(3)},
+    {"owner": 2, "status": "won", "value": D(40), "currency": "EUR", "closed_at": at(3)},  # not $
+    {"owner": 3, "status": "won", "value": D(999), "currency": "USD", "closed_at": at(3)},  # team
+    {"owner": 2, "status": "won", "value": D(5), "currency": "USD", "closed_at": at(31)},  # window
 ]
 
 
@@ -76,4 +77,4 @@ def test_it_groups_by_member_and_bucket_within_the_window_and_team():
         (2, 9): D(30),
     }
     counts = evaluate(won, RECORDS, **window)
-    assert sum(p.count for p in counts.values()) == 3
+    assert sum(p.count for p in counts.values()) == 4  # counting deals: every currency

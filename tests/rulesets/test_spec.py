@@ -50,7 +50,10 @@ def problems(rules: list[dict]) -> list[str]:
 def test_it_parses_the_documented_example():
     won_value, won, closed, win_rate = ruleset_parse(REVENUE)
     assert won_value.aggregation is Aggregation.SUM and won_value.unit is Unit.CURRENCY
-    assert won_value.conditions == (Condition("status", Op.EQ, "won"),)
+    assert won_value.conditions == (  # a value rule counts its own currency only
+        Condition("status", Op.EQ, "won"),
+        Condition("currency", Op.EQ, "USD"),
+    )
     assert (won.member_field, won.date_field) == ("owner", "closed_at")
     assert closed.conditions[0].value == ("won", "lost")
     assert (win_rate.numerator, win_rate.denominator, win_rate.unit) == ("won", "closed", "percent")

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from django.db import models
+from django_scopes import ScopedManager
+
+from goals.models import Goal
+from hierarchy.models import Member, Tenant
+from rulesets.models import GoalRule
+
+
+class Achievement(models.Model):
+    """The measured value of one rule for one member in one cycle of a goal.
+
+    ``value`` is the member's own; ``team_value`` is theirs plus their whole subtree's, rolled
+    up from parts, never from values: ``*_numerator``/``*_denominator`` hold a ratio's two
+    sides or an average's sum and count, so that a team's ratio is sum over sum. A member with
+    no records has a row too, with zeros. ``final`` rows belong to closed cycles and are frozen.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "", "Open"
+        ACHIEVED = "achieved", "Achieved"
+        MISSED = "missed", "Missed"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="achievements")
+    rule = models.ForeignKey(GoalRule, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="achievements")
+    cycle_index = models.PositiveIntegerField()
+    cycle_start = models.DateTimeField()
+    cycle_end = models.DateTimeField()
+    value = models.DecimalField(max_digits=20, decimal_places=4, null=True)
+    team_value = models.DecimalField(max_digits=20, decimal_places=4, null=True)
+    numerator = models.DecimalField(max_digits=20, decimal_places=4, null=True)
+    denominator = models.DecimalField(max_digits=20, decimal_places=4, null=True)
+    team_numerator = models.DecimalField(max_digits=20, decimal_places=4, null=True)
+    team_denominator = models.DecimalField(max_digits=20, decimal_places=4, null=True)
+    target = models.DecimalField(max_digits=18, decimal_places=2, null=True)
+    team_target = models.DecimalField(max_digits=18, decimal_places=2, null=True)
+    computed_at = models.DateTimeField()
+    final = models.BooleanField(default=False)
+    status = models.CharField(max_length=8, choices=Status.choices, blank=True, default="")
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["goal", "rule", "member", "cycle_start"], name="achievement_unique_cell"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["member", "cycle_start"], name="achievement_member_idx"),
+            models.Index(fields=["goal", "cycle_start"], name="achievement_goal_cycle_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.goal_id}/{self.rule_id}/{self.member_id} @ {self.cycle_start:%Y-%m-%d}"
+
+
+class GoalComputation(models.Model):
+    """When a goal's achievements were last computed, and whether more work is waiting."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    goal = models.OneToOneField(Goal, on_delete=models.CASCADE, related_name="computation")
+    computed_at = models.DateTimeField(null=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    rows_written = models.PositiveIntegerField(default=0)
+    requested_at = models.DateTimeField(null=True, help_text="A recompute was asked for then.")
+
+    objects = ScopedManager(tenant="tenant")
+
+    def __str__(self) -> str:
+        return f"goal {self.goal_id} computed {self.computed_at}"
+
+    @property
+    def pending(self) -> bool:
+        return self.requested_at is not None and (
+            self.computed_at is None or self.requested_at > self.computed_at
+        )
