@@ -1,8 +1,44 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
 
 
 class AchievementsConfig(AppConfig):
     name = "achievements"
     verbose_name = "Achievements and dashboards"
+
+    def ready(self) -> None:
+        from crm.signals import entities_changed
+        from goals.signals import goal_saved
+        from rulesets.signals import ruleset_saved
+
+        entities_changed.connect(_entities_changed, dispatch_uid="achievements.entities")
+        goal_saved.connect(_goal_saved, dispatch_uid="achievements.goal")
+        ruleset_saved.connect(_ruleset_saved, dispatch_uid="achievements.ruleset")
+
+
+def _entities_changed(sender: Any, *, tenant_id: int, entity: str, **change: Any) -> None:
+    from .freshness import goals_affected, recompute_request
+
+    recompute_request(goals_affected(tenant_id, entity, **change), tenant_id=tenant_id)
+
+
+def _goal_saved(sender: Any, *, goal: Any, **_: Any) -> None:
+    from .freshness import recompute_request
+
+    if goal.archived_at is None:
+        recompute_request([goal.pk], tenant_id=goal.tenant_id)
+
+
+def _ruleset_saved(sender: Any, *, ruleset: Any, **_: Any) -> None:
+    from django_scopes import scopes_disabled
+
+    from goals.models import Goal
+
+    from .freshness import recompute_request
+
+    with scopes_disabled():
+        goal_ids = list(Goal.objects.live().filter(ruleset=ruleset).values_list("pk", flat=True))
+    recompute_request(goal_ids, tenant_id=ruleset.tenant_id)

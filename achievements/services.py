@@ -336,3 +336,23 @@ def goals_due(kinds: Iterable[str], *, now: datetime | None = None) -> list[int]
         )
         running = Goal.Status.IN_PROGRESS
         return [goal.pk for goal in near if goal.status_on(tenant_today(goal.tenant)) == running]
+
+
+def goals_to_close(close_before: datetime) -> list[int]:
+    """Live goals with a cycle that ended before ``close_before`` and is not final yet."""
+    with scopes_disabled():
+        goals = list(
+            Goal.objects.live().filter(start__lte=close_before.date()).select_related("tenant")
+        )
+        final: dict[int, set[datetime]] = {}
+        closed = Achievement.objects.filter(final=True, goal__archived_at__isnull=True)
+        for goal_id, start in closed.values_list("goal_id", "cycle_start").distinct():
+            final.setdefault(goal_id, set()).add(start)
+    return [
+        goal.pk
+        for goal in goals
+        if any(
+            cycle.end <= close_before and cycle.start not in final.get(goal.pk, ())
+            for cycle in goal.cycles()
+        )
+    ]

@@ -29,6 +29,7 @@ from rulesets.models import GoalRule, Ruleset
 from .calendar import Cycle, CycleKind, cycles
 from .distribution import OWN, DistributionError, LevelSplit
 from .models import Goal, GoalSplit, GoalTarget, tenant_calendar, tenant_today
+from .signals import goal_saved
 from .targets import MemberTarget, RuleTarget, cycle_amounts, holder_targets, member_targets
 
 OWN_KEY = "own"  # how a parent's personal share is written in stored and submitted shares
@@ -451,7 +452,12 @@ def goal_save(*, draft: GoalDraft, goal: Goal | None = None, actor: Actor = None
             before=before,
             after=goal_snapshot(goal),
         )
+        _announce(goal)
     return goal
+
+
+def _announce(goal: Goal) -> None:
+    transaction.on_commit(lambda: goal_saved.send(sender=Goal, goal=goal), robust=True)
 
 
 def _effective_splits(
@@ -490,4 +496,5 @@ def goal_archive(*, goal: Goal, actor: Actor = None) -> Goal:
             before=before,
             after=goal_snapshot(goal),
         )
+        _announce(goal)
     return goal

@@ -16,19 +16,25 @@ from kombu.exceptions import OperationalError
 logger = logging.getLogger(__name__)
 
 
+def enqueue(task: Task, *args: Any, countdown: float | None = None, **kwargs: Any) -> bool:
+    """Send ``task`` now; False (and a warning) when the broker cannot be reached.
+
+    Call it only for data already committed: the scheduled jobs then catch up what is lost.
+    """
+    try:
+        task.apply_async(args=args, kwargs=kwargs, countdown=countdown)
+    except OperationalError as exc:
+        logger.warning(
+            "Broker unreachable; %s will be caught up by the schedule: %s", task.name, exc
+        )
+        return False
+    return True
+
+
 def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
     """Send ``task`` once the current transaction commits (at once outside one).
 
     In the embedded mode the task runs in-process right then; an error in it is logged
     (``robust``) rather than turned into a failed request for data that is already saved.
     """
-
-    def send() -> None:
-        try:
-            task.apply_async(args=args, kwargs=kwargs)
-        except OperationalError as exc:
-            logger.warning(
-                "Broker unreachable; %s will be caught up by the schedule: %s", task.name, exc
-            )
-
-    transaction.on_commit(send, robust=True)
+    transaction.on_commit(lambda: enqueue(task, *args, **kwargs), robust=True)

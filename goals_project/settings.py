@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from .beat import beat_schedule
 from .env import (
     database_from_url,
     env_bool,
@@ -159,6 +160,18 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = beat_schedule()
+
+# A burst of records recomputes each goal it touches once, this many seconds after the first.
+RECOMPUTE_DEBOUNCE_SECONDS = env_int("RECOMPUTE_DEBOUNCE_SECONDS", 2)
+# The debounce marks live in the cache: Redis when there is one, shared by every process.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
 
 LOGGING = {
     "version": 1,

@@ -16,6 +16,7 @@ from hierarchy.services import Actor
 
 from .catalogue import CustomFieldDecl, Vocabulary
 from .models import GoalRule, Ruleset
+from .signals import ruleset_saved
 from .spec import RuleSpec, ruleset_parse
 
 
@@ -126,6 +127,10 @@ def ruleset_save(
             target=ruleset,
             before=before,
             after=_snapshot(ruleset),
+        )
+        saved = ruleset
+        transaction.on_commit(
+            lambda: ruleset_saved.send(sender=Ruleset, ruleset=saved), robust=True
         )
     return ruleset
 

@@ -1,0 +1,10 @@
+"""What the CRM tells the apps above it (dependencies point one way: they listen, it sends)."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+entities_changed = Signal()
+"""Sent after a commit that created, changed or deleted rows of an entity, with keyword
+arguments ``tenant_id``, ``entity``, ``owner_ids`` and ``start``/``end`` (aware datetimes, the
+span of the rows' attribution dates before and after the change)."""
