@@ -1,0 +1,186 @@
+"""The engine against real public data: Maven's CRM sales opportunities (8,800 deals).
+
+The organization is the data set's own: regional office -> manager -> sales agent. A backfilled
+monthly goal over March-December 2017 measures the value of deals won, deals won and the win
+rate (won / won-or-lost). Every agent's, manager's and office's number in every month must equal
+what this test computes straight from the CSV in plain Python.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django_scopes import scope
+
+from achievements.models import Achievement
+from achievements.services import goal_recompute
+from crm.ingest import records_upsert
+from crm.models import PipelineStage
+from goals.services import GoalDraft, TargetInput, goal_save
+from hierarchy.models import Member
+from hierarchy.services import member_create, tenant_create
+from rulesets.services import ruleset_save
+
+DATA = Path(settings.BASE_DIR).parent / "shared" / "datasets" / "maven-crm"
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(not DATA.is_dir(), reason=f"the Maven CRM data set is not at {DATA}"),
+]
+
+RULES = [
+    {"key": "won_value", "name": "Value of deals won", "entity": "opportunity",
+     "aggregation": "sum", "field": "value", "currency": "USD", "date_field": "closed_at",
+     "conditions": [{"field": "status", "op": "eq", "value": "won"}]},
+    {"key": "won", "name": "Deals won", "entity": "opportunity", "date_field": "closed_at",
+     "conditions": [{"field": "status", "op": "eq", "value": "won"}]},
+    {"key": "closed", "name": "Deals closed", "entity": "opportunity", "date_field": "closed_at",
+     "conditions": [{"field": "status", "op": "in", "value": ["won", "lost"]}]},
+    {"key": "win_rate", "name": "Win rate", "aggregation": "ratio", "numerator": "won",
+     "denominator": "closed", "unit": "percent"},
+]  # fmt: skip
+STATUS = {"Won": "won", "Lost": "lost", "Engaging": "open", "Prospecting": "open"}
+
+
+def email(name: str) -> str:
+    return re.sub(r"[^a-z]+", ".", name.lower()).strip(".") + "@maventech.example"
+
+
+def read(name: str) -> list[dict[str, str]]:
+    with (DATA / name).open(newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def build_tenant():  # noqa: ANN201
+    root = tenant_create(
+        name="MavenTech",
+        slug="maventech",
+        time_zone="America/New_York",
+        admin_email="ceo@maventech.example",
+        admin_name="CEO",
+        admin_password="correct-horse-battery",
+    )
+    tenant = root.tenant
+    teams = read("sales_teams.csv")
+    people: dict[str, Member] = {}
+    for office in sorted({row["regional_office"] for row in teams}):
+        people[office] = member_create(tenant=tenant, email=email(office), name=office,
+                                       role=Member.Role.MANAGER, reports_to=root)  # fmt: skip
+    for row in teams:
+        if row["manager"] not in people:
+            people[row["manager"]] = member_create(
+                tenant=tenant, email=email(row["manager"]), name=row["manager"],
+                role=Member.Role.MANAGER, reports_to=people[row["regional_office"]],
+            )  # fmt: skip
+        people[row["sales_agent"]] = member_create(
+            tenant=tenant, email=email(row["sales_agent"]), name=row["sales_agent"],
+            reports_to=people[row["manager"]],
+        )  # fmt: skip
+    with scope(tenant=tenant):
+        for position, stage in enumerate(("Prospecting", "Engaging", "Won", "Lost")):
+            PipelineStage.objects.create(tenant=tenant, name=stage, position=position)
+    deals = [
+        {
+            "external_id": row["opportunity_id"],
+            "owner_email": email(row["sales_agent"]),
+            "name": f"{row['product']} for {row['account'] or 'unknown account'}",
+            "stage": row["deal_stage"],
+            "status": STATUS[row["deal_stage"]],
+            "value": row["close_value"] or "0",
+            "currency": "USD",
+            "created_at": row["engage_date"] or "2016-10-01",
+            "closed_at": row["close_date"] or None,
+        }
+        for row in read("sales_pipeline.csv")
+    ]
+    for start in range(0, len(deals), 1000):
+        records_upsert(tenant=tenant, entity="opportunity", records=deals[start : start + 1000])
+    return tenant, root, people, teams
+
+
+def expected(teams: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, Decimal]]:
+    """(person, "YYYY-MM") -> won value, won, closed: straight from the CSV, each deal counted
+    for its agent, their manager, their office and the company."""
+    chain = {row["sales_agent"]: [row["sales_agent"], row["manager"], row["regional_office"],
+                                  "CEO"] for row in teams}  # fmt: skip
+    totals: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(
+        lambda: {"won_value": Decimal(0), "won": Decimal(0), "closed": Decimal(0)}
+    )
+    for row in read("sales_pipeline.csv"):
+        if row["deal_stage"] not in ("Won", "Lost"):
+            continue
+        month = row["close_date"][:7]
+        for person in chain[row["sales_agent"]]:
+            cell = totals[(person, month)]
+            cell["closed"] += 1
+            if row["deal_stage"] == "Won":
+                cell["won"] += 1
+                cell["won_value"] += Decimal(row["close_value"])
+    return totals
+
+
+def test_every_agent_manager_and_office_matches_the_csv() -> None:
+    tenant, root, people, teams = build_tenant()
+    ruleset = ruleset_save(tenant=tenant, name="Revenue", rules=RULES)
+    goal = goal_save(
+        draft=GoalDraft(
+            name="2017 revenue",
+            ruleset=ruleset,
+            team=root,
+            cycle="monthly",
+            start=date(2017, 3, 1),
+            end=date(2017, 12, 31),
+            backfill=True,
+            targets={
+                "won_value": TargetInput(Decimal("600000")),
+                "won": TargetInput(Decimal(450)),
+                "win_rate": TargetInput(Decimal(60)),
+            },
+        ),
+        actor=root,
+    )
+    result = goal_recompute(goal.pk)
+    assert result.cycles == 10
+    names = {member.pk: member.name for member in people.values()} | {root.pk: "CEO"}
+    totals = expected(teams)
+    with scope(tenant=tenant):
+        rows = list(Achievement.objects.filter(goal=goal).select_related("rule"))
+    assert len(rows) == 10 * 3 * (1 + 3 + 6 + 35)  # months x rules x everyone, zeros too
+    checked = 0
+    for row in rows:
+        month = row.cycle_start.astimezone(tenant_zone(tenant)).strftime("%Y-%m")
+        cell = totals.get((names[row.member_id], month))
+        if row.rule.key == "win_rate":
+            if cell is None or not cell["closed"]:
+                assert row.team_value is None
+            else:
+                rate = cell["won"] * 100 / cell["closed"]
+                assert row.team_value == rate.quantize(Decimal("0.0001")), (
+                    names[row.member_id],
+                    month,
+                )
+                assert (row.team_numerator, row.team_denominator) == (cell["won"], cell["closed"])
+        else:
+            assert row.team_value == (cell[row.rule.key] if cell else 0), (
+                names[row.member_id],
+                month,
+                row.rule.key,
+            )
+        checked += 1
+    assert checked == len(rows)
+    # The company's year, from the rows, equals the CSV's: 4,238 deals won.
+    company_won = sum(r.team_value for r in rows if r.member_id == root.pk and r.rule.key == "won")
+    assert company_won == 4238
+
+
+def tenant_zone(tenant):  # noqa: ANN001, ANN201
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(tenant.time_zone)
