@@ -29,6 +29,7 @@ from django_scopes import scope, scopes_disabled
 from goals.calendar import Cycle
 from goals.models import Goal, tenant_today
 from goals.services import GoalPlan, goal_plan
+from goals.targets import is_additive
 from rulesets.compiler import granularity_for, rule_parts
 from rulesets.models import GoalRule
 from rulesets.reference import Parts
@@ -36,6 +37,7 @@ from rulesets.services import rules_parse, tenant_vocabulary
 from rulesets.spec import Aggregation, Direction, RuleSpec, Unit
 
 from .models import Achievement, GoalComputation
+from .pace import Pace, pace
 
 logger = logging.getLogger(__name__)
 
@@ -137,12 +139,16 @@ def _value(spec: RuleSpec, sides: list[Parts]) -> tuple[Decimal | None, ...]:
 
 
 def _status(spec: RuleSpec, value: Decimal | None, target: Decimal | None) -> str:
-    if target is None:
-        return Achievement.Status.OPEN
-    if value is None:
-        return Achievement.Status.MISSED
-    met = value <= target if spec.direction == Direction.LOWER else value >= target
-    return Achievement.Status.ACHIEVED if met else Achievement.Status.MISSED
+    """A closed cycle's status: achieved or missed (open when there is no target)."""
+    final = pace(
+        value,
+        target,
+        1.0,
+        additive=is_additive(spec.aggregation),
+        lower_is_better=spec.direction == Direction.LOWER,
+        final=True,
+    )
+    return Achievement.Status.OPEN if final is Pace.NO_TARGET else final.value
 
 
 def goal_recompute(

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, TextIO
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.core.serializers.json import DjangoJSONEncoder
+
+from achievements.queries import EXPORT_FIELDS, achievement_rows
+
+from ._goals import goals_for
+
+
+def write_rows(rows: list[dict[str, Any]], file: TextIO, fmt: str) -> None:
+    if fmt == "json":
+        json.dump(rows, file, cls=DjangoJSONEncoder, indent=1)
+        file.write("\n")
+        return
+    writer = csv.DictWriter(file, fieldnames=EXPORT_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+class Command(BaseCommand):
+    help = "Write a goal's achievements (every member, rule and computed cycle) as CSV or JSON."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--tenant", required=True, help="The tenant's slug.")
+        parser.add_argument("--goal", required=True, type=int, help="The goal's id.")
+        parser.add_argument("--format", choices=("csv", "json"), default="csv")
+        parser.add_argument("--output", help="File to write; standard output by default.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        (goal,) = goals_for(options["tenant"], options["goal"])
+        rows = [row.export() for row in achievement_rows(goal)]
+        if options["output"]:
+            with open(options["output"], "w", newline="", encoding="utf-8") as file:
+                write_rows(rows, file, options["format"])
+            self.stderr.write(f"Wrote {len(rows)} rows to {options['output']}.")
+        else:
+            buffer = io.StringIO()
+            write_rows(rows, buffer, options["format"])
+            self.stdout.write(buffer.getvalue(), ending="")

@@ -1,0 +1,66 @@
+"""Pace: where a member should be by now, and whether they are ahead, on track or behind.
+
+Pure, no Django. For a target that accumulates over the cycle (counts, sums) the expected value
+by now is the target times the elapsed share of the cycle; a ratio or an average has no such
+build-up, so it is compared with its target as it stands. Within 10% of the expected value is
+"on track". For lower-is-better rules (leads left uncontacted) the comparison inverts, and
+passing the target is a miss that the rest of the cycle cannot undo.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+
+BAND = Decimal("0.10")
+
+
+class Pace(StrEnum):
+    ACHIEVED = "achieved"
+    AHEAD = "ahead"
+    ON_TRACK = "on_track"
+    BEHIND = "behind"
+    MISSED = "missed"
+    NO_TARGET = "no_target"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+def expected_by_now(target: Decimal, elapsed: float, *, additive: bool) -> Decimal:
+    return target * Decimal(str(elapsed)) if additive else target
+
+
+def pace(
+    value: Decimal | None,
+    target: Decimal | None,
+    elapsed: float,
+    *,
+    additive: bool,
+    lower_is_better: bool = False,
+    final: bool = False,
+) -> Pace:
+    """The status of ``value`` against ``target`` when ``elapsed`` (0..1) of the cycle is gone."""
+    if target is None:
+        return Pace.NO_TARGET
+    if lower_is_better:
+        if value is not None and value > target:
+            return Pace.MISSED
+        if final or elapsed >= 1:
+            return Pace.ACHIEVED
+    else:
+        if value is not None and value >= target and (additive or final or elapsed >= 1):
+            return Pace.ACHIEVED
+        if final or elapsed >= 1:
+            return Pace.MISSED
+    if value is None:
+        return Pace.ON_TRACK if lower_is_better else Pace.BEHIND
+    expected = expected_by_now(target, elapsed, additive=additive)
+    if lower_is_better:
+        value, expected = -value, -expected
+    if value > expected + abs(expected) * BAND:
+        return Pace.AHEAD
+    if value < expected - abs(expected) * BAND:
+        return Pace.BEHIND
+    return Pace.ON_TRACK
