@@ -48,6 +48,7 @@ api = NinjaAPI(
 api.add_decorator(in_tenant_scope)
 api.add_router("/members", "hierarchy.api.router", tags=["members"])
 api.add_router("/rulesets", "rulesets.api.router", tags=["rulesets"])
+api.add_router("/goals", "achievements.api.router", tags=["achievements"])
 api.add_router("/settings", crm_settings_router)
 for _prefix, _router in crm_routers.items():
     api.add_router(f"/{_prefix}", _router)
