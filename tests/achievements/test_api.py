@@ -39,27 +39,15 @@ def test_rows_with_filters_and_another_tenant_gets_404(
     assert len(rows) == 2 * 3
     mine = api.get(url, {"member": org.rep.email, "cycle_start": str(start)}).json()
     assert len(mine) == 1
-    assert (
-        mine[0] | {"computed_at": None}
-        == {
-            "member": org.rep.email,
-            "member_name": org.rep.name,
-            "rule": "dialled_calls",
-            "rule_name": "Dialled calls",
-            "unit": "number",
-            "cycle": mine[0]["cycle"],
-            "cycle_start": str(start),
-            "cycle_end": mine[0]["cycle_end"],
-            "value": "1.0000",
-            "target": "50.00",
-            "team_value": "1.0000",
-            "team_target": "50.00",
-            "status": "missed" if goal.cycles()[0].end.date() < org.today else "behind",
-            "final": False,
-            "computed_at": None,
-        }
-        or True
+    (row,) = mine
+    assert (row["member"], row["member_name"], row["rule"]) == (
+        org.rep.email,
+        org.rep.name,
+        "dialled_calls",
     )
+    assert (row["cycle_start"], row["unit"], row["final"]) == (str(start), "number", False)
+    assert row["team_value"] == "1.0000" and row["team_target"] == "50.00"
+    assert row["status"] in ("missed", "behind")  # 1 of 50, late in or after last month
     assert mine[0]["value"] == "1.0000" and mine[0]["target"] == "50.00"
     assert api.get(url, {"rule": "won_value"}).json() == []
     for _ in range(20):
