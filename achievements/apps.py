@@ -19,10 +19,20 @@ class AchievementsConfig(AppConfig):
         ruleset_saved.connect(_ruleset_saved, dispatch_uid="achievements.ruleset")
 
 
-def _entities_changed(sender: Any, *, tenant_id: int, entity: str, **change: Any) -> None:
+def _entities_changed(
+    sender: Any,
+    *,
+    tenant_id: int,
+    entity: str,
+    owner_ids: list[int],
+    start: Any,
+    end: Any,
+    **_: Any,
+) -> None:
     from .freshness import goals_affected, recompute_request
 
-    recompute_request(goals_affected(tenant_id, entity, **change), tenant_id=tenant_id)
+    goal_ids = goals_affected(tenant_id, entity, owner_ids=owner_ids, start=start, end=end)
+    recompute_request(goal_ids, tenant_id=tenant_id)
 
 
 def _goal_saved(sender: Any, *, goal: Any, **_: Any) -> None:

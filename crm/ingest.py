@@ -29,6 +29,7 @@ from hierarchy.importer import Problem
 from hierarchy.models import Member, Tenant
 from hierarchy.services import normalize_email
 
+from . import signals
 from .models import (
     ENTITY_MODELS,
     ActivityType,
@@ -600,7 +601,8 @@ def entities_changed(
     ``owner_ids`` are the members credited with those rows before or after the change, and
     ``start``..``end`` (inclusive) spans all their attribution dates before and after: the
     achievements that can be affected belong to the tenant's goals whose window meets the span
-    and whose team holds one of the owners. For now it only logs; recompute is wired here.
+    and whose team holds one of the owners: ``crm.signals.entities_changed`` tells the
+    achievements app, which asks for their recompute.
     """
     logger.debug(
         "%s rows of tenant %s changed for members %s between %s and %s",
@@ -609,6 +611,14 @@ def entities_changed(
         owner_ids,
         start.isoformat(),
         end.isoformat(),
+    )
+    signals.entities_changed.send(
+        sender=entities_changed,
+        tenant_id=tenant_id,
+        entity=entity,
+        owner_ids=owner_ids,
+        start=start,
+        end=end,
     )
 
 

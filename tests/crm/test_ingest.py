@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from crm import ingest
+from crm import ingest, signals
 from crm.ingest import RecordsInvalid, records_delete, records_upsert, records_validate
 from crm.models import Activity, Lead, Opportunity, StageChange
 from tests.crm.conftest import Crm
@@ -584,7 +584,15 @@ def test_it_tells_the_recompute_hook_after_commit(
     ]
 
 
-def test_it_logs_changes_for_now(crm: Crm, caplog: pytest.LogCaptureFixture) -> None:
+def test_it_logs_changes_and_tells_the_apps_above(
+    crm: Crm, caplog: pytest.LogCaptureFixture
+) -> None:
+    heard: list[dict[str, Any]] = []
+
+    def listener(sender: Any, **change: Any) -> None:
+        heard.append(change)
+
+    signals.entities_changed.connect(listener)
     with caplog.at_level("DEBUG", logger="crm.ingest"):
         ingest.entities_changed(
             crm.tenant.pk,
@@ -593,9 +601,13 @@ def test_it_logs_changes_for_now(crm: Crm, caplog: pytest.LogCaptureFixture) -> 
             start=datetime(2025, 1, 1, tzinfo=UTC),
             end=datetime(2025, 1, 2, tzinfo=UTC),
         )
+    signals.entities_changed.disconnect(listener)
     assert caplog.messages == [
         f"lead rows of tenant {crm.tenant.pk} changed for members [1] between "
         "2025-01-01T00:00:00+00:00 and 2025-01-02T00:00:00+00:00"
+    ]
+    assert [(c["tenant_id"], c["entity"], c["owner_ids"]) for c in heard] == [
+        (crm.tenant.pk, "lead", [1])
     ]
 
 

@@ -1,0 +1,116 @@
+"""Changes reach the numbers: which goals a change affects, requests, the sweep, the schedule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django_scopes import scope
+
+from achievements.freshness import goals_affected, goals_behind, recompute_request
+from achievements.models import Achievement, GoalComputation
+from achievements.services import goals_due, goals_to_close
+from crm.ingest import records_upsert
+from goals.services import TargetInput, goal_archive
+from goals_project.beat import DAILY, LONGER
+from tests.goals.conftest import Org
+
+pytestmark = pytest.mark.django_db
+
+
+def at(day) -> datetime:  # noqa: ANN001
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+
+
+def test_a_change_affects_goals_on_its_entity_dates_and_team(org: Org) -> None:
+    east = org.goal()
+    west = org.goal(actor=org.admin, team=org.west, name="West calls")
+    deals = org.goal(name="Deals", targets={"won_value": TargetInput(Decimal(1000))})
+    today = org.today
+    rep = [org.rep.pk]
+    tenant = org.admin.tenant.pk
+    found = goals_affected(tenant, "activity", owner_ids=rep, start=at(today), end=at(today))
+    # The ruleset has a rule on activities, so "Deals" (same ruleset) is asked too: cheap.
+    assert set(found) == {east.pk, deals.pk}
+    assert goals_affected(tenant, "activity", owner_ids=[org.sdr.pk], start=at(today),
+                          end=at(today)) == [west.pk]  # fmt: skip
+    long_ago = at(today - timedelta(days=400))
+    assert goals_affected(tenant, "activity", owner_ids=rep, start=long_ago, end=long_ago) == []
+    assert goals_affected(tenant, "stage_change", owner_ids=rep, start=at(today),
+                          end=at(today)) == []  # fmt: skip
+    goal_archive(goal=east, actor=org.admin)
+    assert east.pk not in goals_affected(
+        tenant, "activity", owner_ids=rep, start=at(today), end=at(today)
+    )
+
+
+def test_a_record_saved_through_ingestion_updates_the_achievement(
+    org: Org, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        goal = org.goal()
+    record = {
+        "external_id": "call-1",
+        "owner_email": org.rep.email,
+        "type": "Call",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "status": "completed",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        records_upsert(tenant=org.admin.tenant, entity="activity", records=[record])
+    with scope(tenant=goal.tenant):
+        row = Achievement.objects.get(goal=goal, member=org.east, cycle_index=0)
+        computation = GoalComputation.objects.get(goal=goal)
+    assert row.team_value == 1
+    assert not computation.pending
+
+
+def test_editing_a_rule_recomputes_the_goals_that_use_it(
+    org: Org, django_capture_on_commit_callbacks
+) -> None:
+    from rulesets.services import ruleset_save
+
+    goal = org.goal()
+    with scope(tenant=goal.tenant):
+        rules = [rule.definition() for rule in org.ruleset.rules.all()]
+    with django_capture_on_commit_callbacks(execute=True):
+        ruleset_save(tenant=org.admin.tenant, name=org.ruleset.name, ruleset=org.ruleset,
+                     rules=rules)  # fmt: skip
+    with scope(tenant=goal.tenant):
+        assert GoalComputation.objects.get(goal=goal).computed_at is not None
+
+
+def test_the_sweep_finds_requests_left_behind_and_goals_never_computed(org: Org) -> None:
+    goal = org.goal()
+    assert goals_behind() == [goal.pk]  # never computed
+    recompute_request([goal.pk], tenant_id=goal.tenant_id)  # eager: computed at once
+    assert goals_behind() == []
+    with scope(tenant=goal.tenant):
+        GoalComputation.objects.filter(goal=goal).update(
+            requested_at=datetime.now(UTC) - timedelta(minutes=5),
+            computed_at=datetime.now(UTC) - timedelta(minutes=10),
+        )
+    assert goals_behind() == [goal.pk]  # asked for, lost on the way
+    later = datetime.now(UTC) + timedelta(hours=4)
+    with scope(tenant=goal.tenant):
+        GoalComputation.objects.filter(goal=goal).update(requested_at=None)
+    assert goals_behind(now=later) == [goal.pk]  # monthly goals are due every 3 hours
+
+
+def test_the_schedule_picks_goals_by_cycle_kind_and_closes_ended_cycles(org: Org) -> None:
+    monthly = org.goal()
+    daily = org.goal(name="Daily calls", cycle="daily")
+    assert goals_due(DAILY) == [daily.pk]
+    assert goals_due(LONGER) == [monthly.pk]
+    tomorrow = datetime.now(UTC) + timedelta(days=2)
+    assert daily.pk in goals_to_close(tomorrow)
+    assert monthly.pk not in goals_to_close(datetime.now(UTC))
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert {entry["task"] for entry in schedule.values()} == {
+        "achievements.recompute_due",
+        "achievements.close_due",
+        "achievements.sweep",
+    }
+    assert all(entry["options"]["expires"] > 0 for entry in schedule.values())
