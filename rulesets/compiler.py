@@ -111,19 +111,30 @@ def _local_date(bucket: date | datetime, zone: ZoneInfo) -> date:
     return bucket
 
 
-def rule_queryset(
+def rule_records(
     rule: RuleSpec,
     *,
     tenant: Tenant,
     start: datetime,
     end: datetime,
     member_ids: Iterable[int],
-    granularity: Granularity,
     custom: Iterable[CustomFieldDecl] = (),
 ) -> QuerySet:
-    """The grouped query of a counted rule: rows of ``_member``, ``_bucket`` and its parts."""
+    """The records a counted rule counts: its entity's rows in ``[start, end)``, credited to one
+    of ``member_ids``, that meet its conditions and (when it measures a field) have a value."""
+    return _filtered(rule, tenant, start, end, member_ids, custom)[0]
+
+
+def _filtered(
+    rule: RuleSpec,
+    tenant: Tenant,
+    start: datetime,
+    end: datetime,
+    member_ids: Iterable[int],
+    custom: Iterable[CustomFieldDecl],
+) -> tuple[QuerySet, str | None]:
+    """The rule's rows, and the alias of its measured field (None when it measures none)."""
     specs = fields_for(rule.entity, custom)
-    zone = ZoneInfo(tenant.time_zone)
     date_path, member_path = specs[rule.date_field].path, specs[rule.member_field].path
     with scope(tenant=tenant):
         rows = MODELS[rule.entity].objects.filter(
@@ -148,16 +159,35 @@ def rule_queryset(
         for condition in group:
             q |= _q(alias_of(condition.field), specs[condition.field], condition)
         rows = rows.filter(q)
+    if rule.field is None:
+        return rows, None
+    measured = alias_of(rule.field)
+    return rows.filter(**{f"{measured}__isnull": False}), measured
+
+
+def rule_queryset(
+    rule: RuleSpec,
+    *,
+    tenant: Tenant,
+    start: datetime,
+    end: datetime,
+    member_ids: Iterable[int],
+    granularity: Granularity,
+    custom: Iterable[CustomFieldDecl] = (),
+) -> QuerySet:
+    """The grouped query of a counted rule: rows of ``_member``, ``_bucket`` and its parts."""
+    specs = fields_for(rule.entity, custom)
+    zone = ZoneInfo(tenant.time_zone)
+    date_path, member_path = specs[rule.date_field].path, specs[rule.member_field].path
+    rows, measured = _filtered(rule, tenant, start, end, member_ids, custom)
     rows = rows.annotate(_member=F(member_path), _bucket=_bucket(date_path, granularity, zone))
-    if rule.field is not None:
-        measured = alias_of(rule.field)
-        rows = rows.filter(**{f"{measured}__isnull": False})
-        if rule.aggregation == "distinct_count":
-            rows = rows.annotate(_value=F(measured))
-            return rows.values("_member", "_bucket", "_value").order_by().distinct()
-        parts = {"_total": Sum(measured), "_low": Min(measured), "_high": Max(measured)}
-    else:
+    if measured is None:
         parts = {}
+    elif rule.aggregation == "distinct_count":
+        rows = rows.annotate(_value=F(measured))
+        return rows.values("_member", "_bucket", "_value").order_by().distinct()
+    else:
+        parts = {"_total": Sum(measured), "_low": Min(measured), "_high": Max(measured)}
     return rows.values("_member", "_bucket").order_by().annotate(_count=Count("pk"), **parts)
 
 
