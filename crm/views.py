@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -18,81 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 from hierarchy.decorators import member_required
 from hierarchy.models import Member
 
-from .models import Activity, Lead, Opportunity
-
-PAGE_SIZE = 50
-
-
-def _when(moment: datetime | None) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-def _duration(seconds: int) -> str:
-    minutes, seconds = divmod(seconds, 60)
-    return f"{minutes}:{seconds:02d}"
-
-
-@dataclass(frozen=True)
-class Listing:
-    """How one entity's page lists and filters its records."""
-
-    title: str
-    model: type[Model]
-    date_field: str
-    related: tuple[str, ...]
-    search: tuple[str, ...]
-    columns: tuple[tuple[str, Callable[[Any], str]], ...]
-
-
-LISTINGS: dict[str, Listing] = {
-    "leads": Listing(
-        "Leads",
-        Lead,
-        "created_at",
-        ("owner",),
-        ("name", "email", "external_id"),
-        (
-            ("Name", lambda r: r.name),
-            ("Owner", lambda r: r.owner.name),
-            ("Status", lambda r: r.get_status_display()),
-            ("Source", lambda r: r.source),
-            ("Created", lambda r: _when(r.created_at)),
-            ("Converted", lambda r: _when(r.converted_at)),
-        ),
-    ),
-    "activities": Listing(
-        "Activities",
-        Activity,
-        "occurred_at",
-        ("owner", "type", "lead"),
-        ("external_id", "outcome", "type__name"),
-        (
-            ("When", lambda r: _when(r.occurred_at)),
-            ("Type", lambda r: r.type.name),
-            ("Owner", lambda r: r.owner.name),
-            ("Status", lambda r: r.get_status_display()),
-            ("Outcome", lambda r: r.outcome),
-            ("Duration", lambda r: _duration(r.duration_seconds)),
-            ("Lead", lambda r: r.lead.name if r.lead else ""),
-        ),
-    ),
-    "opportunities": Listing(
-        "Opportunities",
-        Opportunity,
-        "created_at",
-        ("owner", "stage"),
-        ("name", "external_id"),
-        (
-            ("Name", lambda r: r.name),
-            ("Owner", lambda r: r.owner.name),
-            ("Stage", lambda r: r.stage.name),
-            ("Status", lambda r: r.get_status_display()),
-            ("Value", lambda r: f"{r.value:,.2f} {r.currency}"),
-            ("Created", lambda r: _when(r.created_at)),
-            ("Closed", lambda r: _when(r.closed_at)),
-        ),
-    ),
-}
+from .listings import LISTINGS, PAGE_SIZE, Listing
 
 
 class RecordFilters(forms.Form):
