@@ -31,6 +31,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("", include("achievements.urls")),
+    path("", include("achievements.records_urls")),
     path("goals/", include("goals.urls")),
     path("rulesets/", include("rulesets.urls")),
     path("organization/", include("hierarchy.urls")),
