@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_goals
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)

@@ -10,13 +10,23 @@ class AchievementsConfig(AppConfig):
     verbose_name = "Achievements and dashboards"
 
     def ready(self) -> None:
-        from crm.signals import entities_changed
+        from crm.signals import entities_changed, tenant_clearing
         from goals.signals import goal_saved
         from rulesets.signals import ruleset_saved
 
         entities_changed.connect(_entities_changed, dispatch_uid="achievements.entities")
         goal_saved.connect(_goal_saved, dispatch_uid="achievements.goal")
         ruleset_saved.connect(_ruleset_saved, dispatch_uid="achievements.ruleset")
+        tenant_clearing.connect(_tenant_clearing, dispatch_uid="achievements.clearing")
+
+
+def _tenant_clearing(sender: Any, *, tenant: Any, **_: Any) -> None:
+    from django_scopes import scopes_disabled
+
+    from goals.models import Goal
+
+    with scopes_disabled():  # achievements, targets and splits go with their goals
+        Goal.objects.filter(tenant=tenant).delete()
 
 
 def _entities_changed(

@@ -35,6 +35,7 @@ from django_scopes import scope, scopes_disabled
 from hierarchy.importer import COLUMNS, members_upsert
 from hierarchy.models import Member, Tenant
 
+from . import signals
 from .ingest import Progress, entities_changed
 from .models import (
     Activity,
@@ -270,9 +271,10 @@ def demo_tenant_build(
 def demo_tenant_clear(tenant: Tenant) -> None:
     """Delete the tenant's CRM rows, members and their logins; the tenant itself stays.
 
-    Raises ProtectedError when rows of other apps (goals...) still refer to them.
+    Apps that refer to members (goals) delete their rows on ``tenant_clearing`` first.
     """
     with scopes_disabled(), transaction.atomic():
+        signals.tenant_clearing.send(sender=Tenant, tenant=tenant)
         # Referring rows first (types and stages are PROTECTed). Nothing refers to activities
         # and stage changes: one DELETE each. Leads and opportunities are referred to, so
         # Django reads them before it deletes them: in batches.

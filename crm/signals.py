@@ -8,3 +8,7 @@ entities_changed = Signal()
 """Sent after a commit that created, changed or deleted rows of an entity, with keyword
 arguments ``tenant_id``, ``entity``, ``owner_ids`` and ``start``/``end`` (aware datetimes, the
 span of the rows' attribution dates before and after the change)."""
+
+tenant_clearing = Signal()
+"""Sent inside the transaction of ``crm.demo.demo_tenant_clear``, with ``tenant``, before its
+members are deleted: apps above delete their rows that refer to them (goals)."""

@@ -1,0 +1,42 @@
+"""make demo's goals: a newcomer sees real progress at once, and a reset still works."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django_scopes import scope
+
+from achievements.demo import GOALS, demo_goals_build
+from achievements.models import Achievement
+from crm.demo import demo_tenant_build
+from goals.models import Goal
+from hierarchy.models import Tenant
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_goals_show_progress_at_once_and_are_made_once() -> None:
+    demo_tenant_build(slug="demo", members=12, days=40, activities=3000)
+    tenant = Tenant.objects.get(slug="demo")
+    goals = demo_goals_build(tenant)
+    assert [(goal.name, goal.cycle) for goal in goals] == [(n, c) for n, c, *_ in GOALS]
+    with scope(tenant=tenant):
+        for goal in goals:
+            current = Achievement.objects.filter(goal=goal, final=False, member=goal.team)
+            assert current.exists()
+            assert any(row.team_value for row in current), goal.name  # real numbers, not zeros
+            assert all(row.team_target for row in current)
+            assert Achievement.objects.filter(goal=goal, final=True).exists()  # past cycles
+    assert [goal.pk for goal in demo_goals_build(tenant)] == [goal.pk for goal in goals]
+
+
+def test_seed_demo_reset_clears_a_tenant_that_has_goals() -> None:
+    out = io.StringIO()
+    call_command("seed_demo", "--members", "12", "--activities", "500", stdout=out)
+    call_command("seed_goals", stdout=out)
+    assert "Daily activity: daily" in out.getvalue()
+    call_command("seed_demo", "--members", "12", "--activities", "500", "--reset", stdout=out)
+    with scope(tenant=Tenant.objects.get(slug="demo")):
+        assert not Goal.objects.exists()
