@@ -18,7 +18,7 @@ def test_it_sends_only_after_commit():
         with transaction.atomic():
             enqueue_on_commit(ping)
             send.assert_not_called()
-        send.assert_called_once_with(args=(), kwargs={})
+        send.assert_called_once_with(args=(), kwargs={}, countdown=None)
 
 
 def test_it_sends_nothing_when_the_transaction_rolls_back():
