@@ -12,12 +12,20 @@ class AchievementsConfig(AppConfig):
     def ready(self) -> None:
         from crm.signals import entities_changed, tenant_clearing
         from goals.signals import goal_saved
+        from hierarchy.signals import members_changed
         from rulesets.signals import ruleset_saved
 
         entities_changed.connect(_entities_changed, dispatch_uid="achievements.entities")
         goal_saved.connect(_goal_saved, dispatch_uid="achievements.goal")
         ruleset_saved.connect(_ruleset_saved, dispatch_uid="achievements.ruleset")
         tenant_clearing.connect(_tenant_clearing, dispatch_uid="achievements.clearing")
+        members_changed.connect(_members_changed, dispatch_uid="achievements.members")
+
+
+def _members_changed(sender: Any, *, tenant_id: int, **_: Any) -> None:
+    from .freshness import goals_running, recompute_request
+
+    recompute_request(goals_running(tenant_id), tenant_id=tenant_id)
 
 
 def _tenant_clearing(sender: Any, *, tenant: Any, **_: Any) -> None:

@@ -61,6 +61,18 @@ def goals_affected(
     ]
 
 
+def goals_running(tenant_id: int) -> list[int]:
+    """The tenant's live goals whose dates include today, wherever the tenant is."""
+    today = timezone.now().date()
+    with scopes_disabled():
+        goals = Goal.objects.live().filter(
+            tenant_id=tenant_id,
+            start__lte=today + timedelta(days=1),
+            end__gte=today - timedelta(days=1),
+        )
+        return list(goals.values_list("pk", flat=True))
+
+
 def recompute_request(goal_ids: Iterable[int], *, tenant_id: int) -> None:
     """Record that these goals need a recompute and send it, debounced per goal."""
     from .tasks import recompute_goal  # the tasks module imports this one

@@ -21,6 +21,7 @@ from django_scopes import scope
 from .audit import audit_record
 from .models import Member, Tenant
 from .services import Actor, _lock_tree, member_create, normalize_email
+from .signals import members_changed_on_commit
 
 COLUMNS = ("email", "name", "role", "reports_to", "title")
 
@@ -222,6 +223,7 @@ def members_upsert(
                     target=tenant,
                     after=vars(result),
                 )
+                members_changed_on_commit(tenant.pk)
         return result
 
 

@@ -26,6 +26,7 @@ from django_scopes import scope
 
 from .audit import audit_record, member_snapshot
 from .models import ApiToken, Member, Tenant
+from .signals import members_changed_on_commit
 
 
 def normalize_email(email: str) -> str:
@@ -101,6 +102,7 @@ def _audit_change(member: Member, actor: Actor, action: str, before: dict) -> No
         before=before,
         after=member_snapshot(member),
     )
+    members_changed_on_commit(member.tenant_id)
 
 
 def password_set_path(user: object) -> str:
@@ -173,6 +175,7 @@ def member_create(
             target=member,
             after=member_snapshot(member),
         )
+        members_changed_on_commit(tenant.pk)
     return member
 
 

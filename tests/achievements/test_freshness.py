@@ -114,3 +114,27 @@ def test_the_schedule_picks_goals_by_cycle_kind_and_closes_ended_cycles(org: Org
         "achievements.sweep",
     }
     assert all(entry["options"]["expires"] > 0 for entry in schedule.values())
+
+
+def test_a_member_moving_between_teams_moves_their_numbers(
+    org: Org, django_capture_on_commit_callbacks
+) -> None:
+    from hierarchy.services import member_move
+
+    with django_capture_on_commit_callbacks(execute=True):
+        goal = org.goal(actor=org.admin, team=org.admin)
+        records_upsert(
+            tenant=org.admin.tenant,
+            entity="activity",
+            records=[{"external_id": "c1", "owner_email": org.rep.email, "type": "Call",
+                      "occurred_at": datetime.now(UTC).isoformat(), "status": "completed"}],
+        )  # fmt: skip
+
+    def team_value(member) -> Decimal:  # noqa: ANN001
+        with scope(tenant=goal.tenant):
+            return Achievement.objects.get(goal=goal, member=member, cycle_index=0).team_value
+
+    assert (team_value(org.east), team_value(org.west)) == (1, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        member_move(member=org.rep, reports_to=org.west, actor=org.admin)
+    assert (team_value(org.east), team_value(org.west)) == (0, 1)
