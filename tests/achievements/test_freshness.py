@@ -17,7 +17,7 @@ from goals.services import TargetInput, goal_archive
 from goals_project.beat import DAILY, LONGER
 from tests.goals.conftest import Org
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager")]
 
 
 def at(day) -> datetime:  # noqa: ANN001
