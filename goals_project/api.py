@@ -6,15 +6,18 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django_scopes import scope
 from ninja import NinjaAPI
+from ninja.errors import ValidationError
 from ninja.security import HttpBearer
 
 from crm.api import routers as crm_routers
 from crm.api import settings_router as crm_settings_router
 from hierarchy.models import ApiToken
 from hierarchy.services import api_token_authenticate
+
+from .limits import MAX_RECORDS, too_large
 
 
 class TokenAuth(HttpBearer):
@@ -46,6 +49,22 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_decorator(in_tenant_scope)
+
+
+@api.exception_handler(ValidationError)
+def too_many_records(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """A batch over the limit is 413 with the limit named; other validation errors stay 422."""
+    for error in exc.errors:
+        if error.get("type") == "too_long" and error.get("loc", ())[-1:] in (
+            ("records",),
+            ("external_ids",),
+        ):
+            given = error.get("ctx", {}).get("actual_length")
+            more = f"; this one has {given:,}" if isinstance(given, int) else ""
+            return too_large(request, f"A request takes at most {MAX_RECORDS:,} records{more}.")
+    return api.create_response(request, {"detail": exc.errors}, status=422)
+
+
 api.add_router("/members", "hierarchy.api.router", tags=["members"])
 api.add_router("/rulesets", "rulesets.api.router", tags=["rulesets"])
 api.add_router("/goals", "achievements.api.router", tags=["achievements"])

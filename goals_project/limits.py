@@ -1,0 +1,46 @@
+"""Request size limits: a body over 5 MB, or an API batch over 1,000 records, is refused with 413
+and a message that says what the limit is, before anything is parsed or written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_RECORDS = 1000
+
+
+def too_large(request: HttpRequest, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=413)
+    return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+
+
+def _body_message() -> str:
+    megabytes = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+    return f"The request body is larger than {megabytes} MB; send fewer records a request."
+
+
+class BodyLimitMiddleware:
+    """413 for a declared length over the limit; also when an undeclared (chunked) body turns
+    out too big as it is read."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return too_large(request, _body_message())
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, RequestDataTooBig):
+            return too_large(request, _body_message())
+        return None

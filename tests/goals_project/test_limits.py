@@ -1,0 +1,51 @@
+"""Requests over the size limits answer 413 with the limit named, and write nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+from django_scopes import scope
+
+from crm.models import Activity
+from hierarchy.services import api_token_create
+from tests.conftest import Personas
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(personas: Personas) -> Client:
+    _, key = api_token_create(tenant=personas.admin.tenant, name="limits")
+    return Client(headers={"Authorization": f"Bearer {key}"})
+
+
+def test_more_than_1000_records_is_413_with_the_limit(api: Client, personas: Personas) -> None:
+    records = [{"external_id": f"a{n}", "owner_email": personas.rep.email, "type": "Call",
+                "occurred_at": "2027-01-04T10:00"} for n in range(1001)]  # fmt: skip
+    response = api.post("/api/v1/activities", {"records": records}, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "A request takes at most 1,000 records; this one has 1,001."
+    }
+    members = [{"email": f"p{n}@example.com", "name": "P"} for n in range(1001)]
+    assert api.post("/api/v1/members", {"records": members},
+                    content_type="application/json").status_code == 413  # fmt: skip
+    with scope(tenant=personas.admin.tenant):
+        assert not Activity.objects.exists()
+
+
+def test_other_validation_errors_stay_422(api: Client) -> None:
+    response = api.post("/api/v1/activities", {"records": "nope"}, content_type="application/json")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == "records"
+
+
+def test_a_body_over_5_mb_is_413_before_it_is_read(api: Client) -> None:
+    body = json.dumps({"records": [], "padding": "x" * (5 * 1024 * 1024)})
+    response = api.post("/api/v1/activities", body, content_type="application/json")
+    assert response.status_code == 413
+    assert "larger than 5 MB" in response.json()["detail"]
+    page = Client().post("/login/", {"email": "x" * (5 * 1024 * 1024)})
+    assert page.status_code == 413 and b"larger than 5 MB" in page.content
