@@ -135,7 +135,7 @@ def test_revoked_and_missing_tokens_are_refused(crm: Crm, clients):
 
 def test_it_refuses_more_than_1000_records(crm: Crm, clients):
     records = [crm.lead(external_id=f"L-{i}") for i in range(1001)]
-    assert post(clients[0], "leads", {"records": records}).status_code == 422
+    assert post(clients[0], "leads", {"records": records}).status_code == 413
 
 
 def test_the_schema_lists_every_entity():

@@ -117,7 +117,7 @@ def test_it_applies_the_valid_records_in_partial_mode(personas, keys):
 
 def test_it_refuses_more_than_1000_records(keys):
     records = [{"email": f"p{i}@example.com", "name": "P"} for i in range(1001)]
-    assert post(api_client(keys[0]), records).status_code == 422
+    assert post(api_client(keys[0]), records).status_code == 413
 
 
 def test_a_revoked_token_is_refused(personas, keys):
