@@ -17,6 +17,11 @@ LONGER = ["weekly", "biweekly", "monthly", "quarterly", "yearly"]
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
     return {
+        "heartbeat": {
+            "task": "goals.heartbeat",
+            "schedule": 60.0,
+            "options": {"expires": 50},
+        },
         "recompute-daily-goals": {
             "task": "achievements.recompute_due",
             "schedule": crontab(minute=5),

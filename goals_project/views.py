@@ -9,6 +9,8 @@ from django.views.decorators.http import require_GET
 from redis import Redis
 from redis.exceptions import RedisError
 
+from .heartbeat import STALE_AFTER, ages
+
 
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("assigned_to_me")
@@ -34,11 +36,30 @@ def _broker_status() -> str:
     return "ok"
 
 
+def _background_status(broker: str) -> dict[str, str]:
+    """The worker's and beat's last heartbeats: "ok (12 s ago)", "stale (...)" or "never"."""
+    if broker != "ok":
+        return {"worker": broker, "beat": broker}
+    shown = {}
+    for process, age in ages().items():
+        if age is None:
+            shown[process] = "never seen"
+        else:
+            state = "ok" if age < STALE_AFTER else "stale"
+            shown[process] = f"{state} (last seen {age:.0f} s ago)"
+    return shown
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Database and broker status for load balancers and operators: 200 healthy, 503 not."""
+    """Database and broker status for load balancers (200 healthy, 503 not), and for operators
+    the worker's and beat's last heartbeats (reported, not part of the web's health)."""
     status = {"database": _database_status(), "broker": _broker_status()}
     healthy = not any(value.startswith("error") for value in status.values())
-    body = {"status": "ok" if healthy else "error", **status}
+    body = {
+        "status": "ok" if healthy else "error",
+        **status,
+        **_background_status(status["broker"]),
+    }
     return JsonResponse(body, status=200 if healthy else 503)
