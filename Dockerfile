@@ -18,4 +18,4 @@ RUN DEBUG=0 SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost \
 RUN useradd --system --uid 1000 goals && mkdir -p /app/var && chown goals /app/var
 USER goals
 EXPOSE 8000
-CMD ["gunicorn", "goals_project.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "goals_project.wsgi", "--config", "gunicorn.conf.py"]

@@ -138,3 +138,36 @@ def test_it_passes_the_deploy_checks_with_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_json_logging_writes_one_object_a_line():
+    import json
+    import logging
+
+    from goals_project.jsonlog import JsonFormatter
+
+    record = logging.makeLogRecord(
+        {"name": "achievements", "levelname": "WARNING", "msg": "goal %s is late", "args": (7,),
+         "goal": 7}
+    )  # fmt: skip
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == "goal 7 is late" and entry["level"] == "WARNING"
+    assert entry["goal"] == 7 and entry["logger"] == "achievements"
+
+
+def test_a_bad_log_format_stops_the_app_with_its_name():
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=os.environ | {"LOG_FORMAT": "yaml", "DJANGO_SETTINGS_MODULE": "goals_project.settings"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "LOG_FORMAT must be text or json" in result.stderr
+
+
+def test_gunicorn_reads_its_settings_from_the_environment():
+    import runpy
+
+    settings = runpy.run_path("gunicorn.conf.py", init_globals={})
+    assert settings["bind"] == f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+    assert settings["workers"] >= 1 and settings["accesslog"] == "-"
