@@ -109,6 +109,7 @@ def test_the_schedule_picks_goals_by_cycle_kind_and_closes_ended_cycles(org: Org
     assert monthly.pk not in goals_to_close(datetime.now(UTC))
     schedule = settings.CELERY_BEAT_SCHEDULE
     assert {entry["task"] for entry in schedule.values()} == {
+        "goals.heartbeat",
         "achievements.recompute_due",
         "achievements.close_due",
         "achievements.sweep",
