@@ -231,14 +231,18 @@ def activity_types_create(request: HttpRequest, body: ActivityTypeIO) -> Status:
     return refused or Status(201, body.dict())
 
 
-@settings_router.get("/stages", response=StagesIO)
+class StagesOut(Schema):
+    stages: list[str] = Field(..., description="The pipeline, in order (empty before it is set).")
+
+
+@settings_router.get("/stages", response=StagesOut)
 def stages_list(request: HttpRequest) -> dict[str, list[str]]:
     return {
         "stages": list(PipelineStage.objects.order_by("position").values_list("name", flat=True))
     }
 
 
-@settings_router.put("/stages", response={200: StagesIO, 422: SettingErrorsOut})
+@settings_router.put("/stages", response={200: StagesOut, 422: SettingErrorsOut})
 def stages_set(request: HttpRequest, body: StagesIO) -> Status:
     """Set the pipeline's stages in order. Existing stages are kept (matched by name, in any
     case) and renumbered; a stage that records or stage changes use cannot be removed."""

@@ -41,7 +41,37 @@ def in_tenant_scope(operation: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-api = NinjaAPI(
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"detail": {"description": "A message, or a list of problems."}},
+    "required": ["detail"],
+}
+
+
+class GoalsAPI(NinjaAPI):
+    """The API, whose schema also documents the answers every operation can give: 401 for a
+    missing or revoked token, 404 for an id not in the token's tenant, 413 for a body over the
+    limits, 422 for invalid input."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        schema["components"].setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                common = {"401": "Missing, unknown or revoked API token.", "422": "Invalid input."}
+                if "{" in path:
+                    common["404"] = "Not found in the token's tenant."
+                if method in ("post", "put", "patch"):
+                    common["413"] = "Over 5 MB or over 1,000 records."
+                responses = operation.setdefault("responses", {})
+                for code, text in common.items():
+                    responses.setdefault(code, {"description": text, "content": _ERROR_CONTENT})
+        return schema
+
+
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+api = GoalsAPI(
     title="Goals API",
     version="1",
     description="Ingest CRM records and members; every request acts for the token's tenant.",

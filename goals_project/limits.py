@@ -1,15 +1,16 @@
-"""Request size limits: a body over 5 MB, or an API batch over 1,000 records, is refused with 413
-and a message that says what the limit is, before anything is parsed or written."""
+"""Request limits: a body over 5 MB, or an API batch over 1,000 records, is refused with 413 and
+a message that says what the limit is, before anything is parsed or written; text with a NUL
+character (which no database column can hold) is refused with 422."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_RECORDS = 1000
 
 
@@ -22,6 +23,20 @@ def too_large(request: HttpRequest, message: str) -> HttpResponse:
 def _body_message() -> str:
     megabytes = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
     return f"The request body is larger than {megabytes} MB; send fewer records a request."
+
+
+# A JSON "\u0000" escape that is not itself escaped ("\\u0000" is a backslash and text).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def has_nul(request: HttpRequest) -> bool:
+    """Whether the query string or a JSON body carries a NUL character."""
+    texts = [text for key, values in request.GET.lists() for text in (key, *values)]
+    if any("\x00" in text for text in texts):
+        return True
+    if request.content_type == "application/json" and request.method in ("POST", "PUT", "PATCH"):
+        return bool(_JSON_NUL.search(request.body)) or b"\x00" in request.body
+    return False
 
 
 class BodyLimitMiddleware:
@@ -38,6 +53,13 @@ class BodyLimitMiddleware:
             declared = 0
         if declared > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             return too_large(request, _body_message())
+        try:
+            nul = request.path.startswith("/api/") and has_nul(request)
+        except RequestDataTooBig:
+            return too_large(request, _body_message())
+        if nul:
+            message = "Text may not contain the NUL character (\\u0000)."
+            return JsonResponse({"detail": message}, status=422)
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

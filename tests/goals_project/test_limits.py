@@ -49,3 +49,21 @@ def test_a_body_over_5_mb_is_413_before_it_is_read(api: Client) -> None:
     assert "larger than 5 MB" in response.json()["detail"]
     page = Client().post("/login/", {"email": "x" * (5 * 1024 * 1024)})
     assert page.status_code == 413 and b"larger than 5 MB" in page.content
+
+
+def test_nul_characters_are_refused_with_422_and_written_nowhere(
+    api: Client, personas: Personas
+) -> None:
+    record = {"external_id": "a\u0000b", "owner_email": personas.rep.email, "type": "Call",
+              "occurred_at": "2027-01-04T10:00"}  # fmt: skip
+    response = api.post(
+        "/api/v1/activities", {"records": [record]}, content_type="application/json"
+    )
+    assert response.status_code == 422
+    assert "NUL" in response.json()["detail"]
+    assert api.get("/api/v1/activities", {"owner_email": "a\x00"}).status_code == 422
+    name = "Backslash \\u0000 Text"  # a backslash and "u0000", not a NUL
+    body = json.dumps({"records": [{"email": "ok@example.com", "name": name,
+                                    "reports_to": personas.admin.email}]})  # fmt: skip
+    assert "\\\\u0000" in body
+    assert api.post("/api/v1/members", body, content_type="application/json").status_code == 200
