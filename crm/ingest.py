@@ -99,6 +99,8 @@ def _shown(value: object) -> str:
 def _text(name: str, value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _Bad(f"{name} {_shown(value)} is not text")
+    if isinstance(value, str) and "\x00" in value:
+        raise _Bad(f"{name} contains a NUL character, which cannot be stored")
     return str(value).strip()
 
 

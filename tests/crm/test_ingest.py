@@ -651,3 +651,8 @@ def test_it_stores_text_with_quotes_and_percent_signs_verbatim(crm: Crm) -> None
     )
     with scope(tenant=crm.tenant):
         assert Activity.objects.get().outcome == tricky + "!"
+
+
+def test_a_nul_character_is_refused_by_name(crm: Crm) -> None:
+    found = problems_of(crm, "lead", [crm.lead(name="Ada\x00Lovelace")])
+    assert found == [(0, "name", "name contains a NUL character, which cannot be stored")]
