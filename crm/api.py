@@ -16,9 +16,10 @@ from django.db.models import Model, ProtectedError, QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from ninja.responses import Status
 
+from goals_project.pagination import Pages
 from hierarchy.api import ErrorsOut, RecordError, problems_out
 
 from .ingest import BATCH_SIZE, RecordsInvalid, records_delete, records_upsert
@@ -157,7 +158,7 @@ def entity_router(entity: str, plural: str, out: type[RecordOut]) -> Router:
         return Status(204, None)
 
     @router.get("", response=list[out], operation_id=f"{plural}_list")
-    @paginate(PageNumberPagination, page_size=100)
+    @paginate(Pages, page_size=100)
     def listing(request: HttpRequest, filters: Query[Filters]) -> QuerySet:
         """The tenant's records, oldest first, filtered by owner, status and a date range."""
         return _filtered(request, entity, filters)

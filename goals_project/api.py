@@ -97,6 +97,7 @@ def too_many_records(request: HttpRequest, exc: ValidationError) -> HttpResponse
 
 api.add_router("/members", "hierarchy.api.router", tags=["members"])
 api.add_router("/rulesets", "rulesets.api.router", tags=["rulesets"])
+api.add_router("/goals", "goals.api.router", tags=["goals"])
 api.add_router("/goals", "achievements.api.router", tags=["achievements"])
 api.add_router("/settings", crm_settings_router)
 for _prefix, _router in crm_routers.items():

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from ninja.responses import Status
+
+from goals_project.pagination import Pages
 
 from .importer import ImportResult, MemberImportError, Problem, members_upsert
 from .models import Member
@@ -93,7 +95,7 @@ def members_upsert_view(request: HttpRequest, body: MembersIn, partial: bool = F
 
 
 @router.get("", response=list[MemberOut])
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def members_list(request: HttpRequest, active: bool | None = None):
     """The tenant's members in tree order."""
     members = Member.objects.select_related("user", "reports_to__user").order_by("lft")
