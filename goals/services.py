@@ -113,7 +113,10 @@ def goal_tree(team: Member) -> GoalTree:
     return GoalTree(root=team.pk, children=children, members=members, former=former)
 
 
-def _holds(goal_holders: str, tree: GoalTree) -> set[int]:
+def _holds(goal_holders: str, tree: GoalTree, title: str = "") -> set[int]:
+    """Who holds a personal target: by title for a KPI template, else per ``goal_holders``."""
+    if title:
+        return {pk for pk, member in tree.members.items() if member.title == title}
     if goal_holders == Goal.Holders.EVERYONE:
         return set(tree.members)
     return {pk for pk in tree.members if not tree.children.get(pk)}
@@ -132,9 +135,10 @@ def _level_split(split: GoalSplit | SplitInput) -> LevelSplit:
 
 @dataclass(frozen=True)
 class GoalPlan:
-    """Everything needed to tell each member's targets in any cycle of a goal."""
+    """Everything needed to tell each member's targets in any cycle of a goal (saved, or a
+    draft being edited). ``template``: a KPI template, whose holders hold the targets in full."""
 
-    goal: Goal
+    template: bool
     tree: GoalTree
     cycles: list[Cycle]
     rules: list[GoalRule]
@@ -148,7 +152,7 @@ class GoalPlan:
         if target is None:
             return {}
         amount = cycle_amounts(target, self.cycles)[cycle.index]
-        if self.goal.is_template:
+        if self.template:
             return holder_targets(
                 target,
                 amount,
@@ -191,12 +195,8 @@ def goal_plan(goal: Goal) -> GoalPlan:
             splits.setdefault(split.rule_id, {})[split.parent_id] = _level_split(split)
     by_id = {rule.pk: rule for rule in rules}
     tree = goal_tree(goal.team)
-    if goal.is_template:
-        holders = {pk for pk, member in tree.members.items() if member.title == goal.title}
-    else:
-        holders = _holds(goal.holders, tree)
     return GoalPlan(
-        goal=goal,
+        template=goal.is_template,
         tree=tree,
         cycles=goal.cycles(),
         rules=rules,
@@ -210,7 +210,32 @@ def goal_plan(goal: Goal) -> GoalPlan:
             for rule_id, t in targets.items()
         },
         splits=splits,
-        holders=holders,
+        holders=_holds(goal.holders, tree, goal.title),
+    )
+
+
+def draft_plan(draft: GoalDraft, goal_cycles: list[Cycle], tree: GoalTree) -> GoalPlan:
+    """The plan of a draft that ``goal_check`` accepted (for the wizard's live preview)."""
+    with scope(tenant=draft.team.tenant_id):
+        rules = list(draft.ruleset.rules.order_by("position"))
+    by_key = {rule.key: rule for rule in rules}
+    splits: dict[int, dict[int, LevelSplit]] = {}
+    for _index, split in _effective_splits(draft.splits, by_key):
+        splits.setdefault(by_key[split.rule].pk, {})[split.parent.pk] = _level_split(split)
+    return GoalPlan(
+        template=bool(draft.title),
+        tree=tree,
+        cycles=goal_cycles,
+        rules=rules,
+        targets={
+            by_key[key].pk: RuleTarget(
+                by_key[key].aggregation, by_key[key].unit, given.amount, given.phasing
+            )
+            for key, given in draft.targets.items()
+            if key in by_key
+        },
+        splits=splits,
+        holders=_holds(draft.holders, tree, draft.title),
     )
 
 
