@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from goals.models import tenant_today
+from goals.services import GoalDraft, TargetInput, goal_save
 from hierarchy.services import api_token_create
 from rulesets.services import ruleset_save
 from tests.conftest import client_for
@@ -44,6 +49,20 @@ def _tenant_a_ids(personas, route: str) -> list[int]:
     if route.startswith("api_token"):
         token, _ = api_token_create(tenant=tenant, name=f"A's token for {route}")
         return [token.pk]
+    if route.startswith("goal_"):
+        rules = [{"key": "calls", "entity": "activity"}]
+        ruleset = ruleset_save(tenant=tenant, name=f"A's goal rules for {route}", rules=rules)
+        today = tenant_today(tenant)
+        draft = GoalDraft(
+            name=f"A's goal for {route}",
+            ruleset=ruleset,
+            team=personas.admin,
+            cycle="monthly",
+            start=today,
+            end=today + timedelta(days=40),
+            targets={"calls": TargetInput(Decimal(10))},
+        )
+        return [goal_save(draft=draft, actor=personas.admin).pk]
     if route.startswith(RULESET_ROUTES):
         rules = [{"key": "calls", "entity": "activity"}]
         return [ruleset_save(tenant=tenant, name=f"A's rules for {route}", rules=rules).pk]

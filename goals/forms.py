@@ -1,0 +1,164 @@
+"""The goal wizard's form: the basics as a Django form, targets and the distribution as named
+inputs read into a ``GoalDraft`` (every step's inputs travel in the one form, so nothing is
+kept between requests but what the page posts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import forms
+from django.http import QueryDict
+
+from hierarchy.models import Member
+from rulesets.models import GoalRule, Ruleset
+
+from .calendar import CycleKind
+from .models import Goal
+from .services import OWN_KEY, GoalDraft, GoalTree, SplitInput, TargetInput
+
+STEPS = ("basics", "targets", "distribution", "review")
+METHODS = (("equal", "Equal"), ("percentage", "By percentage"), ("custom", "Custom amounts"))
+
+
+class GoalBasicsForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    ruleset = forms.ModelChoiceField(queryset=Ruleset.objects.none(), empty_label=None)
+    team = forms.ModelChoiceField(
+        queryset=Member.objects.none(), empty_label=None, help_text="Whose team the goal covers."
+    )
+    cycle = forms.ChoiceField(choices=[(k.value, k.value.capitalize()) for k in CycleKind])
+    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), help_text="The last day, inclusive."
+    )
+    holders = forms.ChoiceField(
+        choices=Goal.Holders.choices, label="Who holds targets", initial=Goal.Holders.REPS
+    )
+    backfill = forms.BooleanField(
+        required=False, help_text="Start in the past and compute the cycles already gone."
+    )
+    title = forms.CharField(
+        max_length=200,
+        required=False,
+        label="KPI template for the title",
+        help_text="Every member with this title holds the targets in full, newcomers included.",
+    )
+
+    def __init__(self, *args: Any, viewer: Member, locked: set[str] = frozenset(), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["ruleset"].queryset = Ruleset.objects.filter(is_archived=False)
+        teams = Member.objects.visible_to(viewer).filter(is_active=True).select_related("user")
+        self.fields["team"].queryset = teams.order_by("lft")
+        top = viewer.level if not viewer.is_admin else 0
+        self.fields["team"].label_from_instance = lambda m: f"{'— ' * (m.level - top)}{m.name}"
+        if not viewer.is_admin:
+            del self.fields["backfill"], self.fields["title"]
+        for name in locked:
+            if name in self.fields:
+                self.fields[name].disabled = True
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        number = Decimal(text.strip().replace(",", ""))
+    except (InvalidOperation, AttributeError):
+        return None
+    return number if number.is_finite() else None
+
+
+@dataclass
+class Parsed:
+    """What the wizard's inputs say beyond the basics, and what could not be read."""
+
+    targets: dict[str, TargetInput] = field(default_factory=dict)
+    splits: list[SplitInput] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def parse_targets(data: QueryDict, rules: list[GoalRule], parsed: Parsed) -> None:
+    """``target-<key>`` (blank: no target) and ``phasing-<key>`` ("25, 25, 50")."""
+    for rule in rules:
+        raw = data.get(f"target-{rule.key}", "").strip()
+        if not raw:
+            continue
+        amount = _decimal(raw)
+        if amount is None:
+            parsed.errors[f"targets.{rule.key}"] = f"{raw!r} is not a number."
+            continue
+        parts = data.get(f"phasing-{rule.key}", "").replace(",", " ").split()
+        phasing = [_decimal(part) for part in parts]
+        if None in phasing:
+            parsed.errors[f"targets.{rule.key}"] = "Phasing takes percentages: 25 25 50."
+            continue
+        parsed.targets[rule.key] = TargetInput(amount, tuple(phasing))
+
+
+def parse_splits(data: QueryDict, tree: GoalTree, keys: list[str], parsed: Parsed) -> None:
+    """``method-<parent>``; ``share-<parent>-<report|own>`` for percentages and
+    ``share-<parent>-<report|own>-<key>`` for custom amounts of each rule."""
+    for parent_id, reports in tree.children.items():
+        method = data.get(f"method-{parent_id}", "equal")
+        if method not in dict(METHODS):
+            method = "equal"
+        if method == "equal":
+            continue
+        parent = tree.members[parent_id]
+        takers = [*reports, OWN_KEY]
+        per_rule = keys if method == "custom" else [None]
+        for key in per_rule:
+            shares: dict[int | str, Decimal] = {}
+            for taker in takers:
+                suffix = f"-{key}" if key else ""
+                raw = data.get(f"share-{parent_id}-{taker}{suffix}")
+                if raw is None:
+                    continue  # "own" appears only when managers hold targets
+                number = _decimal(raw) if raw.strip() else Decimal(0)
+                if number is None:
+                    parsed.errors[f"share-{parent_id}"] = f"{raw!r} is not a number."
+                    continue
+                shares[taker] = number
+            parsed.splits.append(SplitInput(parent, method, shares, key))
+
+
+def draft_from(basics: dict[str, Any], parsed: Parsed) -> GoalDraft:
+    return GoalDraft(
+        name=basics["name"],
+        ruleset=basics["ruleset"],
+        team=basics["team"],
+        cycle=basics["cycle"],
+        start=basics["start"],
+        end=basics["end"],
+        targets=parsed.targets,
+        splits=parsed.splits,
+        holders=basics["holders"],
+        title=basics.get("title") or "",
+        backfill=bool(basics.get("backfill")),
+    )
+
+
+def initial_from(goal: Goal) -> tuple[dict[str, Any], dict[str, str]]:
+    """The basics and the named inputs of a saved goal, to edit it with the same screens."""
+    basics = {
+        "name": goal.name,
+        "ruleset": goal.ruleset_id,
+        "team": goal.team_id,
+        "cycle": goal.cycle,
+        "start": goal.start,
+        "end": goal.end,
+        "holders": goal.holders,
+        "backfill": goal.backfilled,
+        "title": goal.title,
+    }
+    inputs: dict[str, str] = {}
+    for target in goal.targets.select_related("rule"):
+        inputs[f"target-{target.rule.key}"] = f"{target.amount.normalize():f}"
+        if target.phasing:
+            inputs[f"phasing-{target.rule.key}"] = " ".join(str(p) for p in target.phasing)
+    for split in goal.splits.select_related("rule"):
+        inputs[f"method-{split.parent_id}"] = split.method
+        for taker, value in split.shares.items():
+            suffix = f"-{split.rule.key}" if split.method == "custom" else ""
+            inputs[f"share-{split.parent_id}-{taker}{suffix}"] = str(value)
+    return basics, inputs

@@ -1,0 +1,169 @@
+"""Goal pages with the test client: the wizard's steps, the live check, permissions, archive."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django_scopes import scope
+
+from goals.models import Goal
+from hierarchy.models import AuditEntry
+from tests.conftest import client_for
+from tests.factories import MemberFactory
+
+from .conftest import Org
+
+pytestmark = pytest.mark.django_db
+
+
+def basics(org: Org, **changes: Any) -> dict[str, Any]:
+    draft = org.draft()
+    return {
+        "name": "East calls",
+        "ruleset": org.ruleset.pk,
+        "team": org.east.pk,
+        "cycle": "monthly",
+        "start": str(draft.start),
+        "end": str(draft.end),
+        "holders": "reps",
+    } | changes
+
+
+def next_month(org: Org) -> dict[str, str]:
+    """Dates of a goal starting on the 1st of next month: its first cycle is a full month."""
+    first = (org.today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return {"start": str(first), "end": str(last)}
+
+
+def percentages(org: Org, rep: str, rep2: str) -> dict[str, str]:
+    return {
+        f"method-{org.east.pk}": "percentage",
+        f"share-{org.east.pk}-{org.rep.pk}": rep,
+        f"share-{org.east.pk}-{org.rep2.pk}": rep2,
+    }
+
+
+def test_a_manager_walks_the_wizard_and_creates_a_goal(org: Org) -> None:
+    manager = client_for(org.east)
+    assert manager.get("/goals/new/").status_code == 200
+    data = basics(org, **next_month(org)) | {"step": "basics", "go": "targets"}
+    page = manager.post("/goals/new/", data)
+    assert page.context["step"] == "targets"
+    data |= {"step": "targets", "go": "distribution", "target-dialled_calls": "100"}
+    page = manager.post("/goals/new/", data)
+    assert page.context["step"] == "distribution"
+    assert [row["member"] for row in page.context["rows"]] == [org.east, org.rep, org.rep2]
+    data |= {"step": "distribution", "go": "review"} | percentages(org, "60", "40")
+    page = manager.post("/goals/new/", data)
+    assert page.context["step"] == "review" and not page.context["errors"]
+    response = manager.post("/goals/new/", data | {"step": "review", "save": "1"})
+    with scope(tenant=org.admin.tenant):
+        goal = Goal.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/goals/{goal.pk}/"
+    detail = manager.get(f"/goals/{goal.pk}/")
+    shares = {row["member"].pk: row["targets"]["dialled_calls"] for row in detail.context["rows"]}
+    assert (shares[org.rep.pk].own, shares[org.rep2.pk].own) == (60, 40)
+    assert b"goal.create" in detail.content
+
+
+def test_the_live_check_says_by_how_much_percentages_miss(org: Org) -> None:
+    manager = client_for(org.east)
+    data = basics(org, **next_month(org)) | {"step": "distribution", "target-dialled_calls": "100"}
+    data |= percentages(org, "60", "30")
+    page = manager.post("/goals/new/?check=1", data, headers={"HX-Request": "true"})
+    body = page.content.decode()
+    assert body.lstrip().startswith('<div id="distribution">')  # the step alone
+    assert "Percentages add up to 90%: 10 short of 100%." in body
+    fixed = manager.post(
+        "/goals/new/?check=1", data | percentages(org, "60", "40"), headers={"HX-Request": "true"}
+    )
+    assert "short of" not in fixed.content.decode()
+    assert "60 / 60" in fixed.content.decode()
+
+
+def test_back_dating_is_refused_for_a_manager(org: Org) -> None:
+    past = str(org.today - timedelta(days=10))
+    data = basics(org, start=past) | {"step": "review", "save": "1", "target-dialled_calls": "5"}
+    page = client_for(org.east).post("/goals/new/", data)
+    assert page.status_code == 200 and page.context["step"] == "basics"
+    assert "is in the past" in page.context["errors"]["start"]
+    with scope(tenant=org.admin.tenant):
+        assert not Goal.objects.exists()
+
+
+def test_editing_uses_the_same_screens_and_an_ended_goal_is_read_only(org: Org) -> None:
+    goal = org.goal()
+    manager = client_for(org.east)
+    page = manager.get(f"/goals/{goal.pk}/edit/")
+    assert page.status_code == 200
+    assert page.context["form"]["name"].value() == "East calls"
+    assert page.context["form"].fields["team"].disabled  # in progress: the team is fixed
+    data = basics(org, name="East calls, raised") | {
+        "step": "review",
+        "save": "1",
+        "target-dialled_calls": "150",
+    }
+    assert manager.post(f"/goals/{goal.pk}/edit/", data).status_code == 302
+    goal.refresh_from_db()
+    assert goal.name == "East calls, raised"
+    with scope(tenant=org.admin.tenant):
+        assert AuditEntry.objects.filter(action="goal.edit", target_id=goal.pk).exists()
+    start = org.today - timedelta(days=40)
+    ended = org.goal(actor=org.admin, start=start, end=start + timedelta(days=5), backfill=True)
+    assert manager.get(f"/goals/{ended.pk}/edit/").status_code == 409
+
+
+def test_archive_keeps_the_goal(org: Org) -> None:
+    goal = org.goal()
+    response = client_for(org.east).post(f"/goals/{goal.pk}/archive/")
+    assert response.status_code == 302
+    goal.refresh_from_db()
+    assert goal.archived_at is not None
+    listing = client_for(org.east).get("/goals/?tab=archived")
+    assert [g.pk for g in listing.context["goals"]] == [goal.pk]
+
+
+def test_managers_see_only_their_subtree_reps_none_and_other_tenants_404(org: Org) -> None:
+    east_goal = org.goal()
+    west_goal = org.goal(actor=org.admin, team=org.west, name="West calls")
+    west = client_for(org.west)
+    assert [g.pk for g in west.get("/goals/").context["goals"]] == [west_goal.pk]
+    for url in (f"/goals/{east_goal.pk}/", f"/goals/{east_goal.pk}/edit/"):
+        assert west.get(url).status_code == 404
+    assert west.post(f"/goals/{east_goal.pk}/archive/").status_code == 404
+    form = west.get("/goals/new/").context["form"]
+    assert list(form.fields["team"].queryset) == [org.west, org.sdr]
+    assert client_for(org.rep).get("/goals/").status_code == 403
+    outsider = client_for(org.personas.outsider)
+    for url in (f"/goals/{east_goal.pk}/", f"/goals/{east_goal.pk}/edit/"):
+        assert outsider.get(url).status_code == 404
+    admin = client_for(org.admin)
+    assert {g.pk for g in admin.get("/goals/").context["goals"]} == {east_goal.pk, west_goal.pk}
+
+
+def test_a_kpi_template_skips_the_distribution(org: Org) -> None:
+    admin = client_for(org.admin)
+    data = basics(org, team=org.admin.pk, title="SDR", name="SDR weekly", cycle="weekly")
+    data |= {"step": "review", "save": "1", "target-dialled_calls": "60"}
+    assert admin.post("/goals/new/?kind=templates", data).status_code == 302
+    listing = admin.get("/goals/?kind=templates")
+    assert [g.title for g in listing.context["goals"]] == ["SDR"]
+
+
+def test_pages_take_the_same_queries_for_any_team_size(
+    org: Org, django_assert_max_num_queries
+) -> None:
+    goal = org.goal()
+    for _ in range(40):
+        MemberFactory(reports_to=org.east)
+    manager = client_for(org.east)
+    data = basics(org) | {"step": "distribution", "target-dialled_calls": "100"}
+    with django_assert_max_num_queries(20):
+        manager.get(f"/goals/{goal.pk}/")
+    with django_assert_max_num_queries(12):
+        manager.get("/goals/")
+    with django_assert_max_num_queries(20):
+        manager.post("/goals/new/?check=1", data, headers={"HX-Request": "true"})
