@@ -153,7 +153,9 @@ def _render(
     )
     name = "goals/goal_wizard.html"
     if request.htmx and "check" in request.GET:
-        name += "#distribution"
+        # As numbers are typed only the results change (the inputs stay as the person types);
+        # a changed split method brings other inputs: the whole step.
+        name += "#results" if request.GET["check"] == "results" else "#distribution"
     return render(request, name, context)
 
 

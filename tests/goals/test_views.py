@@ -82,6 +82,14 @@ def test_the_live_check_says_by_how_much_percentages_miss(org: Org) -> None:
     )
     assert "short of" not in fixed.content.decode()
     assert "60 / 60" in fixed.content.decode()
+    # While numbers are typed, only the results come back (out of band): inputs stay as typed.
+    results = manager.post(
+        "/goals/new/?check=results",
+        data | percentages(org, "60", "40"),
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert "<input" not in results and 'hx-swap-oob="true"' in results
+    assert f'id="target-{org.rep.pk}-dialled_calls" hx-swap-oob="true">60 / 60<' in results
 
 
 def test_back_dating_is_refused_for_a_manager(org: Org) -> None:
