@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TextIO
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from django_scopes import scope
 
@@ -119,3 +122,13 @@ def achievement_rows(
                 )
             )
     return found
+
+
+def write_rows(rows: list[dict[str, Any]], file: TextIO, fmt: str) -> None:
+    if fmt == "json":
+        json.dump(rows, file, cls=DjangoJSONEncoder, indent=1)
+        file.write("\n")
+        return
+    writer = csv.DictWriter(file, fieldnames=EXPORT_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)

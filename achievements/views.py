@@ -1,18 +1,316 @@
+"""Dashboards: Assigned to me, My team (drill-down), a member's goals, a goal's progress with its
+chart and CSV export, and the company overview. Each page reads a fixed number of queries."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import io
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
 
+from django.db.models import F, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.vary import vary_on_headers
+
+from goals.models import Goal, tenant_today
 from hierarchy.decorators import member_required
 from hierarchy.models import Member
 
+from .chart import bar_chart, sparkline
+from .dashboard import progress, time_left
+from .models import Achievement, GoalComputation
+from .queries import achievement_rows, write_rows
+
+MANAGERS = (Member.Role.ADMIN, Member.Role.MANAGER)
+POLL = "every 30s [document.visibilityState === 'visible']"
+
+
+def _template(request: HttpRequest, name: str, partial: str) -> str:
+    return f"{name}#{partial}" if request.htmx and request.htmx.target == partial else name
+
+
+def _member_goals(member: Member, now: datetime) -> list[dict[str, Any]]:
+    """The member's goals in the current cycle: a progress bar per rule they hold a target of."""
+    rows = (
+        Achievement.objects.filter(
+            member=member,
+            target__isnull=False,
+            cycle_start__lte=now,
+            cycle_end__gt=now,
+            goal__archived_at__isnull=True,
+        )
+        .select_related("goal__tenant", "rule")
+        .order_by("goal__name", "rule__position")
+    )
+    goals: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        goal = row.goal
+        if goal.pk not in goals:
+            cycle = goal.cycles()[row.cycle_index]
+            goals[goal.pk] = {
+                "goal": goal,
+                "cycle": cycle,
+                "time_left": time_left(cycle, now),
+                "computed_at": row.computed_at,
+                "bars": [],
+            }
+        goals[goal.pk]["bars"].append(progress(row, goals[goal.pk]["cycle"], now, team=False))
+    return list(goals.values())
+
+
+def _past(member: Member) -> list[dict[str, Any]]:
+    """Closed cycles of the member's targets, per goal and rule: a trend and a table."""
+    rows = (
+        Achievement.objects.filter(member=member, target__isnull=False, final=True)
+        .select_related("goal__tenant", "rule")
+        .order_by("goal__name", "rule__position", "cycle_index")
+    )
+    series: dict[tuple[int, int], dict[str, Any]] = {}
+    for row in rows:
+        entry = series.setdefault(
+            (row.goal_id, row.rule_id), {"goal": row.goal, "rule": row.rule, "cycles": []}
+        )
+        cycle = row.goal.cycles()[row.cycle_index]
+        entry["cycles"].append({"cycle": cycle, "bar": progress(row, cycle, cycle.end, team=False)})
+    for entry in series.values():
+        entry["cycles"] = entry["cycles"][-12:]
+        entry["trend"] = sparkline([item["bar"].percent or 0 for item in entry["cycles"]])
+    return list(series.values())
+
+
+def _upcoming(member: Member) -> list[Goal]:
+    today = tenant_today(member.tenant)
+    return list(
+        Goal.objects.live()
+        .filter(
+            start__gt=today,
+            team__tree_id=member.tree_id,
+            team__lft__lte=member.lft,
+            team__rght__gte=member.rght,
+        )
+        .select_related("team")
+        .order_by("start")
+    )
+
 
 @member_required()
+@vary_on_headers("HX-Request")
 def assigned_to_me(request: HttpRequest) -> HttpResponse:
-    return render(request, "achievements/assigned_to_me.html")
+    return _goals_page(request, request.member, "achievements/assigned_to_me.html")
 
 
-@member_required(Member.Role.ADMIN, Member.Role.MANAGER)
+@member_required(*MANAGERS)
+@vary_on_headers("HX-Request")
+def member_goals(request: HttpRequest, pk: int) -> HttpResponse:
+    subject = get_object_or_404(Member.objects.visible_to(request.member), pk=pk)
+    return _goals_page(request, subject, "achievements/member_goals.html")
+
+
+def _goals_page(request: HttpRequest, subject: Member, template: str) -> HttpResponse:
+    now = timezone.now()
+    tab = request.GET.get("tab", "current")
+    context: dict[str, Any] = {
+        "subject": subject,
+        "tab": tab,
+        "tab_choices": (("current", "Current"), ("upcoming", "Upcoming"), ("past", "Past cycles")),
+        "poll": POLL,
+        "now": now,
+    }
+    if tab == "upcoming":
+        context["upcoming"] = _upcoming(subject)
+    elif tab == "past":
+        context["past"] = _past(subject)
+    else:
+        context["goals"] = _member_goals(subject, now)
+    return render(request, _template(request, template, "panel"), context)
+
+
+def _top(request: HttpRequest, goal: Goal) -> Member:
+    """Where the viewer's view of a goal starts: its team, or the viewer when the goal covers
+    more than their own part of the tree (a company goal seen by a regional manager)."""
+    viewer, team = request.member, goal.team
+    if viewer.is_admin or (
+        team.tree_id == viewer.tree_id and viewer.lft <= team.lft <= viewer.rght
+    ):
+        return team
+    return viewer
+
+
+def _node(request: HttpRequest, goal: Goal) -> Member:
+    """The member whose reports My team shows: the top of the viewer's view unless ?member=
+    goes deeper."""
+    wanted = request.GET.get("member")
+    if not wanted:
+        return _top(request, goal)
+    try:
+        pk = int(wanted)
+    except ValueError:
+        raise Http404("member must be an id") from None
+    node = get_object_or_404(Member.objects.visible_to(request.member), pk=pk)
+    team = goal.team
+    if not (node.tree_id == team.tree_id and team.lft <= node.lft <= team.rght):
+        raise Http404("not in this goal's team")
+    return node
+
+
+def _cycle_index(request: HttpRequest, goal: Goal, now: datetime) -> int:
+    cycles = goal.cycles()
+    wanted = request.GET.get("cycle", "")
+    if wanted.isdigit() and int(wanted) < len(cycles):
+        return int(wanted)
+    started = [cycle.index for cycle in cycles if cycle.start <= now]
+    return started[-1] if started else 0
+
+
+@member_required(*MANAGERS)
+@vary_on_headers("HX-Request")
 def my_team(request: HttpRequest) -> HttpResponse:
-    reports = request.member.direct_reports.filter(is_active=True).order_by("name")
-    return render(request, "achievements/my_team.html", {"reports": reports})
+    now = timezone.now()
+    viewer = request.member
+    mine = Goal.objects.visible_to(viewer) | Goal.objects.covering(viewer)
+    goals = list(
+        mine.live().filter(title="").select_related("tenant", "team").order_by("-start", "name")
+    )
+    context: dict[str, Any] = {"goals": goals, "poll": POLL, "now": now}
+    chosen = request.GET.get("goal", "")
+    if chosen and all(str(g.pk) != chosen for g in goals):
+        raise Http404("no such goal of your team")  # another tenant's, or another team's
+    if not goals:
+        context["direct_reports"] = viewer.direct_reports.filter(is_active=True).order_by("name")
+        return render(request, "achievements/my_team.html", context)
+    goal = next((g for g in goals if str(g.pk) == chosen), None) or next(
+        (g for g in goals if g.status_on(tenant_today(g.tenant)) == Goal.Status.IN_PROGRESS),
+        goals[0],
+    )
+    node = _node(request, goal)
+    index = _cycle_index(request, goal, now)
+    cycle = goal.cycles()[index]
+    rows = (
+        Achievement.objects.filter(goal=goal, cycle_index=index)
+        .filter(Q(member=node) | Q(member__reports_to=node))
+        .select_related("member", "rule")
+        .order_by("rule__position")
+    )
+    team_bars, by_member = [], defaultdict(list)
+    for row in rows:
+        if row.member_id == node.pk:
+            team_bars.append(progress(row, cycle, now, team=True))
+        else:
+            by_member[row.member].append(progress(row, cycle, now, team=True))
+    sort = request.GET.get("sort", "")
+    reports = _leaderboard(by_member, sort)
+    context |= {
+        "goal": goal,
+        "node": node,
+        "cycle": cycle,
+        "cycles": goal.cycles(),
+        "team_bars": team_bars,
+        "reports": reports,
+        "sort": sort,
+        "breadcrumb": list(
+            Member.objects.managers_of(node).filter(lft__gte=_top(request, goal).lft)
+        ),
+        "computed_at": rows[0].computed_at if rows else None,
+    }
+    return render(request, _template(request, "achievements/my_team.html", "team-panel"), context)
+
+
+def _leaderboard(by_member: dict[Member, list], sort: str) -> list[dict[str, Any]]:
+    """Direct reports, by name or by how far along a rule's target they are (best first)."""
+    reports = [
+        {"member": member, "bars": bars, "behind": any(b.status == "behind" for b in bars)}
+        for member, bars in by_member.items()
+    ]
+    if sort.startswith("rule-"):
+        key = sort.removeprefix("rule-")
+
+        def reached(entry: dict[str, Any]) -> float:
+            bar = next((b for b in entry["bars"] if b.rule.key == key), None)
+            return -(bar.percent or 0) if bar and bar.percent is not None else 1.0
+
+        return sorted(reports, key=reached)
+    return sorted(reports, key=lambda entry: entry["member"].name.lower())
+
+
+def _progress_goal(request: HttpRequest, pk: int) -> Goal:
+    goals = Goal.objects.visible_to(request.member).select_related("tenant", "team", "ruleset")
+    return get_object_or_404(goals, pk=pk)
+
+
+@member_required(*MANAGERS)
+@vary_on_headers("HX-Request")
+def goal_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    goal = _progress_goal(request, pk)
+    now = timezone.now()
+    cycles = goal.cycles()
+    index = _cycle_index(request, goal, now)
+    team_rows = list(
+        Achievement.objects.filter(goal=goal, member=goal.team)
+        .select_related("rule")
+        .order_by("rule__position", "cycle_index")
+    )
+    charts = defaultdict(list)
+    for row in team_rows:
+        charts[row.rule].append((cycles[row.cycle_index].label, row.team_value, row.team_target))
+    members = (
+        Achievement.objects.filter(goal=goal, cycle_index=index)
+        .select_related("member", "rule")
+        .order_by("member__lft", "rule__position")
+    )
+    table = defaultdict(list)
+    for row in members:
+        table[row.member].append(progress(row, cycles[index], now, team=True))
+    context = {
+        "goal": goal,
+        "charts": [
+            {"rule": rule, "svg": bar_chart(points, rule)} for rule, points in charts.items()
+        ],
+        "cycle": cycles[index],
+        "cycles": cycles,
+        "table": dict(table),
+        "computation": GoalComputation.objects.filter(goal=goal).first(),
+    }
+    return render(request, "achievements/goal_progress.html", context)
+
+
+@member_required(*MANAGERS)
+def goal_export(request: HttpRequest, pk: int) -> HttpResponse:
+    goal = _progress_goal(request, pk)
+    buffer = io.StringIO()
+    write_rows([row.export() for row in achievement_rows(goal)], buffer, "csv")
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="goal-{goal.pk}-achievements.csv"'
+    return response
+
+
+@member_required(Member.Role.ADMIN)
+@vary_on_headers("HX-Request")
+def company_overview(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    goals = list(Goal.objects.live().select_related("tenant", "team", "ruleset").order_by("name"))
+    tops = (
+        Achievement.objects.filter(
+            goal__in=goals, cycle_start__lte=now, cycle_end__gt=now, member_id=F("goal__team_id")
+        )
+        .select_related("rule", "goal__tenant")
+        .order_by("rule__position")
+    )
+    bars = defaultdict(list)
+    for row in tops:
+        bars[row.goal_id].append(progress(row, row.goal.cycles()[row.cycle_index], now, team=True))
+    computed = dict(
+        GoalComputation.objects.filter(goal__in=goals).values_list("goal_id", "computed_at")
+    )
+    entries = [
+        {
+            "goal": goal,
+            "status": goal.status_on(tenant_today(goal.tenant)),
+            "bars": bars.get(goal.pk, []),
+            "computed_at": computed.get(goal.pk),
+        }
+        for goal in goals
+    ]
+    context = {"entries": entries, "poll": POLL, "now": now}
+    return render(request, _template(request, "achievements/overview.html", "panel"), context)

@@ -34,6 +34,12 @@ class GoalQuerySet(models.QuerySet["Goal"]):
     def in_progress(self, today: date) -> GoalQuerySet:
         return self.live().filter(start__lte=today, end__gte=today)
 
+    def covering(self, member: Member) -> GoalQuerySet:
+        """Goals whose team includes the member (their team is the member or above them)."""
+        return self.filter(
+            team__tree_id=member.tree_id, team__lft__lte=member.lft, team__rght__gte=member.rght
+        )
+
     def visible_to(self, member: Member) -> GoalQuerySet:
         """Goals of teams in the member's subtree (all of them for an admin)."""
         if member.is_admin:

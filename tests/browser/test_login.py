@@ -21,7 +21,7 @@ def test_it_logs_in_as_admin_and_shows_the_navigation(
     for item in ("Assigned to me", "My team", "Goals", "Rulesets", "Organization"):
         expect(nav.get_by_role("link", name=item)).to_be_visible()
     expect(page.get_by_text(personas.admin.tenant.name)).to_be_visible()
-    expect(page.get_by_role("heading", name="No goals are assigned to you yet")).to_be_visible()
+    expect(page.get_by_role("heading", name="No goals in progress")).to_be_visible()
 
     nav.get_by_role("link", name="Organization").click()
     expect(page.get_by_role("link", name=personas.manager.name)).to_be_visible()

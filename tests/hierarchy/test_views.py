@@ -127,7 +127,7 @@ def test_it_shows_navigation_fitting_the_role(personas):
 
 def test_it_shows_an_honest_empty_state(personas):
     body = client_for(personas.rep).get(reverse("assigned_to_me")).content.decode()
-    assert "No goals are assigned to you yet" in body
+    assert "No goals in progress" in body
 
 
 def test_it_shows_managers_only_their_subtree(personas):

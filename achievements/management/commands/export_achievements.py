@@ -1,26 +1,13 @@
 from __future__ import annotations
 
-import csv
 import io
-import json
-from typing import Any, TextIO
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.core.serializers.json import DjangoJSONEncoder
 
-from achievements.queries import EXPORT_FIELDS, achievement_rows
+from achievements.queries import achievement_rows, write_rows
 
 from ._goals import goals_for
-
-
-def write_rows(rows: list[dict[str, Any]], file: TextIO, fmt: str) -> None:
-    if fmt == "json":
-        json.dump(rows, file, cls=DjangoJSONEncoder, indent=1)
-        file.write("\n")
-        return
-    writer = csv.DictWriter(file, fieldnames=EXPORT_FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
 
 
 class Command(BaseCommand):

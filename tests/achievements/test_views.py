@@ -1,0 +1,154 @@
+"""Dashboards with the test client: numbers, units and status words; drill-down; permissions;
+CSV export; the query budget at 10 and at 500 members."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from achievements.services import goal_recompute
+from crm.ingest import records_upsert
+from goals.models import Goal
+from goals.services import TargetInput
+from tests.conftest import client_for
+from tests.factories import MemberFactory
+from tests.goals.conftest import Org
+
+pytestmark = pytest.mark.django_db
+
+
+def calls(org: Org, owner, count: int) -> None:  # noqa: ANN001
+    now = datetime.now(UTC)
+    records_upsert(
+        tenant=org.admin.tenant,
+        entity="activity",
+        records=[
+            {"external_id": f"{owner.pk}-{n}", "owner_email": owner.email, "type": "Call",
+             "occurred_at": (now - timedelta(minutes=n + 1)).isoformat(), "status": "completed"}
+            for n in range(count)
+        ],
+    )  # fmt: skip
+
+
+@pytest.fixture
+def goal(org: Org) -> Goal:
+    goal = org.goal(
+        actor=org.admin,
+        team=org.admin,
+        name="Company calls",
+        cycle="daily",
+        targets={"dialled_calls": TargetInput(40), "won_value": TargetInput(1000)},
+    )
+    calls(org, org.rep, 3)
+    calls(org, org.sdr, 1)
+    goal_recompute(goal.pk)
+    return goal
+
+
+def test_a_rep_sees_their_bars_with_units_status_and_pace(org: Org, goal: Goal) -> None:
+    page = client_for(org.rep).get("/me/")
+    body = page.content.decode()
+    assert "Company calls" in body and "Dialled calls" in body
+    assert "<strong>3</strong> of 10" in body  # 40 calls a day over four reps
+    assert "USD 0.00</strong> of USD 250.00" in body
+    assert 'role="progressbar"' in body and 'aria-valuenow="30"' in body
+    assert "pace-marker" in body and "left in" not in body
+    assert "/numbers/records/?goal=" in body  # each number links to its records
+    assert client_for(org.rep).get("/me/?tab=upcoming").status_code == 200
+    assert client_for(org.rep).get("/me/?tab=past").status_code == 200
+
+
+def test_the_panel_refreshes_itself_as_a_partial(org: Org, goal: Goal) -> None:
+    page = client_for(org.rep).get("/me/")
+    assert "every 30s [document.visibilityState === &#x27;visible&#x27;]" in page.content.decode()
+    partial = client_for(org.rep).get("/me/", headers={"HX-Request": "true", "HX-Target": "panel"})
+    body = partial.content.decode()
+    assert body.lstrip().startswith('<div id="panel"') and "<html" not in body
+
+
+def test_my_team_drills_down_one_level_and_sorts(org: Org, goal: Goal) -> None:
+    admin = client_for(org.admin)
+    top = admin.get("/team/")
+    assert [entry["member"] for entry in top.context["reports"]] == [org.east, org.west]
+    drill = admin.get(
+        f"/team/?goal={goal.pk}&member={org.east.pk}",
+        headers={"HX-Request": "true", "HX-Target": "team-panel"},
+    )
+    body = drill.content.decode()
+    assert body.lstrip().startswith('<section id="team-panel"')
+    assert org.rep.name in body and org.sdr.name not in body
+    assert f">{org.admin.name}</a> ›" in body  # the breadcrumb back up
+    ranked = admin.get(f"/team/?goal={goal.pk}&member={org.east.pk}&sort=rule-dialled_calls")
+    assert [e["member"] for e in ranked.context["reports"]] == [org.rep, org.rep2]
+
+
+def test_a_manager_sees_their_part_of_a_company_goal_and_nothing_else(org: Org, goal: Goal) -> None:
+    east = client_for(org.east)
+    page = east.get("/team/")
+    assert page.context["node"] == org.east
+    assert east.get(f"/team/?goal={goal.pk}&member={org.west.pk}").status_code == 404
+    assert east.get(f"/team/member/{org.sdr.pk}/").status_code == 404
+    assert east.get(f"/team/member/{org.rep.pk}/").status_code == 200
+    assert east.get(f"/goals/{goal.pk}/progress/").status_code == 404  # the whole company's
+    assert east.get(f"/goals/{goal.pk}/achievements.csv").status_code == 404
+    assert east.get("/overview/").status_code == 403
+
+
+def test_another_tenant_gets_404_and_an_empty_page(org: Org, goal: Goal) -> None:
+    outsider = client_for(org.personas.outsider)
+    for url in (
+        f"/goals/{goal.pk}/progress/",
+        f"/goals/{goal.pk}/achievements.csv",
+        f"/team/member/{org.rep.pk}/",
+        f"/team/?goal={goal.pk}&member={org.rep.pk}",
+    ):
+        assert outsider.get(url).status_code == 404, url
+    assert "No goals in progress" in outsider.get("/me/").content.decode()
+    assert "Company calls" not in outsider.get("/overview/").content.decode()
+
+
+def test_progress_page_chart_and_csv_export(org: Org, goal: Goal) -> None:
+    admin = client_for(org.admin)
+    page = admin.get(f"/goals/{goal.pk}/progress/").content.decode()
+    assert '<svg class="chart"' in page and "<title>" in page
+    export = admin.get(f"/goals/{goal.pk}/achievements.csv")
+    assert export["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(export.content.decode())))
+    assert list(rows[0]) == [
+        "member", "member_name", "rule", "rule_name", "cycle", "cycle_start", "cycle_end",
+        "value", "target", "team_value", "team_target", "status", "final",
+    ]  # fmt: skip
+    mine = [r for r in rows if r["member"] == org.rep.email and r["rule"] == "dialled_calls"]
+    assert (mine[0]["value"], mine[0]["target"]) == ("3.0000", "10.00")
+
+
+def test_the_overview_shows_every_goal_with_its_team_progress(org: Org, goal: Goal) -> None:
+    body = client_for(org.admin).get("/overview/").content.decode()
+    assert "Company calls" in body and "In progress" in body
+    assert "<strong>4</strong> of 40" in body
+
+
+@pytest.mark.parametrize("extra", [0, 500])
+def test_every_dashboard_takes_at_most_15_queries(
+    org: Org, goal: Goal, extra: int, django_assert_max_num_queries
+) -> None:
+    for n in range(extra):
+        MemberFactory(reports_to=org.east if n % 2 else org.west)
+    goal_recompute(goal.pk)
+    pages = {
+        org.rep: ["/me/", "/me/?tab=past", "/me/?tab=upcoming"],
+        org.east: ["/team/", f"/team/?goal={goal.pk}&member={org.rep.pk}",
+                   f"/team/member/{org.rep.pk}/"],
+        org.admin: ["/team/", f"/goals/{goal.pk}/progress/", "/overview/",
+                    f"/team/?goal={goal.pk}&member={org.east.pk}&sort=rule-dialled_calls"],
+    }  # fmt: skip
+    for viewer, urls in pages.items():
+        client = client_for(viewer)
+        for url in urls:
+            with django_assert_max_num_queries(15):
+                assert client.get(url).status_code == 200, url
+            with django_assert_max_num_queries(15):
+                client.get(url, headers={"HX-Request": "true", "HX-Target": "panel"})
