@@ -8,7 +8,7 @@ from ninja import Router, Schema
 from ninja.responses import Status
 
 from .models import Ruleset
-from .services import ruleset_delete, ruleset_save
+from .services import ruleset_archive, ruleset_delete, ruleset_save
 from .spec import RulesetError
 
 router = Router()
@@ -105,3 +105,12 @@ def rulesets_delete(request: HttpRequest, ruleset_id: int) -> Status:
     except ValidationError as exc:
         return Status(409, {"detail": _errors(exc)})
     return Status(204, None)
+
+
+@router.post("/{ruleset_id}/archive", response=RulesetOut)
+def rulesets_archive(request: HttpRequest, ruleset_id: int, archived: bool = True) -> Any:
+    """Archive a ruleset (``archived=false`` restores it): goals keep using it, new goals cannot
+    pick it. The way to retire a ruleset that goals use."""
+    ruleset = get_object_or_404(Ruleset.objects, pk=ruleset_id)
+    actor = f"API token {request.auth.name!r}"
+    return _out(ruleset_archive(ruleset=ruleset, archived=archived, actor=actor))

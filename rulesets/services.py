@@ -139,7 +139,27 @@ def _in_use(what: str, exc: ProtectedError) -> str:
     """Name the goals that keep a rule or ruleset (the goals app protects what it uses)."""
     goals = sorted({str(getattr(obj, "goal", obj)) for obj in exc.protected_objects})
     shown = ", ".join(repr(name) for name in goals[:5]) + (" and more" if len(goals) > 5 else "")
-    return f"{what} is used by goals ({shown}); archive or change those goals first."
+    return (
+        f"{what} is used by goals ({shown}), which keep their history: archive the ruleset "
+        "instead (new goals can no longer pick it)."
+    )
+
+
+def ruleset_archive(*, ruleset: Ruleset, archived: bool = True, actor: Actor = None) -> Ruleset:
+    """Take a ruleset out of (or back into) the wizard's choices; goals using it keep it."""
+    with transaction.atomic(), scope(tenant=ruleset.tenant):
+        before = {"archived": ruleset.is_archived}
+        ruleset.is_archived = archived
+        ruleset.save(update_fields=["is_archived", "updated_at"])
+        audit_record(
+            tenant=ruleset.tenant,
+            actor=actor,
+            action="ruleset.archive" if archived else "ruleset.restore",
+            target=ruleset,
+            before=before,
+            after={"archived": archived},
+        )
+    return ruleset
 
 
 def ruleset_delete(*, ruleset: Ruleset, actor: Actor = None) -> None:

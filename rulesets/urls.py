@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.ruleset_list, name="ruleset_list"),
     path("new/", views.ruleset_edit, name="ruleset_new"),
     path("<int:pk>/edit/", views.ruleset_edit, name="ruleset_edit"),
+    path("<int:pk>/archive/", views.ruleset_archive_view, name="ruleset_archive"),
 ]
 
 # The builder's partials hang below the page they serve, so an edit's partials answer 404

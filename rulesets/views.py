@@ -8,7 +8,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -36,7 +42,7 @@ from .forms import (
 from .models import Ruleset
 from .presets import PRESETS, preset_rules
 from .reference import Parts
-from .services import rules_parse, ruleset_save
+from .services import rules_parse, ruleset_archive, ruleset_save
 from .spec import Aggregation, Direction, RulesetError, RuleSpec, Unit
 
 ADMIN = Member.Role.ADMIN
@@ -57,6 +63,16 @@ CHOICES = {
 def ruleset_list(request: HttpRequest) -> HttpResponse:
     rulesets = Ruleset.objects.prefetch_related("rules")
     return render(request, "rulesets/ruleset_list.html", {"rulesets": rulesets})
+
+
+@member_required(Member.Role.ADMIN)
+def ruleset_archive_view(request: HttpRequest, pk: int) -> HttpResponse:
+    ruleset = get_object_or_404(Ruleset.objects, pk=pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    archived = request.POST.get("archived", "1") == "1"
+    ruleset_archive(ruleset=ruleset, archived=archived, actor=request.member)
+    return redirect("ruleset_list")
 
 
 def _ruleset(pk: int | None) -> Ruleset | None:

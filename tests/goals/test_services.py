@@ -194,3 +194,26 @@ def test_only_admins_make_kpi_templates(org: Org) -> None:
     with pytest.raises(ValidationError) as excinfo:
         org.goal(title="SDR")
     assert "Only an admin" in errors_of(excinfo)["title"]
+
+
+def test_a_ruleset_in_use_is_archived_instead(org: Org) -> None:
+    from django.test import Client
+
+    from hierarchy.services import api_token_create
+    from tests.conftest import client_for
+
+    org.goal()
+    admin = client_for(org.admin)
+    assert admin.post(f"/rulesets/{org.ruleset.pk}/archive/").status_code == 302
+    org.ruleset.refresh_from_db()
+    assert org.ruleset.is_archived
+    form = client_for(org.east).get("/goals/new/").context["form"]
+    assert org.ruleset not in form.fields["ruleset"].queryset  # no new goals on it
+    _, key = api_token_create(tenant=org.admin.tenant, name="sync")
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+    restored = api.post(f"/api/v1/rulesets/{org.ruleset.pk}/archive?archived=false")
+    assert restored.status_code == 200 and restored.json()["is_archived"] is False
+    refused = api.delete(f"/api/v1/rulesets/{org.ruleset.pk}")
+    assert refused.status_code == 409
+    assert "archive the ruleset instead" in refused.json()["detail"][0]["message"]
+    assert client_for(org.east).post(f"/rulesets/{org.ruleset.pk}/archive/").status_code == 403
