@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.achievements.conftest import eager  # noqa: F401
 from tests.crm.conftest import crm  # noqa: F401  (fixtures the browser tests share)
 from tests.goals.conftest import org  # noqa: F401
 
