@@ -80,7 +80,17 @@ def database_from_url(url: str, base_dir: Path) -> dict[str, Any]:
         if not path:
             raise ImproperlyConfigured(f"DATABASE_URL={url!r} names no SQLite file")
         name = Path(path) if Path(path).is_absolute() else base_dir / path
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(name)}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(name),
+            # Several web threads write at once in the demo: take the write lock at BEGIN and
+            # wait for it, rather than fail with "database is locked" halfway through.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
     if parts.scheme in ("postgres", "postgresql", "pgsql"):
         name = unquote(parts.path.lstrip("/"))
         if not name:
