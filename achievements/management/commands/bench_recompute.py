@@ -151,7 +151,7 @@ class Command(BaseCommand):
                 for sql in _floor_queries(tenant.time_zone):
                     cursor.execute(sql, [tenant.pk, *window, members])
                     cursor.fetchall()
-                cursor.execute(ROLLUP, [team.tree_id, team.lft, team.rght, tenant.pk, *window])
+                cursor.execute(ROLLUP, [tenant.pk, *window, team.tree_id, team.lft, team.rght])
                 cursor.fetchall()
         return time.monotonic() - began
 
@@ -215,11 +215,14 @@ def _floor_queries(zone: str) -> list[str]:
     ]
 
 
-# The roll-up of one rule over the team's tree in one statement.
+# The roll-up of the calls rule's aggregate (not its rows) over the team's tree, in one statement.
 ROLLUP = (
-    "SELECT m.id, count(a.id) FROM hierarchy_member m "
+    "WITH own AS (SELECT a.owner_id, count(*) AS n FROM crm_activity a "
+    "JOIN crm_activitytype t ON t.id = a.type_id WHERE a.tenant_id = %s "
+    "AND a.occurred_at >= %s AND a.occurred_at < %s AND t.category = 'call' "
+    "AND a.status = 'completed' GROUP BY a.owner_id) "
+    "SELECT m.id, sum(own.n) FROM hierarchy_member m "
     "JOIN hierarchy_member d ON d.tree_id = m.tree_id AND d.lft BETWEEN m.lft AND m.rght "
-    "JOIN crm_activity a ON a.owner_id = d.id "
-    "WHERE m.tree_id = %s AND m.lft >= %s AND m.rght <= %s AND a.tenant_id = %s "
-    "AND a.occurred_at >= %s AND a.occurred_at < %s GROUP BY m.id"
+    "JOIN own ON own.owner_id = d.id "
+    "WHERE m.tree_id = %s AND m.lft >= %s AND m.rght <= %s GROUP BY m.id"
 )
