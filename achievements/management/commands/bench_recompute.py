@@ -151,7 +151,9 @@ class Command(BaseCommand):
                 for sql in _floor_queries(tenant.time_zone):
                     cursor.execute(sql, [tenant.pk, *window, members])
                     cursor.fetchall()
-                cursor.execute(ROLLUP, [tenant.pk, *window, team.tree_id, team.lft, team.rght])
+                cursor.execute(
+                    ROLLUP, [tenant.pk, *window, members, team.tree_id, team.lft, team.rght]
+                )
                 cursor.fetchall()
         return time.monotonic() - began
 
@@ -220,7 +222,7 @@ ROLLUP = (
     "WITH own AS (SELECT a.owner_id, count(*) AS n FROM crm_activity a "
     "JOIN crm_activitytype t ON t.id = a.type_id WHERE a.tenant_id = %s "
     "AND a.occurred_at >= %s AND a.occurred_at < %s AND t.category = 'call' "
-    "AND a.status = 'completed' GROUP BY a.owner_id) "
+    "AND a.status = 'completed' AND a.owner_id = ANY(%s) GROUP BY a.owner_id) "
     "SELECT m.id, sum(own.n) FROM hierarchy_member m "
     "JOIN hierarchy_member d ON d.tree_id = m.tree_id AND d.lft BETWEEN m.lft AND m.rght "
     "JOIN own ON own.owner_id = d.id "
