@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from achievements.models import Achievement
-from achievements.services import goal_recompute
+from achievements.services import CLOSE_GRACE, goal_recompute
 from crm.demo import demo_tenant_build
 from crm.models import Activity, Lead, Opportunity
 from goals.models import Goal, tenant_today
@@ -65,9 +65,12 @@ class Command(BaseCommand):
             Achievement.objects.filter(goal__in=goals).delete()
         full = self._recompute(goals, "first run (every row written)")
         self._recompute(goals, "second run (nothing changed)")
+        for goal in goals:  # what the nightly job does: past cycles computed once more, frozen
+            goal_recompute(goal.pk, close_before=timezone.now() - CLOSE_GRACE)
+        self._recompute(goals, "steady state (past cycles closed, the current one open)")
         if connection.vendor == "postgresql":
             floor = self._floor(tenant, goals)
-            self.stdout.write(f"SQL floor (hand-written aggregates + roll-up): {floor:.2f} s")
+            self.stdout.write(f"SQL floor (the hand-written grouped aggregates): {floor:.2f} s")
             self.stdout.write(f"Ratio full recompute / floor: {full / floor:.2f}x (target <= 2x)")
         else:
             self.stdout.write("SQL floor: measured on PostgreSQL only (DATABASE_URL)")
@@ -135,8 +138,8 @@ class Command(BaseCommand):
         return took
 
     def _floor(self, tenant: Tenant, goals: list[Goal]) -> float:
-        """The same aggregates as raw SQL grouped by owner and local month, and one roll-up
-        statement per goal and rule over the tree (lft/rght)."""
+        """The same aggregates as raw SQL grouped by owner and local month (without the roll-up,
+        which makes the floor lower, so the ratio stricter)."""
         began = time.monotonic()
         with connection.cursor() as cursor:
             for goal in goals:
@@ -151,10 +154,7 @@ class Command(BaseCommand):
                 for sql in _floor_queries(tenant.time_zone):
                     cursor.execute(sql, [tenant.pk, *window, members])
                     cursor.fetchall()
-                cursor.execute(
-                    ROLLUP, [tenant.pk, *window, members, team.tree_id, team.lft, team.rght]
-                )
-                cursor.fetchall()
+
         return time.monotonic() - began
 
     def _naive(self, tenant: Tenant, goals: list[Goal], sample: int) -> None:
@@ -215,16 +215,3 @@ def _floor_queries(zone: str) -> list[str]:
         "WHERE l.tenant_id = %s AND l.created_at >= %s AND l.created_at < %s "
         "AND l.owner_id = ANY(%s) GROUP BY 1, 2",
     ]
-
-
-# The roll-up of the calls rule's aggregate (not its rows) over the team's tree, in one statement.
-ROLLUP = (
-    "WITH own AS (SELECT a.owner_id, count(*) AS n FROM crm_activity a "
-    "JOIN crm_activitytype t ON t.id = a.type_id WHERE a.tenant_id = %s "
-    "AND a.occurred_at >= %s AND a.occurred_at < %s AND t.category = 'call' "
-    "AND a.status = 'completed' AND a.owner_id = ANY(%s) GROUP BY a.owner_id) "
-    "SELECT m.id, sum(own.n) FROM hierarchy_member m "
-    "JOIN hierarchy_member d ON d.tree_id = m.tree_id AND d.lft BETWEEN m.lft AND m.rght "
-    "JOIN own ON own.owner_id = d.id "
-    "WHERE m.tree_id = %s AND m.lft >= %s AND m.rght <= %s GROUP BY m.id"
-)
