@@ -105,7 +105,8 @@ class Command(BaseCommand):
             actor="bench",
         )  # fmt: skip
         _, key = api_token_create(tenant=tenant, name="bench")
-        return people[0], goal, Client(headers={"Authorization": f"Bearer {key}"})
+        client = Client(headers={"Authorization": f"Bearer {key}"}, HTTP_HOST="localhost")
+        return people[0], goal, client
 
     def _wait(self, goal: Any, rep: Member, done: Any, seconds: float) -> None:
         began = time.monotonic()
