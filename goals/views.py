@@ -50,11 +50,16 @@ def goal_list(request: HttpRequest) -> HttpResponse:
     today = tenant_today(request.tenant)
     tab = request.GET.get("tab") if request.GET.get("tab") in TABS else "in_progress"
     templates = request.GET.get("kind") == "templates"
+    viewer = request.member
+    own = set(_visible(request).values_list("pk", flat=True))
+    covering = Goal.objects.covering(viewer) | Goal.objects.filter(pk__in=own)
     goals = [
         goal
-        for goal in _visible(request).order_by("-start", "name")
+        for goal in covering.select_related("tenant", "ruleset", "team").order_by("-start", "name")
         if goal.status_on(today) == tab and goal.is_template == templates
     ]
+    for goal in goals:  # goals set above the viewer: they see their part in My team
+        goal.managed_here = goal.pk in own
     context = {"goals": goals, "tab": tab, "tabs": TABS, "today": today, "templates": templates}
     return render(request, "goals/goal_list.html", context)
 

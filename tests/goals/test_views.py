@@ -175,3 +175,11 @@ def test_pages_take_the_same_queries_for_any_team_size(
         manager.get("/goals/")
     with django_assert_max_num_queries(20):
         manager.post("/goals/new/?check=1", data, headers={"HX-Request": "true"})
+
+
+def test_a_goal_set_above_a_manager_is_listed_with_a_way_to_their_part(org: Org) -> None:
+    company = org.goal(actor=org.admin, team=org.admin, name="Company calls")
+    listing = client_for(org.east).get("/goals/")
+    assert [g.pk for g in listing.context["goals"]] == [company.pk]
+    assert f'href="/team/?goal={company.pk}"' in listing.content.decode()
+    assert client_for(org.east).get(f"/goals/{company.pk}/").status_code == 404  # the whole tree
