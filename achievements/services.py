@@ -240,14 +240,18 @@ def _recompute(
         )
         for key, spec in counted.items()
     }
-    cells = _cells(goal, plan, selected, measured_rules, specs, tree, parts, close_before, now)
+    cells = _cells(plan, selected, measured_rules, specs, tree, parts, close_before)
     result.cells = len(cells)
     result.closed = sum(1 for c in selected if close_before is not None and c.end <= close_before)
-    result.written = _write(goal, selected, cells)
+    result.written = _write(goal, selected, cells, now)
+
+
+# One cell: (rule id, member id, cycle start) -> what is stored of it besides the key.
+Key = tuple[int, int, datetime]
+_STORED = (*_NUMBERS, "cycle_index", "cycle_end", "final", "status")
 
 
 def _cells(
-    goal: Goal,
     plan: GoalPlan,
     selected: list[Cycle],
     rules: list[GoalRule],
@@ -255,9 +259,10 @@ def _cells(
     tree: _Tree,
     parts: dict[str, dict[tuple[int, int], Parts]],
     close_before: datetime | None,
-    now: datetime,
-) -> list[Achievement]:
-    cells: list[Achievement] = []
+) -> dict[Key, tuple]:
+    """Every cell's stored values (in ``_STORED`` order), as plain tuples: most recomputes
+    change few cells, so models are built only for those that changed."""
+    cells: dict[Key, tuple] = {}
     for cycle in selected:
         closing = close_before is not None and cycle.end <= close_before
         for rule in rules:
@@ -271,62 +276,62 @@ def _cells(
                 own = _value(spec, [(mine[member], agg) for (mine, _), agg in sides])
                 team = _value(spec, [(whole[member], agg) for (_, whole), agg in sides])
                 target = targets.get(member)
-                cell = Achievement(
-                    tenant_id=goal.tenant_id,
-                    goal_id=goal.pk,
-                    rule_id=rule.pk,
-                    member_id=member,
-                    cycle_index=cycle.index,
-                    cycle_start=cycle.start,
-                    cycle_end=cycle.end,
-                    value=_q(own[0]),
-                    numerator=_q(own[1]),
-                    denominator=_q(own[2]),
-                    team_value=_q(team[0]),
-                    team_numerator=_q(team[1]),
-                    team_denominator=_q(team[2]),
-                    target=target.own if target else None,
-                    team_target=target.team if target else None,
-                    computed_at=now,
-                    final=closing,
+                own_target = target.own if target else None
+                team_target = target.team if target else None
+                team_value = _q(team[0])
+                status = _status(spec, team_value, team_target) if closing else ""
+                cells[(rule.pk, member, cycle.start)] = (
+                    _q(own[0]),
+                    team_value,
+                    _q(own[1]),
+                    _q(own[2]),
+                    _q(team[1]),
+                    _q(team[2]),
+                    _d(own_target),
+                    _d(team_target),
+                    cycle.index,
+                    cycle.end,
+                    closing,
+                    status,
                 )
-                if closing:
-                    cell.status = _status(spec, cell.team_value, cell.team_target)
-                cells.append(cell)
     return cells
 
 
-def _key(cell: Achievement) -> tuple:
-    return (cell.rule_id, cell.member_id, cell.cycle_start)
+def _d(number: Decimal | None) -> Decimal | None:
+    return None if number is None else Decimal(number)
 
 
-def _numbers(cell: Achievement) -> tuple:
-    return (
-        *(None if (n := getattr(cell, name)) is None else Decimal(n) for name in _NUMBERS),
-        cell.cycle_index,
-        cell.cycle_end,
-        cell.final,
-        cell.status,
-    )
-
-
-def _write(goal: Goal, selected: list[Cycle], cells: list[Achievement]) -> int:
-    """Upsert the cells whose numbers changed; drop rows of members no longer in the team."""
+def _write(goal: Goal, selected: list[Cycle], cells: dict[Key, tuple], now: datetime) -> int:
+    """Upsert the cells whose values changed; drop rows of members no longer in the team."""
     stored = Achievement.objects.filter(goal=goal, cycle_start__in=[c.start for c in selected])
-    fields = ("rule_id", "member_id", "cycle_start", "cycle_index", "cycle_end", "final", "status")
-    existing = {_key(row): (row.pk, _numbers(row)) for row in stored.only(*fields, *_NUMBERS)}
-    unseen = (None, None)
-    changed = [cell for cell in cells if existing.get(_key(cell), unseen)[1] != _numbers(cell)]
-    keep = {_key(cell) for cell in cells}
-    gone = [pk for key, (pk, _numbers_) in existing.items() if key not in keep]
+    existing: dict[Key, tuple[int, tuple]] = {}
+    for pk, rule_id, member_id, cycle_start, *values in stored.values_list(
+        "pk", "rule_id", "member_id", "cycle_start", *_STORED
+    ):
+        numbers = tuple(_d(v) for v in values[: len(_NUMBERS)])
+        existing[(rule_id, member_id, cycle_start)] = (pk, (*numbers, *values[len(_NUMBERS) :]))
+    gone = [pk for key, (pk, _values) in existing.items() if key not in cells]
     if gone:
         Achievement.objects.filter(pk__in=gone).delete()
+    changed = [
+        Achievement(
+            tenant_id=goal.tenant_id,
+            goal_id=goal.pk,
+            rule_id=rule_id,
+            member_id=member_id,
+            cycle_start=cycle_start,
+            computed_at=now,
+            **dict(zip(_STORED, values, strict=True)),
+        )
+        for (rule_id, member_id, cycle_start), values in cells.items()
+        if existing.get((rule_id, member_id, cycle_start), (None, None))[1] != values
+    ]
     Achievement.objects.bulk_create(
         changed,
         batch_size=1000,
         update_conflicts=True,
         unique_fields=["goal", "rule", "member", "cycle_start"],
-        update_fields=[*_NUMBERS, "cycle_index", "cycle_end", "computed_at", "final", "status"],
+        update_fields=[*_STORED, "computed_at"],
     )
     return len(changed)
 

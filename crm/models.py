@@ -152,11 +152,19 @@ class Lead(models.Model):
     class Meta:
         constraints = [_unique_external_id("lead")]
         indexes = [
-            models.Index(fields=["tenant", "owner", "created_at"], name="crm_lead_created_idx"),
+            models.Index(
+                fields=["tenant", "owner", "created_at"],
+                include=["status"],
+                name="crm_lead_created_idx",
+            ),
             models.Index(
                 fields=["tenant", "owner", "first_contacted_at"], name="crm_lead_contacted_idx"
             ),
-            models.Index(fields=["tenant", "owner", "converted_at"], name="crm_lead_converted_idx"),
+            models.Index(
+                fields=["tenant", "owner", "converted_at"],
+                include=["status"],
+                name="crm_lead_converted_idx",
+            ),
             models.Index(
                 fields=["tenant", "owner", "disqualified_at"], name="crm_lead_disqualified_idx"
             ),
@@ -212,7 +220,11 @@ class Opportunity(models.Model):
         constraints = [_unique_external_id("opportunity")]
         indexes = [
             models.Index(fields=["tenant", "owner", "created_at"], name="crm_opp_created_idx"),
-            models.Index(fields=["tenant", "owner", "closed_at"], name="crm_opp_closed_idx"),
+            models.Index(
+                fields=["tenant", "owner", "closed_at"],
+                include=["status", "currency", "value"],
+                name="crm_opp_closed_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -263,8 +275,12 @@ class Activity(models.Model):
         verbose_name_plural = "activities"
         constraints = [_unique_external_id("activity")]
         indexes = [
+            # Covering: a rule's grouped query reads the index alone (PostgreSQL INCLUDE; other
+            # databases index the key columns).
             models.Index(
-                fields=["tenant", "owner", "occurred_at"], name="crm_activity_occurred_idx"
+                fields=["tenant", "owner", "occurred_at"],
+                include=["type", "status", "duration_seconds"],
+                name="crm_activity_occurred_idx",
             )
         ]
 
