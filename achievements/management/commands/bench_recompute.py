@@ -70,7 +70,9 @@ class Command(BaseCommand):
         self._recompute(goals, "steady state (past cycles closed, the current one open)")
         if connection.vendor == "postgresql":
             floor = self._floor(tenant, goals)
-            self.stdout.write(f"SQL floor (the hand-written grouped aggregates): {floor:.2f} s")
+            self.stdout.write(
+                f"SQL floor (hand-written aggregates rolled up the tree): {floor:.2f} s"
+            )
             self.stdout.write(f"Ratio full recompute / floor: {full / floor:.2f}x (target <= 2x)")
         else:
             self.stdout.write("SQL floor: measured on PostgreSQL only (DATABASE_URL)")
@@ -138,8 +140,9 @@ class Command(BaseCommand):
         return took
 
     def _floor(self, tenant: Tenant, goals: list[Goal]) -> float:
-        """The same aggregates as raw SQL grouped by owner and local month (without the roll-up,
-        which makes the floor lower, so the ratio stricter)."""
+        """The same job as raw SQL: each rule's aggregate grouped by owner and local month, rolled
+        up to every member's team in the same statement (each row joined to its chain of
+        managers, a recursive CTE over reports_to)."""
         began = time.monotonic()
         with connection.cursor() as cursor:
             for goal in goals:
@@ -152,7 +155,9 @@ class Command(BaseCommand):
                     ).values_list("pk", flat=True)
                 )
                 for sql in _floor_queries(tenant.time_zone):
-                    cursor.execute(sql, [tenant.pk, *window, members])
+                    cursor.execute(ROLLED_UP.format(grouped=sql), [
+                        tenant.pk, *window, members, members, members
+                    ])  # fmt: skip
                     cursor.fetchall()
 
         return time.monotonic() - began
@@ -215,3 +220,16 @@ def _floor_queries(zone: str) -> list[str]:
         "WHERE l.tenant_id = %s AND l.created_at >= %s AND l.created_at < %s "
         "AND l.owner_id = ANY(%s) GROUP BY 1, 2",
     ]
+
+
+# A grouped query's (owner, month, value) rows summed for every member over their subtree.
+ROLLED_UP = (
+    "WITH RECURSIVE own(owner_id, month, v) AS ({grouped}), "
+    "chain(member, ancestor) AS ("
+    "SELECT id, id FROM hierarchy_member WHERE id = ANY(%s) "
+    "UNION ALL SELECT c.member, m.reports_to_id FROM chain c "
+    "JOIN hierarchy_member m ON m.id = c.ancestor "
+    "WHERE m.reports_to_id = ANY(%s)) "
+    "SELECT chain.ancestor, own.month, sum(own.v) FROM own "
+    "JOIN chain ON chain.member = own.owner_id GROUP BY 1, 2"
+)
