@@ -90,6 +90,9 @@ def database_from_url(url: str, base_dir: Path) -> dict[str, Any]:
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # Tests get a file of their own beside it, not SQLite's shared in-memory database,
+            # whose table locks fail a live server's concurrent requests instead of waiting.
+            "TEST": {"NAME": str(name.with_name(f"{name.stem}-test{name.suffix}"))},
         }
     if parts.scheme in ("postgres", "postgresql", "pgsql"):
         name = unquote(parts.path.lstrip("/"))
