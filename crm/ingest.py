@@ -16,20 +16,21 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any, TextIO
 
 from django.core.exceptions import ValidationError
-from django.core.validators import DecimalValidator
+from django.core.validators import DecimalValidator, MaxLengthValidator
 from django.db import connection, models, reset_queries, transaction
 from django.utils import timezone
 from django_scopes import scope
-from psycopg2.extras import Json
 
 from hierarchy.importer import Problem
 from hierarchy.models import Member, Tenant
 from hierarchy.services import normalize_email
 
 from . import signals
+from .copy_upsert import Written, copy_formatter, upsert_by_copy
 from .models import (
     ENTITY_MODELS,
     ActivityType,
@@ -123,7 +124,7 @@ def _whole_number(name: str, value: object) -> int:
     return int(number)
 
 
-def _timestamp(name: str, value: object, time_zone: str) -> datetime:
+def _timestamp(name: str, value: object, *, time_zone: str) -> datetime:
     if not isinstance(value, str):
         raise _Bad(f"{name} {_shown(value)} is not an ISO 8601 timestamp")
     try:
@@ -143,25 +144,54 @@ def _validated(
         raise _Bad(f"{name} {_shown(raw)} is not valid: {' '.join(exc.messages)}") from None
 
 
-def _model_value(name: str, raw: object, model_field: models.Field, time_zone: str) -> object:
-    """A record value for a model field of the same name, checked by the field's validators."""
+def _field_reader(name: str, model_field: models.Field, time_zone: str) -> Callable[[Any], Any]:
+    """How a record value for a model field of the same name is read and checked by the
+    field's validators, worked out once per batch: this runs for every value of an import."""
     if isinstance(model_field, models.DateTimeField):
-        return _timestamp(name, raw, time_zone)
+        return partial(_timestamp, name, time_zone=time_zone)
+    parse: Callable[[Any], Any]
     if isinstance(model_field, models.DecimalField):
-        value: object = _decimal(name, raw)
+        parse = partial(_decimal, name)
     elif isinstance(model_field, models.PositiveIntegerField):
-        value = _whole_number(name, raw)
+        parse = partial(_whole_number, name)
+    elif model_field.choices:
+        allowed = [choice for choice, _ in model_field.choices]
+        known, listed = frozenset(allowed), ", ".join(allowed)
+
+        def parse(raw: Any) -> str:
+            value = _text(name, raw).lower()
+            if value not in known:
+                raise _Bad(f"{name} {_shown(raw)} is not one of {listed}")
+            return value
+
+    elif name == "currency":
+
+        def parse(raw: Any) -> str:
+            return _text(name, raw).upper()
+
     else:
-        value = _text(name, raw)
-        if model_field.choices:
-            allowed = [choice for choice, _ in model_field.choices]
-            value = value.lower()
-            if value not in allowed:
-                raise _Bad(f"{name} {_shown(raw)} is not one of {', '.join(allowed)}")
-        elif name == "currency":
-            value = value.upper()
-    _validated(name, raw, value, model_field.validators)
-    return value
+        parse = partial(_text, name)
+    validators = model_field.validators
+    limit = model_field.max_length
+    if limit is None or not all(
+        isinstance(v, MaxLengthValidator) and v.limit_value == limit for v in validators
+    ):
+
+        def read(raw: Any) -> Any:
+            value = parse(raw)
+            _validated(name, raw, value, validators)
+            return value
+
+        return read
+
+    def read_text(raw: Any) -> Any:
+        # Checked only for its length: the validator runs for the message of a long one.
+        value = parse(raw)
+        if len(value) > limit:
+            _validated(name, raw, value, validators)
+        return value
+
+    return read_text
 
 
 def _custom_value(declared: CustomField, raw: object) -> object:
@@ -256,39 +286,51 @@ class _Record:
     errors: list[tuple[str | None, str]] = field(default_factory=list)
 
 
-def _parse(
-    entity: str,
-    position: int,
-    raw: Mapping[str, Any],
-    custom: dict[str, CustomField],
-    time_zone: str,
-) -> _Record:
-    """Check one record on its own; its references are resolved later for the whole batch."""
-    record = _Record(position)
-    model = ENTITY_MODELS[entity]
-    for name in raw:
-        if name not in model.RECORD_FIELDS and name != "attributes":
-            record.errors.append((name, f"{name!r} is not a field of {entity} records"))
-    for name in sorted(REQUIRED[entity] - {n for n, v in raw.items() if not _blank(v)}):
-        record.errors.append((name, f"{name} is required"))
-    for name in model.RECORD_FIELDS:
-        value = raw.get(name)
-        if _blank(value):
-            continue
-        try:
+class _Parser:
+    """Checks records of one entity on their own, each field's reading worked out once; their
+    references are resolved later for the whole batch (``_resolve``)."""
+
+    def __init__(self, entity: str, custom: dict[str, CustomField], time_zone: str) -> None:
+        model = ENTITY_MODELS[entity]
+        self.entity, self.custom = entity, custom
+        self.known = frozenset((*model.RECORD_FIELDS, "attributes"))
+        self.required = sorted(REQUIRED[entity])
+        # (record field, model attname or None for a reference, reader)
+        self.fields: list[tuple[str, str | None, Callable[[Any], Any]]] = []
+        for name in model.RECORD_FIELDS:
             if name in REFERENCES:
-                record.references[name] = _text(name, value)
+                self.fields.append((name, None, partial(_text, name)))
             elif name == "stage_changed_at":
-                record.values[name] = _timestamp(name, value, time_zone)
+                self.fields.append((name, name, partial(_timestamp, name, time_zone=time_zone)))
             else:
                 model_field = model._meta.get_field(name)
-                record.values[model_field.attname] = _model_value(
-                    name, value, model_field, time_zone
-                )
-        except _Bad as exc:
-            record.errors.append((name, str(exc)))
-    record.values["attributes"] = _parse_attributes(entity, raw.get("attributes"), custom, record)
-    return record
+                reader = _field_reader(name, model_field, time_zone)
+                self.fields.append((name, model_field.attname, reader))
+
+    def parse(self, position: int, raw: Mapping[str, Any]) -> _Record:
+        record = _Record(position)
+        errors, values, references = record.errors, record.values, record.references
+        for name in raw:
+            if name not in self.known:
+                errors.append((name, f"{name!r} is not a field of {self.entity} records"))
+        for name in self.required:
+            if _blank(raw.get(name)):
+                errors.append((name, f"{name} is required"))
+        for name, attname, read in self.fields:
+            value = raw.get(name)
+            if value is None or (isinstance(value, str) and not value.strip()):  # _blank, inline
+                continue
+            try:
+                if attname is None:
+                    references[name] = read(value)
+                else:
+                    values[attname] = read(value)
+            except _Bad as exc:
+                errors.append((name, str(exc)))
+        values["attributes"] = _parse_attributes(
+            self.entity, raw.get("attributes"), self.custom, record
+        )
+        return record
 
 
 def _parse_attributes(
@@ -351,10 +393,8 @@ def _check(
     custom: dict[str, CustomField] = {}
     if any(record.get("attributes") for record in records):
         custom = {f.name: f for f in CustomField.objects.filter(entity=entity)}
-    parsed = [
-        _parse(entity, position, raw, custom, tenant.time_zone)
-        for position, raw in zip(positions, records, strict=True)
-    ]
+    parser = _Parser(entity, custom, tenant.time_zone)
+    parsed = [parser.parse(position, raw) for position, raw in zip(positions, records, strict=True)]
     _resolve(parsed)
     # Two records of one delivery with the same external_id: which should win is a guess.
     earlier = {} if earlier is None else earlier
@@ -443,24 +483,101 @@ def records_upsert(
     return result
 
 
-def _row(
-    tenant: Tenant, entity: str, values: dict[str, Any], old: models.Model | None, now: datetime
-) -> models.Model:
-    """The row a record makes, with the defaults and stamps that depend on the stored row."""
-    model = ENTITY_MODELS[entity]
-    row = model(tenant=tenant, **values)
-    if entity == Entity.OPPORTUNITY and not row.currency:
-        row.currency = tenant.default_currency
-    stamps = [STATUS_STAMPS.get(entity, {}).get(row.status)]
-    if "created_at" in model.RECORD_FIELDS:
-        stamps.append("created_at")
-    for stamp in stamps:
-        if stamp is not None and stamp not in values:
-            setattr(row, stamp, (old and getattr(old, stamp)) or now)
-    return row
+def _missing_values(tenant: Tenant, entity: str) -> dict[str, Any]:
+    """What a record that leaves a field empty gets, beyond the model's defaults."""
+    return {"currency": tenant.default_currency} if entity == Entity.OPPORTUNITY else {}
+
+
+def _stamps(entity: str) -> dict[str, list[str] | None]:
+    """The moments stamped when a record leaves them empty: each with the statuses that mark
+    it, or None for one stamped whatever the status (``created_at``)."""
+    stamps: dict[str, list[str] | None] = {}
+    if "created_at" in ENTITY_MODELS[entity].RECORD_FIELDS:
+        stamps["created_at"] = None
+    for status, stamp in STATUS_STAMPS.get(entity, {}).items():
+        stamps[stamp] = [*(stamps.get(stamp) or []), status]
+    return stamps
+
+
+def _columns(model: type[models.Model]) -> list[models.Field]:
+    """The fields a record writes, beside the tenant and the external_id it is matched by."""
+    return [f for f in model._meta.concrete_fields if f.name not in ("id", "tenant", "external_id")]
 
 
 def _write(tenant: Tenant, entity: str, batch: list[dict[str, Any]]) -> UpsertResult:
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        written = _write_by_copy(tenant, entity, batch, now)
+    else:
+        written = _write_by_orm(tenant, entity, batch, now)
+    created = sum(1 for row in written if row.created)
+    result = UpsertResult(created, len(written) - created, len(batch) - len(written))
+    if not written:
+        return result
+    _notify(
+        tenant.pk,
+        entity,
+        [owner for row in written for owner in (row.owner_id, row.old_owner_id)],
+        [moment for row in written for moment in (*row.moments, *row.old_moments)],
+    )
+    if entity != Entity.OPPORTUNITY:
+        return result
+    moves = [
+        StageChange(
+            tenant=tenant,
+            opportunity_id=row.pk,
+            from_stage_id=row.from_stage_id,
+            to_stage_id=row.to_stage_id,
+            changed_at=row.stage_changed_at or (row.created_at if row.created else now),
+            member_id=row.owner_id,
+        )
+        for row in written
+        if row.created or row.from_stage_id != row.to_stage_id
+    ]
+    if moves:
+        StageChange.objects.bulk_create(moves)
+        _notify(
+            tenant.pk,
+            "stage_change",
+            [move.member_id for move in moves],
+            [move.changed_at for move in moves],
+        )
+    return result
+
+
+def _write_by_copy(
+    tenant: Tenant, entity: str, batch: list[dict[str, Any]], now: datetime
+) -> list[Written]:
+    """PostgreSQL: the batch as COPY rows, written by one statement (``crm.copy_upsert``)."""
+    model = ENTITY_MODELS[entity]
+    fields = _columns(model)
+    stamps = _stamps(entity)
+    defaults = {f.attname: f.get_default() for f in fields if f.attname not in stamps}
+    defaults |= _missing_values(tenant, entity)
+    cells = [("external_id", None, copy_formatter(model._meta.get_field("external_id")))]
+    cells += [(f.attname, defaults.get(f.attname), copy_formatter(f)) for f in fields]
+    stage_moves = entity == Entity.OPPORTUNITY
+    if stage_moves:
+        cells.append(("stage_changed_at", None, copy_formatter(models.DateTimeField())))
+    rows = (
+        "\t".join([write(values.get(name, default)) for name, default, write in cells]) + "\n"
+        for values in batch
+    )
+    return upsert_by_copy(
+        model=model,
+        tenant_id=tenant.pk,
+        columns=[f.column for f in fields],
+        rows=rows,
+        stamps=stamps,
+        stage_moves=stage_moves,
+        now=now,
+    )
+
+
+def _write_by_orm(
+    tenant: Tenant, entity: str, batch: list[dict[str, Any]], now: datetime
+) -> list[Written]:
+    """Other databases (SQLite): the stored rows read, compared and upserted through Django."""
     model = ENTITY_MODELS[entity]
     # Locked so that two deliveries of one opportunity agree on the stage it moved from.
     stored = {
@@ -469,91 +586,42 @@ def _write(tenant: Tenant, entity: str, batch: list[dict[str, Any]]) -> UpsertRe
             external_id__in=[values["external_id"] for values in batch]
         )
     }
-    columns = [
-        f for f in model._meta.concrete_fields if f.name not in ("id", "tenant", "external_id")
-    ]
-    now = timezone.now()
-    result = UpsertResult()
-    changed: list[models.Model] = []
-    moves: list[StageChange] = []
+    columns = _columns(model)
+    stamps = _stamps(entity)
+    missing = _missing_values(tenant, entity)
+    changed: list[tuple[models.Model, models.Model | None, datetime | None]] = []
     for values in batch:
         stage_changed_at = values.pop("stage_changed_at", None)
         old = stored.get(values["external_id"])
-        row = _row(tenant, entity, values, old, now)
-        if old is not None and all(
-            getattr(row, f.attname) == getattr(old, f.attname) for f in columns
-        ):
-            result.unchanged += 1
-            continue
-        changed.append(row)
-        if old is None:
-            result.created += 1
-        else:
-            result.updated += 1
-        if entity == Entity.OPPORTUNITY and (old is None or old.stage_id != row.stage_id):
-            default = row.created_at if old is None else now
-            move = StageChange(
-                tenant=tenant,
-                opportunity=row,
-                from_stage_id=old and old.stage_id,
-                to_stage_id=row.stage_id,
-                changed_at=stage_changed_at or default,
-                member_id=row.owner_id,
-            )
-            moves.append(move)
+        row = model(tenant=tenant, **(missing | values))
+        for stamp, statuses in stamps.items():
+            if stamp not in values and (statuses is None or row.status in statuses):
+                setattr(row, stamp, (old and getattr(old, stamp)) or now)
+        if old is None or any(getattr(row, f.attname) != getattr(old, f.attname) for f in columns):
+            changed.append((row, old, stage_changed_at))
     if not changed:
-        return result
-    _upsert(model, changed, columns)
-    olds = [stored[row.external_id] for row in changed if row.external_id in stored]
-    _notify(tenant.pk, entity, [*changed, *olds])
-    if moves:
-        StageChange.objects.bulk_create(moves)
-        _notify(tenant.pk, "stage_change", moves, owner="member_id")
-    return result
-
-
-def _upsert(
-    model: type[models.Model], rows: list[models.Model], columns: list[models.Field]
-) -> None:
-    """Insert or update rows by (tenant, external_id), setting each row's id from RETURNING
-    (the stage changes refer to it). PostgreSQL gets one hand-built statement: Django's
-    bulk_create spends most of a large import preparing values field by field."""
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["tenant", "external_id"],
-            update_fields=[f.name for f in columns],
-        )
-        return
-    fields = [model._meta.get_field("tenant"), model._meta.get_field("external_id"), *columns]
-    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    updates = ", ".join(
-        f"{connection.ops.quote_name(f.column)} = EXCLUDED.{connection.ops.quote_name(f.column)}"
-        for f in columns
+        return []
+    model.objects.bulk_create(
+        [row for row, _, _ in changed],
+        update_conflicts=True,
+        unique_fields=["tenant", "external_id"],
+        update_fields=[f.name for f in columns],
     )
-    table = connection.ops.quote_name(model._meta.db_table)
-    head = f"INSERT INTO {table} ({names}) VALUES "
-    tail = (
-        f" ON CONFLICT (tenant_id, external_id) DO UPDATE SET {updates} RETURNING id, external_id"
-    )
-    template = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    jsons = {f.attname for f in fields if isinstance(f, models.JSONField)}
-    values = [
-        tuple(
-            Json(getattr(row, f.attname)) if f.attname in jsons else getattr(row, f.attname)
-            for f in fields
+    return [
+        Written(
+            row.pk,
+            old is None,
+            row.owner_id,
+            tuple(getattr(row, name) for name in model.DATE_FIELDS),
+            old and old.owner_id,
+            tuple(old and getattr(old, name) for name in model.DATE_FIELDS),
+            old and getattr(old, "stage_id", None),
+            getattr(row, "stage_id", None),
+            stage_changed_at,
+            getattr(row, "created_at", None),
         )
-        for row in rows
+        for row, old, stage_changed_at in changed
     ]
-    with connection.cursor() as cursor:
-        # Values are quoted by the driver (mogrify); the statement runs through Django's cursor
-        # so that it counts, and shows, like every other query.
-        rows_sql = b", ".join(cursor.cursor.mogrify(template, value) for value in values)
-        cursor.execute(head + rows_sql.decode() + tail)
-        ids = {key: pk for pk, key in cursor.fetchall()}
-    for row in rows:
-        row.pk = ids[row.external_id]
 
 
 def records_delete(*, tenant: Tenant, entity: str, external_ids: Iterable[str]) -> int:
@@ -573,19 +641,24 @@ def records_delete(*, tenant: Tenant, entity: str, external_ids: Iterable[str]) 
         if not rows:
             return 0
         _, deleted = model.objects.filter(pk__in=[row.pk for row in rows]).delete()
-        _notify(tenant.pk, entity, rows)
+        moments = [getattr(row, name) for row in rows for name in model.DATE_FIELDS]
+        _notify(tenant.pk, entity, [row.owner_id for row in rows], moments)
     return deleted.get(model._meta.label, 0)
 
 
 def _notify(
-    tenant_id: int, entity: str, rows: Sequence[models.Model], owner: str = "owner_id"
+    tenant_id: int,
+    entity: str,
+    owner_ids: Iterable[int | None],
+    moments: Iterable[datetime | None],
 ) -> None:
-    """Have ``entities_changed`` told about these rows (old and new versions) after commit.
+    """Have ``entities_changed`` told, after commit, about rows of ``entity`` with these owners
+    and attribution moments (of their old and new versions; None is no owner, no moment).
 
     ``robust``: the rows are committed by then, so a failure to pass the news on is logged and
     left to the scheduled recomputes; it never fails the request that saved them."""
-    moments = [moment for row in rows for name in row.DATE_FIELDS if (moment := getattr(row, name))]
-    owner_ids = sorted({getattr(row, owner) for row in rows} - {None})
+    moments = [moment for moment in moments if moment is not None]
+    owner_ids = sorted(set(owner_ids) - {None})
     start, end = min(moments), max(moments)  # not the rows: a long import holds every callback
 
     def tell() -> None:

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
@@ -633,8 +634,9 @@ def test_it_upserts_a_batch_of_200_activities_in_a_fixed_number_of_queries(
             for n in range(200)
         ]
 
-    # Savepoint and release, custom fields, members, types, leads, opportunities, the stored
-    # rows, and the upsert (split in three by SQLite's 999 parameters; one on PostgreSQL).
+    # Custom fields, members, types, leads, opportunities; then on PostgreSQL the temporary
+    # table, the COPY and the upsert; on SQLite the stored rows and the upsert (split in three
+    # by its 999 parameters).
     with django_assert_max_num_queries(11):
         assert upsert(crm, "activity", batch("connected")).created == 200
     with django_assert_max_num_queries(11):
@@ -651,6 +653,47 @@ def test_it_stores_text_with_quotes_and_percent_signs_verbatim(crm: Crm) -> None
     )
     with scope(tenant=crm.tenant):
         assert Activity.objects.get().outcome == tricky + "!"
+
+
+def test_it_stores_tabs_line_breaks_and_backslashes_verbatim(crm: Crm) -> None:
+    # On PostgreSQL these travel through COPY, whose text format gives each a meaning.
+    tricky = "tab\there, two\nlines\r\n \\N \\. \\"
+    record = crm.activity(outcome=tricky, attributes={"campaign": tricky})
+    assert upsert(crm, "activity", [record]).created == 1
+    assert upsert(crm, "activity", [record]).unchanged == 1
+    with scope(tenant=crm.tenant):
+        activity = Activity.objects.get()
+    assert (activity.outcome, activity.attributes) == (tricky, {"campaign": tricky})
+
+
+def test_it_stamps_a_deal_closed_when_won_or_lost_and_clears_it_when_reopened(crm: Crm) -> None:
+    def closed_at() -> datetime | None:
+        with scope(tenant=crm.tenant):
+            return Opportunity.objects.get().closed_at
+
+    upsert(crm, "opportunity", [crm.opportunity()])
+    assert closed_at() is None
+    upsert(crm, "opportunity", [crm.opportunity(status="won")])
+    won = closed_at()
+    assert won is not None and abs(won - timezone.now()) < timedelta(minutes=1)
+    # Lost after all: the deal closed when it was first marked, not now.
+    assert upsert(crm, "opportunity", [crm.opportunity(status="lost")]).updated == 1
+    assert closed_at() == won
+    upsert(crm, "opportunity", [crm.opportunity(status="open")])
+    assert closed_at() is None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+def test_it_writes_a_batch_on_postgresql_by_copy_and_one_upsert(
+    crm: Crm, django_assert_max_num_queries
+) -> None:
+    records = [crm.activity(external_id=f"A-{n}") for n in range(50)]
+    with django_assert_max_num_queries(10) as captured:
+        assert upsert(crm, "activity", records).created == 50
+    statements = [query["sql"].split()[0] for query in captured.captured_queries]
+    assert statements.count("COPY") == 1
+    assert statements.count("WITH") == 1  # the upsert, with its INSERT ... ON CONFLICT
+    assert not any(query["sql"].startswith("INSERT") for query in captured.captured_queries)
 
 
 def test_a_nul_character_is_refused_by_name(crm: Crm) -> None:
