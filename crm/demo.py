@@ -237,19 +237,27 @@ def demo_tenant_build(
     seed: int = DEFAULT_SEED,
     now: datetime | None = None,
     progress: Progress | None = None,
+    leads: int | None = None,
+    opportunities: int | None = None,
 ) -> DemoResult:
     """Create the tenant ``slug`` (or refill it after ``demo_tenant_clear``) with ``members``
     people and ``activities`` activities, one lead per ACTIVITIES_PER_LEAD of them, from
     ``days`` days before ``now`` up to it, in one transaction.
 
-    Raises ValueError for fewer than MIN_MEMBERS members, no days or negative activities,
+    ``leads`` sets the number of leads instead. Each converted lead becomes an opportunity;
+    ``opportunities`` sets their number instead: the converted leads' deals, thinned evenly
+    when there are more, or topped up with deals opened without a lead when there are fewer.
+
+    Raises ValueError for fewer than MIN_MEMBERS members, no days or negative counts,
     ValidationError for a bad slug, and MemberImportError if a demo email is another
     tenant's login.
     """
-    if members < MIN_MEMBERS or days < 1 or activities < 0:
+    counts = (activities, leads or 0, opportunities or 0)
+    if members < MIN_MEMBERS or days < 1 or min(counts) < 0:
         raise ValueError(
-            f"A demo needs at least {MIN_MEMBERS} members, 1 day and 0 activities "
-            f"(got {members}, {days}, {activities})."
+            f"A demo needs at least {MIN_MEMBERS} members, 1 day and no negative counts "
+            f"(got {members} members, {days} days and {', '.join(map(str, counts))} "
+            "activities, leads and opportunities)."
         )
     now = (now or timezone.now()).astimezone(UTC).replace(microsecond=0)
     progress = progress or _silent
@@ -261,8 +269,10 @@ def demo_tenant_build(
             workers = [(ids[person.email], person.workload) for person in people]
             builder = _Builder(tenant, seed, int(now.timestamp()), days, workers, progress)
             builder.catalogue()
-            builder.leads(max(len(builder.owners), activities // ACTIVITIES_PER_LEAD))
-            builder.opportunities()
+            if leads is None:
+                leads = max(len(builder.owners), activities // ACTIVITIES_PER_LEAD)
+            builder.leads(leads)
+            builder.opportunities(opportunities)
             builder.activities(activities)
         builder.notify()
     _analyze()
@@ -622,7 +632,8 @@ class _Builder:
             return Status.QUALIFIED, stamps
         return Status.CONTACTED, stamps
 
-    def opportunities(self) -> None:
+    def opportunities(self, count: int | None) -> None:
+        """One deal per converted lead, or ``count`` deals (see ``demo_tenant_build``)."""
         changes: list[StageChange] = []  # of the batch being formed, written right after it
 
         def written(batch: list[Opportunity]) -> None:
@@ -634,8 +645,24 @@ class _Builder:
                 self.open_deals.add(owner, _epoch(deal.created_at), _epoch(deal.closed_at), deal.pk)
 
         self.converted.sort()
+        if count is not None:
+            self._deal_count(count)
         deals = self._opportunities(changes)
         self.write(Opportunity, deals, "opportunities", len(self.converted), written)
+
+    def _deal_count(self, count: int) -> None:
+        """Keep ``count`` of the converted leads' deals, evenly spread over time, or add deals
+        opened without a lead (lead number 0) until there are ``count``, in time order."""
+        have = len(self.converted)
+        if count <= have:
+            self.converted = [self.converted[i * have // count] for i in range(count)]
+            return
+        rng = self.rng("direct deals")
+        for created in _moments(self.start, self.slots, count - have, rng):
+            owner = self.owners[self.pick_owner(rng)]
+            company = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_KINDS)}"
+            self.converted.append((created, 0, owner, company))
+        self.converted.sort()
 
     def _opportunities(self, changes: list[StageChange]) -> Iterator[Opportunity]:
         rng = self.rng("opportunities")
@@ -647,7 +674,7 @@ class _Builder:
                 tenant_id=self.tenant.pk,
                 external_id=f"demo-opportunity-{number:06d}",
                 owner_id=owner,
-                lead_id=self.lead_ids[lead - 1],
+                lead_id=self.lead_ids[lead - 1] if lead else None,
                 name=f"{company}: {rng.choice(PRODUCTS)}",
                 stage_id=self.stages[stage].pk,
                 status=CLOSED.get(stage, Opportunity.Status.OPEN),

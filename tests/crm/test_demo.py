@@ -345,9 +345,29 @@ def test_it_rebuilds_the_tenant_with_reset():
         (["--days=0"], "argument --days: 0 is less than 1"),
         (["--activities=lots"], "argument --activities: 'lots' is not a whole number"),
         (["--tenant=no way"], "Cannot create the tenant no way: slug: Enter a valid “slug”"),
+        (["--leads=-1"], "argument --leads: -1 is less than 0"),
     ],
 )
 def test_it_refuses_what_it_cannot_build(arguments: list[str], message: str):
     with pytest.raises(CommandError, match=message):
         seed(*arguments)
     assert not Tenant.objects.exists()
+
+
+@pytest.mark.parametrize("deals", [5, 150])
+def test_the_demo_makes_as_many_leads_and_opportunities_as_asked(deals: int) -> None:
+    """Fewer deals than converted leads thins them; more opens deals without a lead."""
+    tenant = demo_tenant_build(
+        slug="counts", members=10, days=20, activities=500, leads=300, opportunities=deals
+    ).tenant
+    with scope(tenant=tenant):
+        assert (Lead.objects.count(), Opportunity.objects.count()) == (300, deals)
+        converted = Lead.objects.filter(status=Lead.Status.CONVERTED).count()
+        linked = Opportunity.objects.filter(lead__isnull=False).count()
+        assert linked == min(deals, converted)
+        assert not Opportunity.objects.filter(stage_changes__isnull=True).exists()
+
+
+def test_seed_demo_takes_the_numbers_of_leads_and_opportunities() -> None:
+    seed("--leads=40", "--opportunities=12")
+    assert (counts()["Lead"], counts()["Opportunity"]) == (40, 12)

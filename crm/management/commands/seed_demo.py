@@ -85,6 +85,19 @@ class Command(BaseCommand):
             f"(default {DEFAULT_ACTIVITIES}).",
         )
         parser.add_argument(
+            "--leads",
+            type=_at_least(0),
+            default=None,
+            help=f"Leads in all (default one per {ACTIVITIES_PER_LEAD} activities).",
+        )
+        parser.add_argument(
+            "--opportunities",
+            type=_at_least(0),
+            default=None,
+            help="Opportunities in all (default one per converted lead); more than the "
+            "converted leads are opened without a lead.",
+        )
+        parser.add_argument(
             "--seed",
             type=int,
             default=DEFAULT_SEED,
@@ -132,6 +145,8 @@ class Command(BaseCommand):
                 members=options["members"],
                 days=options["days"],
                 activities=options["activities"],
+                leads=options["leads"],
+                opportunities=options["opportunities"],
                 seed=options["seed"],
                 progress=self._progress(),
             )
