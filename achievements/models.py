@@ -23,9 +23,15 @@ class Achievement(models.Model):
         MISSED = "missed", "Missed"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="achievements")
+    # No index of their own for goal and member: the unique cell and the member index lead
+    # with them, and every index is one more write for each of a recompute's rows.
+    goal = models.ForeignKey(
+        Goal, on_delete=models.CASCADE, related_name="achievements", db_index=False
+    )
     rule = models.ForeignKey(GoalRule, on_delete=models.CASCADE, related_name="+")
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="achievements")
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="achievements", db_index=False
+    )
     cycle_index = models.PositiveIntegerField()
     cycle_start = models.DateTimeField()
     cycle_end = models.DateTimeField()

@@ -2,14 +2,17 @@
 
 For a goal and its cycles to compute, each rule the goal measures runs as one query over the
 whole team (``rulesets.compiler.rule_parts``), grouped by member and local calendar bucket and
-folded into cycles. Parts then roll up the tree in one pass in reverse tree order: counts and
-sums add, ratios are sum(numerator) / sum(denominator), averages sum / count, min and max stay
-min and max, distinct counts are the size of the union. Nothing runs per member or per record.
+folded into cycles. Parts then roll up the tree for all members at once (``.rollup``): counts
+and sums add, ratios are sum(numerator) / sum(denominator), averages sum / count, min and max
+stay min and max, distinct counts are the size of the union. Each cycle's targets are
+distributed once per amount (``GoalPlan.cycle_targets``). Nothing runs per record, and the
+per-member work is plain arithmetic over lists.
 
 The write is one transaction per goal, under a row lock on the goal, so two recomputes of one
 goal never interleave and a reader sees all old or all new numbers. Only cells whose numbers
 changed are written (a recompute after one new call touches the caller's row and their
-managers'), and running it twice changes nothing.
+managers'), as one upsert that builds no models (on PostgreSQL the rows travel by COPY), and
+running it twice changes nothing.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from __future__ import annotations
 import logging
 import time
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from io import StringIO
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
@@ -38,6 +43,7 @@ from rulesets.spec import Aggregation, Direction, RuleSpec, Unit
 
 from .models import Achievement, GoalComputation
 from .pace import Pace, pace
+from .rollup import Column, TreeOrder, rolled_up
 
 logger = logging.getLogger(__name__)
 
@@ -89,53 +95,34 @@ def _measured(spec: RuleSpec, specs: dict[str, RuleSpec]) -> list[RuleSpec]:
     return [spec]
 
 
-@dataclass(frozen=True)
-class _Tree:
-    order: list[int]  # every member of the team, in tree order (parents before reports)
-    parent: dict[int, int]
-
-
-def _team_tree(plan: GoalPlan) -> _Tree:
+def _team_tree(plan: GoalPlan) -> TreeOrder:
     parent = {child: p for p, children in plan.tree.children.items() for child in children}
-    parent |= plan.tree.former
-    order: list[int] = []
-    below: dict[int, list[int]] = {}
-    for child, p in parent.items():
-        below.setdefault(p, []).append(child)
-    pending = [plan.tree.root]
-    while pending:
-        node = pending.pop()
-        order.append(node)
-        pending.extend(reversed(below.get(node, ())))
-    return _Tree(order=order, parent=parent)
+    return TreeOrder.of(plan.tree.root, parent | plan.tree.former)
 
 
-def _rolled_up(
-    own: dict[tuple[int, int], Parts], tree: _Tree, cycle: int
-) -> tuple[dict[int, Parts], dict[int, Parts]]:
-    """Own and team parts of every member in one cycle (one pass, reports before managers)."""
-    mine = {member: own.get((member, cycle)) or Parts() for member in tree.order}
-    team: dict[int, Parts] = {}
-    for member in reversed(tree.order):
-        parts = team.setdefault(member, Parts())
-        parts.merge(mine[member])
-        if member in tree.parent:
-            team.setdefault(tree.parent[member], Parts()).merge(parts)
-    return mine, team
+# A rule's measure for every member in tree order: (values, numerators, denominators), the
+# last two where the rule keeps them (a ratio's two sides, an average's sum and count).
+Measure = tuple[list[Decimal | None], list[Decimal | None], list[Decimal | None]]
 
 
-def _value(spec: RuleSpec, sides: list[Parts]) -> tuple[Decimal | None, ...]:
-    """(value, numerator, denominator) of a rule from its measured rules' parts."""
+def _measure(spec: RuleSpec, sides: list[tuple[Column, str]]) -> Measure:
+    """A rule's measure from its counted rules' columns (with their aggregations)."""
     if spec.aggregation == Aggregation.RATIO:
-        numerator, denominator = (side.value(Aggregation(s)) for side, s in sides)
-        if not denominator:
-            return None, numerator, denominator
-        ratio = numerator / denominator
-        return (ratio * 100 if spec.unit == Unit.PERCENT else ratio), numerator, denominator
-    [(parts, aggregation)] = sides
+        (top, top_by), (bottom, bottom_by) = sides
+        numerators = top.values(Aggregation(top_by))
+        denominators = bottom.values(Aggregation(bottom_by))
+        percent = spec.unit == Unit.PERCENT
+        values = [
+            None if not d or n is None else (n / d * 100 if percent else n / d)
+            for n, d in zip(numerators, denominators, strict=True)
+        ]
+        return values, numerators, denominators
+    [(column, aggregation)] = sides
+    values = column.values(Aggregation(aggregation))
     if spec.aggregation == Aggregation.AVERAGE:
-        return parts.value(Aggregation.AVERAGE), parts.total, Decimal(parts.count)
-    return parts.value(Aggregation(aggregation)), None, None
+        return values, column.total, [Decimal(count) for count in column.count]
+    nothing = [None] * len(values)
+    return values, nothing, nothing
 
 
 def _status(spec: RuleSpec, value: Decimal | None, target: Decimal | None) -> str:
@@ -228,15 +215,17 @@ def _recompute(
     }
     cycle_index = _cycle_of(plan.cycles)
     parts = {
-        key: rule_parts(
-            spec,
-            tenant=tenant,
-            start=selected[0].start,
-            end=selected[-1].end,
-            member_ids=tree.order,
-            granularity=granularity_for(goal.cycle, tenant.week_start),
-            custom=custom,
-            cycle_of=cycle_index,
+        key: _by_cycle(
+            rule_parts(
+                spec,
+                tenant=tenant,
+                start=selected[0].start,
+                end=selected[-1].end,
+                member_ids=tree.members,
+                granularity=granularity_for(goal.cycle, tenant.week_start),
+                custom=custom,
+                cycle_of=cycle_index,
+            )
         )
         for key, spec in counted.items()
     }
@@ -244,6 +233,14 @@ def _recompute(
     result.cells = len(cells)
     result.closed = sum(1 for c in selected if close_before is not None and c.end <= close_before)
     result.written = _write(goal, selected, cells, now)
+
+
+def _by_cycle(parts: dict[tuple[int, Hashable], Parts]) -> dict[Hashable, dict[int, Parts]]:
+    """Parts by (member, cycle) as cycle -> member -> parts."""
+    cycles: dict[Hashable, dict[int, Parts]] = {}
+    for (member, cycle), member_parts in parts.items():
+        cycles.setdefault(cycle, {})[member] = member_parts
+    return cycles
 
 
 # One cell: (rule id, member id, cycle start) -> what is stored of it besides the key.
@@ -256,39 +253,40 @@ def _cells(
     selected: list[Cycle],
     rules: list[GoalRule],
     specs: dict[str, RuleSpec],
-    tree: _Tree,
-    parts: dict[str, dict[tuple[int, int], Parts]],
+    tree: TreeOrder,
+    parts: dict[str, dict[Hashable, dict[int, Parts]]],
     close_before: datetime | None,
 ) -> dict[Key, tuple]:
     """Every cell's stored values (in ``_STORED`` order), as plain tuples: most recomputes
-    change few cells, so models are built only for those that changed."""
+    change few cells, so only those that changed are written."""
     cells: dict[Key, tuple] = {}
     for cycle in selected:
         closing = close_before is not None and cycle.end <= close_before
+        columns = {
+            key: rolled_up(by_cycle.get(cycle.index, {}), tree, specs[key].aggregation)
+            for key, by_cycle in parts.items()
+        }
         for rule in rules:
             spec = specs[rule.key]
-            sides = [
-                (_rolled_up(parts[side.key], tree, cycle.index), side.aggregation)
-                for side in _measured(spec, specs)
-            ]
+            sides = [(columns[side.key], side.aggregation) for side in _measured(spec, specs)]
+            own = _measure(spec, [(mine, by) for (mine, _team), by in sides])
+            team = _measure(spec, [(whole, by) for (_mine, whole), by in sides])
+            own_value, own_numerator, own_denominator = ([_q(n) for n in m] for m in own)
+            team_value, team_numerator, team_denominator = ([_q(n) for n in m] for m in team)
             targets = plan.cycle_targets(rule, cycle)
-            for member in tree.order:
-                own = _value(spec, [(mine[member], agg) for (mine, _), agg in sides])
-                team = _value(spec, [(whole[member], agg) for (_, whole), agg in sides])
+            for place, member in enumerate(tree.members):
                 target = targets.get(member)
-                own_target = target.own if target else None
-                team_target = target.team if target else None
-                team_value = _q(team[0])
-                status = _status(spec, team_value, team_target) if closing else ""
+                own_target, team_target = (target.own, target.team) if target else (None, None)
+                status = _status(spec, team_value[place], team_target) if closing else ""
                 cells[(rule.pk, member, cycle.start)] = (
-                    _q(own[0]),
-                    team_value,
-                    _q(own[1]),
-                    _q(own[2]),
-                    _q(team[1]),
-                    _q(team[2]),
-                    _d(own_target),
-                    _d(team_target),
+                    own_value[place],
+                    team_value[place],
+                    own_numerator[place],
+                    own_denominator[place],
+                    team_numerator[place],
+                    team_denominator[place],
+                    own_target,
+                    team_target,
                     cycle.index,
                     cycle.end,
                     closing,
@@ -297,43 +295,87 @@ def _cells(
     return cells
 
 
-def _d(number: Decimal | None) -> Decimal | None:
-    return None if number is None else Decimal(number)
-
-
 def _write(goal: Goal, selected: list[Cycle], cells: dict[Key, tuple], now: datetime) -> int:
     """Upsert the cells whose values changed; drop rows of members no longer in the team."""
     stored = Achievement.objects.filter(goal=goal, cycle_start__in=[c.start for c in selected])
-    existing: dict[Key, tuple[int, tuple]] = {}
-    for pk, rule_id, member_id, cycle_start, *values in stored.values_list(
-        "pk", "rule_id", "member_id", "cycle_start", *_STORED
-    ):
-        numbers = tuple(_d(v) for v in values[: len(_NUMBERS)])
-        existing[(rule_id, member_id, cycle_start)] = (pk, (*numbers, *values[len(_NUMBERS) :]))
+    existing: dict[Key, tuple[int, tuple]] = {
+        (rule_id, member_id, cycle_start): (pk, tuple(values))
+        for pk, rule_id, member_id, cycle_start, *values in stored.values_list(
+            "pk", "rule_id", "member_id", "cycle_start", *_STORED
+        )
+    }
     gone = [pk for key, (pk, _values) in existing.items() if key not in cells]
     if gone:
         Achievement.objects.filter(pk__in=gone).delete()
     changed = [
-        Achievement(
-            tenant_id=goal.tenant_id,
-            goal_id=goal.pk,
-            rule_id=rule_id,
-            member_id=member_id,
-            cycle_start=cycle_start,
-            computed_at=now,
-            **dict(zip(_STORED, values, strict=True)),
-        )
-        for (rule_id, member_id, cycle_start), values in cells.items()
-        if existing.get((rule_id, member_id, cycle_start), (None, None))[1] != values
+        (goal.tenant_id, goal.pk, *key, *values, now)
+        for key, values in cells.items()
+        if key not in existing or existing[key][1] != values
     ]
-    Achievement.objects.bulk_create(
-        changed,
-        batch_size=1000,
-        update_conflicts=True,
-        unique_fields=["goal", "rule", "member", "cycle_start"],
-        update_fields=[*_STORED, "computed_at"],
-    )
+    if changed:
+        _upsert(changed)
     return len(changed)
+
+
+_COLUMNS = ("tenant_id", "goal_id", "rule_id", "member_id", "cycle_start", *_STORED, "computed_at")
+_DATETIMES = frozenset({"cycle_start", "cycle_end", "computed_at"})
+_VALUES_BATCH = 1000  # rows a statement where rows travel as parameters
+
+
+def _upsert_sql(source: str) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(map(quote, _COLUMNS))
+    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in (*_STORED, "computed_at"))
+    return (
+        f"INSERT INTO {quote(Achievement._meta.db_table)} ({columns}) {source} "
+        f"ON CONFLICT ({', '.join(map(quote, _COLUMNS[1:5]))}) DO UPDATE SET {updates}"
+    )
+
+
+def _upsert(rows: list[tuple]) -> None:
+    """Insert or update achievement rows (``_COLUMNS`` order) without building models: on
+    PostgreSQL through COPY into a temporary table, elsewhere as batches of VALUES."""
+    if connection.vendor == "postgresql":
+        _upsert_by_copy(rows)
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    moments = [n for n, column in enumerate(_COLUMNS) if column in _DATETIMES]
+    adapted: dict[datetime, Any] = {}
+    limit = connection.features.max_query_params
+    batch = min(_VALUES_BATCH, limit // len(_COLUMNS)) if limit else _VALUES_BATCH
+    row_sql = f"({', '.join(['%s'] * len(_COLUMNS))})"
+    with connection.cursor() as cursor:
+        for first in range(0, len(rows), batch):
+            chunk = rows[first : first + batch]
+            params: list[Any] = []
+            for row in chunk:
+                values = list(row)
+                for n in moments:
+                    if values[n] not in adapted:
+                        adapted[values[n]] = adapt(values[n])
+                    values[n] = adapted[values[n]]
+                params += values
+            cursor.execute(_upsert_sql("VALUES " + ", ".join([row_sql] * len(chunk))), params)
+
+
+def _upsert_by_copy(rows: list[tuple]) -> None:
+    quote = connection.ops.quote_name
+    columns = ", ".join(map(quote, _COLUMNS))
+    # COPY's text format: PostgreSQL reads str() of numbers, booleans and datetimes as they
+    # are, statuses are plain words, and \N is NULL.
+    text = "".join(
+        "\t".join(["\\N" if value is None else str(value) for value in row]) + "\n" for row in rows
+    )
+    with connection.cursor() as cursor:
+        # Until the end of the transaction, and emptied first: recomputes in one transaction
+        # (tests, an operator's shell) share it.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS achievement_cells ON COMMIT DROP AS "
+            f"SELECT {columns} FROM {quote(Achievement._meta.db_table)} WITH NO DATA; "
+            "TRUNCATE achievement_cells"
+        )
+        cursor.cursor.copy_expert(f"COPY achievement_cells ({columns}) FROM STDIN", StringIO(text))
+        cursor.execute(_upsert_sql(f"SELECT {columns} FROM achievement_cells"))
 
 
 def goals_due(kinds: Iterable[str], *, now: datetime | None = None) -> list[int]:

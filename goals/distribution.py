@@ -62,17 +62,25 @@ def largest_remainder(
     units = _units(total, quantum, "The total")
     if not weights:
         raise DistributionError("There is no one to split the total among.")
+    ratios = {}
     for key, weight in weights.items():
         _require_non_negative(weight, f"The weight of {key}")
-    weight_sum = sum(Fraction(weight) for weight in weights.values())
+        ratios[key] = weight.as_integer_ratio()
+    # Weights as whole numbers over a common denominator: each exact share is units * w / W,
+    # its floor and remainder one integer divmod (Fractions were most of a big tree's cost).
+    common = math.lcm(*(denominator for _, denominator in ratios.values()))
+    whole = {
+        key: numerator * (common // denominator) for key, (numerator, denominator) in ratios.items()
+    }
+    weight_sum = sum(whole.values())
     if weight_sum == 0:
         raise DistributionError("All weights are zero, so there is no proportion to split by.")
-    exact = {key: units * Fraction(weight) / weight_sum for key, weight in weights.items()}
-    shares = {key: math.floor(value) for key, value in exact.items()}
+    shares, remainders = {}, {}
+    for key, weight in whole.items():
+        shares[key], remainders[key] = divmod(units * weight, weight_sum)
     leftover = units - sum(shares.values())
     # sorted() is stable: among equal remainders the caller's key order decides.
-    by_remainder = sorted(exact, key=lambda key: shares[key] - exact[key])
-    for key in by_remainder[:leftover]:
+    for key in sorted(remainders, key=remainders.__getitem__, reverse=True)[:leftover]:
         shares[key] += 1
     return {key: quantum * count for key, count in shares.items()}
 

@@ -145,13 +145,26 @@ class GoalPlan:
     targets: dict[int, RuleTarget]  # by rule id
     splits: dict[int, dict[int, LevelSplit]]  # rule id -> parent id -> split
     holders: set[int]
+    # (rule id, team amount) -> targets: cycles of the same amount share one distribution.
+    _distributed: dict[tuple[int, Decimal], dict[int, MemberTarget]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def cycle_targets(self, rule: GoalRule, cycle: Cycle) -> dict[int, MemberTarget]:
-        """Member id -> own and team target of ``rule`` in ``cycle`` (empty without a target)."""
+        """Member id -> own and team target of ``rule`` in ``cycle`` (empty without a target).
+
+        The same dict for every cycle with the same team target: read it, do not change it."""
         target = self.targets.get(rule.pk)
         if target is None:
             return {}
         amount = cycle_amounts(target, self.cycles)[cycle.index]
+        if (rule.pk, amount) not in self._distributed:
+            self._distributed[(rule.pk, amount)] = self._distribute(rule.pk, target, amount)
+        return self._distributed[(rule.pk, amount)]
+
+    def _distribute(
+        self, rule_id: int, target: RuleTarget, amount: Decimal
+    ) -> dict[int, MemberTarget]:
         if self.template:
             return holder_targets(
                 target,
@@ -165,7 +178,7 @@ class GoalPlan:
             amount,
             root=self.tree.root,
             children=self.tree.children,
-            splits=self.splits.get(rule.pk, {}),
+            splits=self.splits.get(rule_id, {}),
             holds_target=self.holders,
         )
 

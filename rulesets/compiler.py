@@ -214,18 +214,28 @@ def rule_parts(
         custom=custom,
     )
     folded: dict[tuple[int, Hashable], Parts] = {}
+    cycles: dict[date | datetime, Hashable] = {}  # a few buckets, each met in many rows
     for row in query:
-        key = (row["_member"], cycle_of(_local_date(row["_bucket"], zone)))
-        parts = folded.setdefault(key, Parts())
+        bucket = row["_bucket"]
+        if bucket not in cycles:
+            cycles[bucket] = cycle_of(_local_date(bucket, zone))
+        key = (row["_member"], cycles[bucket])
+        parts = folded.get(key)
         if "_value" in row:
+            if parts is None:
+                parts = folded[key] = Parts()
             parts.distinct.add(row["_value"])
-            continue
-        parts.merge(_parts(row))
+        elif parts is None:
+            folded[key] = _parts(row)
+        else:
+            parts.merge(_parts(row))
     return folded
 
 
 def _number(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
 
 
 def _parts(row: dict[str, Any]) -> Parts:

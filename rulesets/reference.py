@@ -102,20 +102,34 @@ class Parts:
         self.distinct |= other.distinct
 
     def value(self, aggregation: Aggregation) -> Decimal | None:
-        match aggregation:
-            case Aggregation.COUNT:
-                return Decimal(self.count)
-            case Aggregation.SUM:
-                return self.total
-            case Aggregation.AVERAGE:
-                return self.total / self.count if self.count else None
-            case Aggregation.MIN:
-                return self.minimum
-            case Aggregation.MAX:
-                return self.maximum
-            case Aggregation.DISTINCT_COUNT:
-                return Decimal(len(self.distinct))
-        raise ValueError(f"{aggregation} is not computed from one rule's records")
+        return aggregate(
+            aggregation, self.count, self.total, self.minimum, self.maximum, len(self.distinct)
+        )
+
+
+def aggregate(
+    aggregation: Aggregation,
+    count: int,
+    total: Decimal,
+    minimum: Decimal | None,
+    maximum: Decimal | None,
+    distinct: int,
+) -> Decimal | None:
+    """A counted rule's value from its parts (``distinct``: how many different values)."""
+    match aggregation:
+        case Aggregation.COUNT:
+            return Decimal(count)
+        case Aggregation.SUM:
+            return total
+        case Aggregation.AVERAGE:
+            return total / count if count else None
+        case Aggregation.MIN:
+            return minimum
+        case Aggregation.MAX:
+            return maximum
+        case Aggregation.DISTINCT_COUNT:
+            return Decimal(distinct)
+    raise ValueError(f"{aggregation} is not computed from one rule's records")
 
 
 def evaluate(
