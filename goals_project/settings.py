@@ -108,6 +108,10 @@ DATABASES = {
     "default": database_from_url(DATABASE_URL or f"sqlite:///{VAR_DIR / 'goals.sqlite3'}", BASE_DIR)
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# PostgreSQL roles of row-level security (goals_project.rls): the one web, workers and beat
+# log in as, and the one scopes_disabled() switches to (BYPASSRLS, no login).
+DATABASE_APP_ROLE = env_str("DATABASE_APP_ROLE", "goals_app")
+DATABASE_PLATFORM_ROLE = env_str("DATABASE_PLATFORM_ROLE", "goals_platform")
 
 AUTHENTICATION_BACKENDS = [
     "hierarchy.auth.ThrottleBackend",  # first: refuses locked-out logins before any check

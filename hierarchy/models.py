@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import zoneinfo
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
-from django_scopes import ScopedManager
+from django_scopes import ScopedManager, scope
 from mptt.fields import TreeForeignKey
 from mptt.managers import TreeManager
 from mptt.models import MPTTModel
@@ -60,6 +61,12 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        # Inside its own scope, so that under row-level security the cascade sees (and
+        # deletes) every row the tenant owns, whatever scope the caller is in.
+        with scope(tenant=self.pk):
+            return super().delete(*args, **kwargs)
 
 
 class MemberQuerySet(models.QuerySet["Member"]):

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 
 from .audit import audit_record, member_snapshot
 from .models import ApiToken, Member, Tenant
@@ -73,6 +73,14 @@ def _lock_tree(tenant_id: int) -> None:
 
 def _fresh(member: Member) -> Member:
     return Member._tree_manager.select_related("user", "reports_to__user").get(pk=member.pk)
+
+
+def _fresh_manager(manager: Member, tenant_id: int, field: str = "reports_to") -> Member:
+    """The manager re-read, refused first when of another tenant (whose rows row-level
+    security would not even show)."""
+    if manager.tenant_id != tenant_id:
+        raise ValidationError({field: "The manager must belong to the same organization."})
+    return _fresh(manager)
 
 
 Actor = Member | str | None
@@ -150,7 +158,7 @@ def member_create(
     with transaction.atomic(), scope(tenant=tenant):
         _lock_tree(tenant.pk)
         if reports_to is not None:
-            reports_to = _fresh(reports_to)
+            reports_to = _fresh_manager(reports_to, tenant.pk)
             _check_manager(None, reports_to)
         user = get_user_model()(username=email, email=email)
         if password is None:
@@ -185,7 +193,7 @@ def member_update(
     """Change what a member is called and their role; their place in the tree stays."""
     if errors := _profile_errors(name, role):
         raise ValidationError(errors)
-    with transaction.atomic():
+    with transaction.atomic(), scope(tenant=member.tenant_id):
         before = member_snapshot(_fresh(member))
         Member._tree_manager.filter(pk=member.pk).update(
             name=name.strip(), title=title.strip(), role=role
@@ -197,9 +205,9 @@ def member_update(
 
 def member_move(*, member: Member, reports_to: Member, actor: Actor = None) -> Member:
     """Move the member, with their whole team, under a new manager."""
-    with transaction.atomic():
+    with transaction.atomic(), scope(tenant=member.tenant_id):
         _lock_tree(member.tenant_id)
-        member, manager = _fresh(member), _fresh(reports_to)
+        member, manager = _fresh(member), _fresh_manager(reports_to, member.tenant_id)
         if member.reports_to_id is None:
             raise ValidationError(
                 {"reports_to": "The top of the organization reports to nobody and cannot move."}
@@ -222,14 +230,16 @@ def member_deactivate(
     The default new manager is the member's own manager. The member stays in the tree (their
     history and achievements stay) but can no longer log in.
     """
-    with transaction.atomic():
+    with transaction.atomic(), scope(tenant=member.tenant_id):
         _lock_tree(member.tenant_id)
         member = _fresh(member)
         if member.reports_to_id is None:
             raise ValidationError({"member": "The top of the organization cannot be deactivated."})
         if not member.is_active:
             raise ValidationError({"member": f"{member.name} is already inactive."})
-        manager = _fresh(reports_to) if reports_to is not None else member.reports_to
+        manager = member.reports_to
+        if reports_to is not None:
+            manager = _fresh_manager(reports_to, member.tenant_id)
         _check_manager(member, manager)
         before = member_snapshot(member) | {"reports_handed_to": manager.user.email}
         reports = Member._tree_manager.filter(reports_to=member).order_by("lft")
@@ -245,7 +255,7 @@ def member_deactivate(
 
 def member_reactivate(*, member: Member, actor: Actor = None) -> Member:
     """Let a deactivated member log in again, where they stand in the tree."""
-    with transaction.atomic():
+    with transaction.atomic(), scope(tenant=member.tenant_id):
         member = _fresh(member)
         if member.is_active:
             raise ValidationError({"member": f"{member.name} is already active."})
@@ -319,35 +329,37 @@ def api_token_create(*, tenant: Tenant, name: str, actor: Actor = None) -> tuple
     if not name:
         raise ValidationError({"name": "Give the token a name that says where it is used."})
     key = ApiToken.PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        tenant=tenant,
-        name=name,
-        key_hint=key[: len(ApiToken.PREFIX) + 6],
-        key_hash=_key_hash(key),
-        created_by=actor if isinstance(actor, Member) else None,
-    )
-    audit_record(
-        tenant=tenant,
-        actor=actor,
-        action="api_token.create",
-        target=token,
-        after={"name": token.name, "key_hint": token.key_hint},
-    )
+    with transaction.atomic(), scope(tenant=tenant):
+        token = ApiToken.objects.create(
+            tenant=tenant,
+            name=name,
+            key_hint=key[: len(ApiToken.PREFIX) + 6],
+            key_hash=_key_hash(key),
+            created_by=actor if isinstance(actor, Member) else None,
+        )
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="api_token.create",
+            target=token,
+            after={"name": token.name, "key_hint": token.key_hint},
+        )
     return token, key
 
 
 def api_token_revoke(*, token: ApiToken, actor: Actor = None) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
-        audit_record(
-            tenant=token.tenant,
-            actor=actor,
-            action="api_token.revoke",
-            target=token,
-            before={"name": token.name, "revoked_at": None},
-            after={"name": token.name, "revoked_at": token.revoked_at.isoformat()},
-        )
+        with transaction.atomic(), scope(tenant=token.tenant_id):
+            token.save(update_fields=["revoked_at"])
+            audit_record(
+                tenant=token.tenant,
+                actor=actor,
+                action="api_token.revoke",
+                target=token,
+                before={"name": token.name, "revoked_at": None},
+                after={"name": token.name, "revoked_at": token.revoked_at.isoformat()},
+            )
     return token
 
 
@@ -357,17 +369,14 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 def api_token_authenticate(key: str) -> ApiToken | None:
     """The active token with this key, its tenant loaded; its last-used time kept to a minute
     so that a burst of requests does not write on every one."""
-    token = (
-        ApiToken.objects.with_scopes_disabled()
-        .active()
-        .select_related("tenant")
-        .filter(key_hash=_key_hash(key))
-        .first()
-    )
+    with scopes_disabled():  # a platform read: the key decides the tenant
+        token = ApiToken.objects.active().select_related("tenant").filter(key_hash=_key_hash(key))
+        token = token.first()
     if token is None:
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        ApiToken.objects.with_scopes_disabled().filter(pk=token.pk).update(last_used_at=now)
+        with scope(tenant=token.tenant_id):
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token

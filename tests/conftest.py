@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings
 from django.test import Client
+from django_scopes import scopes_disabled
 
 from hierarchy.models import Member
 from tests.factories import MemberFactory, TenantFactory
@@ -20,7 +21,7 @@ def _services_problems() -> list[str]:
     from redis.exceptions import RedisError
 
     problems = []
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if settings.DATABASES["default"]["ENGINE"] != "goals_project.postgres":
         problems.append("DATABASE_URL does not point at PostgreSQL")
     if not settings.REDIS_URL:
         problems.append("REDIS_URL is not set")
@@ -55,8 +56,9 @@ def personas(db: None) -> Personas:
     manager = MemberFactory(role=Member.Role.MANAGER, reports_to=admin)
     rep = MemberFactory(role=Member.Role.REP, reports_to=manager)
     outsider = MemberFactory(role=Member.Role.ADMIN, tenant=TenantFactory(name="Globex"))
-    for member in (admin, manager, rep):
-        member.refresh_from_db()  # later inserts moved their lft/rght
+    with scopes_disabled():
+        for member in (admin, manager, rep):
+            member.refresh_from_db()  # later inserts moved their lft/rght
     return Personas(admin=admin, manager=manager, rep=rep, outsider=outsider)
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django_scopes import scopes_disabled
 
 from goals.models import Goal, tenant_today
 from goals.services import GoalDraft, TargetInput, goal_save
@@ -62,8 +63,9 @@ class Org:
 
 
 def refreshed(*members: Member) -> None:
-    for member in members:
-        member.refresh_from_db()
+    with scopes_disabled():
+        for member in members:
+            member.refresh_from_db()
 
 
 @pytest.fixture

@@ -70,7 +70,7 @@ def test_it_reads_sqlite_urls(tmp_path):
 
 def test_it_reads_postgres_urls():
     db = database_from_url("postgres://app:s%40cret@db.internal:6543/goals?sslmode=require", Path())
-    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert db["ENGINE"] == "goals_project.postgres"  # row-level security in step with scopes
     assert (db["USER"], db["PASSWORD"], db["HOST"], db["PORT"], db["NAME"]) == (
         "app",
         "s@cret",

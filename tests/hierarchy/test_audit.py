@@ -18,7 +18,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 def entries(action: str) -> list[AuditEntry]:
     with scopes_disabled():
-        return list(AuditEntry.objects.filter(action=action))
+        return list(AuditEntry.objects.filter(action=action).select_related("actor"))
 
 
 def test_it_records_a_move_with_before_and_after(personas):

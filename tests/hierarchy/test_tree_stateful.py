@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 from django.core.exceptions import ValidationError
+from django_scopes import scope
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -38,7 +39,8 @@ class OrgMachine(RuleBasedStateMachine):
         self.stale = {root.pk: root}
 
     def _member(self, pk: int) -> Member:
-        return Member._tree_manager.get(pk=pk)
+        with scope(tenant=self.tenant):
+            return Member.objects.get(pk=pk)
 
     def _in_subtree(self, node: int, top: int) -> bool:
         while node is not None:
@@ -115,7 +117,8 @@ class OrgMachine(RuleBasedStateMachine):
 
     @invariant()
     def tree_matches_the_parent_pointers(self) -> None:
-        rows = {m.pk: m for m in Member._tree_manager.filter(tenant=self.tenant)}
+        with scope(tenant=self.tenant):
+            rows = {m.pk: m for m in Member.objects.all()}
         assert set(rows) == set(self.ids)
         bounds = sorted([m.lft for m in rows.values()] + [m.rght for m in rows.values()])
         assert bounds == list(range(1, 2 * len(rows) + 1))  # contiguous, no gaps or overlaps

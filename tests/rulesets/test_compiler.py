@@ -201,9 +201,10 @@ def test_the_compiled_query_agrees_with_the_reference(world, data, raw_rule):
     records = _insert(world, rule.entity, rows)
     team = {m.pk for m in members[:3]}  # the fourth member is outside the team
     window = {"start": START, "end": END}
-    compiled = rule_parts(
-        rule, tenant=tenant, member_ids=team, granularity=Granularity.DAY, **window
-    )
+    with scope(tenant=tenant):
+        compiled = rule_parts(
+            rule, tenant=tenant, member_ids=team, granularity=Granularity.DAY, **window
+        )
     expected = evaluate(
         rule, records, members=team, bucket=lambda when: when.astimezone(ZONE).date(), **window
     )

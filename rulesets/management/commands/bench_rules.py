@@ -54,29 +54,29 @@ class Command(BaseCommand):
         start = datetime(year, number, 1, tzinfo=zone)
         end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
         (rule,) = rules_parse(tenant=tenant, rules=[RULE])
-        with scope(tenant=tenant):
+        with scope(tenant=tenant):  # row-level security: the tenant's rows only
             members = list(Member.objects.values_list("pk", flat=True))
-        query = rule_queryset(
-            rule,
-            tenant=tenant,
-            start=start,
-            end=end,
-            member_ids=members,
-            granularity=Granularity.DAY,
-        )
-        params = {"zone": tenant.time_zone, "tenant": tenant.pk, "start": start, "end": end}
-        params["members"] = members
-        compiled_times = self._time(lambda: list(query.all()), options["repeat"])
-        hand_times = self._time(lambda: self._hand(params), options["repeat"])
-        rows = len(list(query.all()))
-        self.stdout.write(f"{tenant.slug}: {len(members)} members, {month}, {rows} groups")
-        self.stdout.write(f"compiled:     median {statistics.median(compiled_times):.1f} ms")
-        self.stdout.write(f"hand-written: median {statistics.median(hand_times):.1f} ms")
-        ratio = statistics.median(compiled_times) / statistics.median(hand_times)
-        self.stdout.write(f"ratio compiled / hand-written: {ratio:.2f}")
-        plan = query.explain(analyze=True).splitlines()
-        # The member list makes a filter line thousands of characters long: show its start.
-        self.stdout.write("\nCompiled plan:\n" + "\n".join(line[:160] for line in plan))
+            query = rule_queryset(
+                rule,
+                tenant=tenant,
+                start=start,
+                end=end,
+                member_ids=members,
+                granularity=Granularity.DAY,
+            )
+            params = {"zone": tenant.time_zone, "tenant": tenant.pk, "start": start, "end": end}
+            params["members"] = members
+            compiled_times = self._time(lambda: list(query.all()), options["repeat"])
+            hand_times = self._time(lambda: self._hand(params), options["repeat"])
+            rows = len(list(query.all()))
+            self.stdout.write(f"{tenant.slug}: {len(members)} members, {month}, {rows} groups")
+            self.stdout.write(f"compiled:     median {statistics.median(compiled_times):.1f} ms")
+            self.stdout.write(f"hand-written: median {statistics.median(hand_times):.1f} ms")
+            ratio = statistics.median(compiled_times) / statistics.median(hand_times)
+            self.stdout.write(f"ratio compiled / hand-written: {ratio:.2f}")
+            plan = query.explain(analyze=True).splitlines()
+            # The member list makes a filter line thousands of characters long: show its start.
+            self.stdout.write("\nCompiled plan:\n" + "\n".join(line[:160] for line in plan))
 
     def _hand(self, params: dict[str, Any]) -> list[tuple]:
         with connection.cursor() as cursor:

@@ -1,0 +1,1 @@
+"""PostgreSQL with row-level security that follows the django-scopes scope (ENGINE)."""
