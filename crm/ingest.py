@@ -20,7 +20,12 @@ from functools import partial
 from typing import Any, TextIO
 
 from django.core.exceptions import ValidationError
-from django.core.validators import DecimalValidator, MaxLengthValidator
+from django.core.validators import (
+    DecimalValidator,
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinValueValidator,
+)
 from django.db import connection, models, reset_queries, transaction
 from django.utils import timezone
 from django_scopes import scope
@@ -30,7 +35,12 @@ from hierarchy.models import Member, Tenant
 from hierarchy.services import normalize_email
 
 from . import signals
-from .copy_upsert import Written, copy_formatter, upsert_by_copy
+from .copy_upsert import (
+    Written,
+    copy_formatter,
+    foreign_keys_checked_per_statement,
+    upsert_by_copy,
+)
 from .models import (
     ENTITY_MODELS,
     ActivityType,
@@ -172,26 +182,40 @@ def _field_reader(name: str, model_field: models.Field, time_zone: str) -> Calla
     else:
         parse = partial(_text, name)
     validators = model_field.validators
-    limit = model_field.max_length
-    if limit is None or not all(
-        isinstance(v, MaxLengthValidator) and v.limit_value == limit for v in validators
-    ):
+    passes = _passes(validators)
 
-        def read(raw: Any) -> Any:
-            value = parse(raw)
-            _validated(name, raw, value, validators)
-            return value
-
-        return read
-
-    def read_text(raw: Any) -> Any:
-        # Checked only for its length: the validator runs for the message of a long one.
+    def read(raw: Any) -> Any:
         value = parse(raw)
-        if len(value) > limit:
+        if not passes(value):  # the validators tell why
             _validated(name, raw, value, validators)
         return value
 
-    return read_text
+    return read
+
+
+def _passes(validators: Sequence[Callable[[Any], None]]) -> Callable[[Any], bool]:
+    """A quick test that a value passes these validators, for the common ones (lengths and
+    bounds): calling them costs more than the rest of reading a value. A value that fails the
+    test, or any value when a validator is of another kind, goes through them all."""
+    tests = [_quick_test(validator) for validator in validators]
+    if any(test is None for test in tests):
+        return lambda value: False
+    if len(tests) == 1:
+        return tests[0]  # type: ignore[return-value]
+    return lambda value: all(test(value) for test in tests)  # type: ignore[misc]
+
+
+def _quick_test(validator: Callable[[Any], None]) -> Callable[[Any], bool] | None:
+    limit = getattr(validator, "limit_value", None)
+    if callable(limit):
+        return None
+    if type(validator) is MaxLengthValidator:
+        return lambda value: len(value) <= limit
+    if type(validator) is MinValueValidator:
+        return lambda value: value >= limit
+    if type(validator) is MaxValueValidator:
+        return lambda value: value <= limit
+    return None
 
 
 def _custom_value(declared: CustomField, raw: object) -> object:
@@ -278,12 +302,14 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-@dataclass
 class _Record:
-    position: int
-    values: dict[str, Any] = field(default_factory=dict)  # model attnames, stage_changed_at
-    references: dict[str, str] = field(default_factory=dict)  # record field -> text sent
-    errors: list[tuple[str | None, str]] = field(default_factory=list)
+    __slots__ = ("position", "values", "references", "errors")  # one per row of an import
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+        self.values: dict[str, Any] = {}  # model attnames, stage_changed_at
+        self.references: dict[str, str] = {}  # record field -> text sent
+        self.errors: list[tuple[str | None, str]] = []
 
 
 class _Parser:
@@ -310,9 +336,10 @@ class _Parser:
     def parse(self, position: int, raw: Mapping[str, Any]) -> _Record:
         record = _Record(position)
         errors, values, references = record.errors, record.values, record.references
-        for name in raw:
-            if name not in self.known:
-                errors.append((name, f"{name!r} is not a field of {self.entity} records"))
+        if not self.known.issuperset(raw):
+            for name in raw:
+                if name not in self.known:
+                    errors.append((name, f"{name!r} is not a field of {self.entity} records"))
         for name in self.required:
             if _blank(raw.get(name)):
                 errors.append((name, f"{name} is required"))
@@ -357,24 +384,29 @@ def _parse_attributes(
 
 
 def _resolve(records: list[_Record]) -> None:
-    """Turn every reference of the batch into a row id, with one query per kind of reference."""
-    for name, reference in REFERENCES.items():
-        keys = {reference.key(r.references[name]) for r in records if name in r.references}
-        if not keys:
+    """Turn every reference of the batch into a row id, with one query per kind of reference.
+
+    Each text sent is matched once, however many records send it (an import's owners)."""
+    senders: dict[str, dict[str, list[_Record]]] = {name: {} for name in REFERENCES}
+    for record in records:
+        for name, text in record.references.items():
+            senders[name].setdefault(text, []).append(record)
+    for name, by_text in senders.items():
+        if not by_text:
             continue
-        rows = list(reference.rows(keys))
+        reference = REFERENCES[name]
+        rows = list(reference.rows({reference.key(text) for text in by_text}))
         found = {reference.key(key): pk for key, pk in rows}
-        for record in records:
-            text = record.references.get(name)
-            if text is None:
-                continue
+        for text, sent in by_text.items():
             if (pk := found.get(reference.key(text))) is not None:
-                record.values[reference.attname] = pk
+                for record in sent:
+                    record.values[reference.attname] = pk
                 continue
             message = f"{name} {_shown(text)} {reference.missing}"
             if reference.lists_known:
                 message += f" (known: {', '.join(key for key, _ in rows) or 'none'})"
-            record.errors.append((name, message))
+            for record in sent:
+                record.errors.append((name, message))
 
 
 def _check(
@@ -710,7 +742,7 @@ class _CsvBatch:
 
 def _count_rows(file: TextIO) -> int:
     file.seek(0)
-    count = sum(1 for row in csv.reader(file) if row) - 1  # DictReader skips empty rows too
+    count = sum(1 for row in csv.reader(file) if row) - 1  # the header; empty lines are no rows
     file.seek(0)
     return max(count, 0)
 
@@ -721,8 +753,8 @@ def _csv_batches(file: TextIO, entity: str, custom: set[str]) -> Iterator[_CsvBa
     A bad header raises RecordsInvalid at once: no row can be read without it.
     """
     file.seek(0)
-    reader = csv.DictReader(file)
-    header = [name.strip().lower() for name in reader.fieldnames or []]
+    reader = csv.reader(file)
+    header = [name.strip().lower() for name in next(reader, [])]
     standard = ENTITY_MODELS[entity].RECORD_FIELDS
     problems = []
     if missing := sorted(REQUIRED[entity] - set(header)):
@@ -734,16 +766,18 @@ def _csv_batches(file: TextIO, entity: str, custom: set[str]) -> Iterator[_CsvBa
         problems.append(f"repeated column(s) {', '.join(repeated)}")
     if problems:
         raise RecordsInvalid([Problem(1, "; ".join(problems), None, "line")])
-    reader.fieldnames = header
+    declared = [name for name in header if name not in standard]
     batch = _CsvBatch()
-    for row in reader:
+    for values in reader:
+        if not values:
+            continue  # an empty line is no row
         batch.rows += 1
-        if None in row:
+        if len(values) > len(header):
             message = f"more values than the {len(header)} columns of the header"
             batch.problems.append(Problem(reader.line_num, message, None, "line"))
         else:
-            record = {name: value for name, value in row.items() if name in standard}
-            record["attributes"] = {n: v for n, v in row.items() if n not in standard}
+            record: dict[str, Any] = dict(zip(header, values, strict=False))  # short rows too
+            record["attributes"] = {n: record.pop(n) for n in declared if n in record}
             batch.lines.append(reader.line_num)
             batch.records.append(record)
         if batch.rows == BATCH_SIZE:
@@ -777,7 +811,7 @@ def records_import(
 
         result, problems, done = UpsertResult(), [], 0
         earlier: dict[str, int] = {}
-        with transaction.atomic():
+        with transaction.atomic(), foreign_keys_checked_per_statement():
             for batch in _csv_batches(file, entity, custom):
                 reset_queries()  # with DEBUG on, its query log would keep every batch's SQL
                 done += batch.rows

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.core.management.base import connections
+from django.db import connection, transaction
 from django_scopes import scope
 
 from crm import ingest
@@ -172,6 +173,33 @@ def test_it_imports_activities(crm: Crm, tmp_path: Path) -> None:
         activity = Activity.objects.get()
     assert (activity.duration_seconds, activity.attributes) == (300, {"campaign": "Spring"})
     assert activity.occurred_at.isoformat() == "2025-03-29T23:00:00+00:00"
+
+
+def test_it_skips_empty_lines_and_reads_missing_trailing_values_as_empty(
+    crm: Crm, tmp_path: Path
+) -> None:
+    path = write(tmp_path, LEADS + f"\nL-1,{crm.rep_email},Ada\n\nL-2,{crm.rep_email},Bob,new,,7\n")
+    assert "] 2/2 rows" in run(crm, path)
+    with scope(tenant=crm.tenant):
+        leads = {lead.external_id: lead for lead in Lead.objects.all()}
+    assert (leads["L-1"].status, leads["L-1"].attributes) == ("new", {})
+    assert leads["L-2"].attributes == {"budget": "7.00"}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's deferred checks")
+def test_it_leaves_foreign_keys_checked_at_commit_after_an_import(crm: Crm, tmp_path: Path) -> None:
+    # The import checks them statement by statement; the caller's transaction gets its
+    # deferred checks back: a row may refer to one that is written later.
+    run(crm, write(tmp_path, LEADS + f"L-1,{crm.rep_email},Ada,new,,,\n"))
+    with connection.cursor() as cursor, transaction.atomic():
+        cursor.execute(
+            "INSERT INTO crm_lead (tenant_id, external_id, owner_id, name, email, phone, source, "
+            "status, created_at, attributes) VALUES (%s, 'L-2', -1, 'Bob', '', '', '', 'new', "
+            "now(), '{}')",
+            [crm.tenant.pk],
+        )
+        cursor.execute("DELETE FROM crm_lead WHERE owner_id = -1")
+    assert lead_ids(crm) == ["L-1"]
 
 
 def test_it_fails_with_a_clear_message_for_a_missing_file_or_tenant(
