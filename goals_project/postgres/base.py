@@ -42,12 +42,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return super().create_cursor(name)
 
     def _rollback(self) -> None:
-        self._rls_session = _UNKNOWN
-        super()._rollback()
+        try:
+            super()._rollback()
+        finally:
+            self._rls_session = _UNKNOWN
 
     def _savepoint_rollback(self, sid: str) -> None:
-        self._rls_session = _UNKNOWN
-        super()._savepoint_rollback(sid)
+        try:
+            super()._savepoint_rollback(sid)  # its statement syncs the session first...
+        finally:
+            self._rls_session = _UNKNOWN  # ...and then undoes what came after the savepoint
 
     def _in_context(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         self._rls_sync()
