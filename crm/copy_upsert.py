@@ -115,7 +115,7 @@ def _statements(
 ) -> _Statements:
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    temporary = quote(f"{model._meta.db_table}_import")
+    temporary = f"pg_temp.{quote(model._meta.db_table + '_import')}"
     names = [quote(column) for column in columns]
     listed = ", ".join(names)
     # An opportunity's row also carries when it entered its stage, which no column stores.
@@ -143,21 +143,16 @@ def _statements(
                 f"COALESCE(i.{name}, CASE WHEN i.status = ANY(%(marks_{column})s) "
                 f"THEN COALESCE(o.{name}, %(now)s) END) AS {name}"
             )
-    moments = [quote(model._meta.get_field(name).column) for name in model.DATE_FIELDS]
+    moments = [model._meta.get_field(name).column for name in model.DATE_FIELDS]
     returned = ["id", "external_id", "owner_id", *moments]
-    result = [
-        "w.id",
-        "o.id IS NULL",
-        "w.owner_id",
-        *(f"w.{m}" for m in moments),
-        "o.owner_id",
-        *(f"o.{m}" for m in moments),
-    ]
+    # What Written holds, in its order.
+    result = ["w.id", "o.id IS NULL", "w.owner_id", "o.owner_id"]
+    result += [f"w.{m}" for m in moments] + [f"o.{m}" for m in moments]
     joins = ""
     if stage_moves:
-        returned += [name for name in ("stage_id", quote("created_at")) if name not in returned]
-        result += ["o.stage_id", "w.stage_id", "n.stage_changed_at", f"w.{quote('created_at')}"]
-        joins = " JOIN incoming n ON n.external_id = w.external_id"
+        returned += [column for column in ("stage_id", "created_at") if column not in returned]
+        result += ["o.stage_id", "w.stage_id", "n.stage_changed_at", "w.created_at"]
+        joins = "JOIN incoming n ON n.external_id = w.external_id"
     upsert = f"""
         WITH old AS (
             SELECT t.id, t.external_id, {", ".join(f"t.{n}" for n in names)}
@@ -172,14 +167,14 @@ def _statements(
             SELECT %(tenant)s, n.external_id, {", ".join(f"n.{n}" for n in names)}
             FROM incoming n LEFT JOIN old o ON o.external_id = n.external_id
             WHERE o.id IS NULL
-                OR ({", ".join(f"n.{n}" for n in names)})
-                    IS DISTINCT FROM ({", ".join(f"o.{n}" for n in names)})
+                OR ROW({", ".join(f"n.{n}" for n in names)})
+                    IS DISTINCT FROM ROW({", ".join(f"o.{n}" for n in names)})
             ON CONFLICT (tenant_id, external_id) DO UPDATE
             SET {", ".join(f"{n} = EXCLUDED.{n}" for n in names)}
-            RETURNING {", ".join(returned)}
+            RETURNING {", ".join(quote(column) for column in returned)}
         )
         SELECT {", ".join(result)}
-        FROM written w LEFT JOIN old o ON o.external_id = w.external_id{joins}
+        FROM written w LEFT JOIN old o ON o.external_id = w.external_id {joins}
     """
     return _Statements(prepare, copy, upsert)
 
@@ -206,12 +201,15 @@ def upsert_by_copy(
     statements = _statements(model, tuple(columns), marks, stage_moves)
     params: dict[str, object] = {"tenant": tenant_id, "now": now}
     params |= {f"marks_{column}": list(statuses) for column, statuses in marks if statuses}
-    k = len(model.DATE_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(statements.prepare)
         cursor.copy_expert(statements.copy, io.StringIO("".join(rows)))
         cursor.execute(statements.upsert, params)
-        return [
-            Written(r[0], r[1], r[2], r[3 : 3 + k], r[3 + k], r[4 + k : 4 + 2 * k], *r[4 + 2 * k :])
-            for r in cursor.fetchall()
-        ]
+        written = cursor.fetchall()
+    k = len(model.DATE_FIELDS)
+    return [
+        Written(
+            pk, created, owner, tuple(rest[:k]), old_owner, tuple(rest[k : 2 * k]), *rest[2 * k :]
+        )
+        for pk, created, owner, old_owner, *rest in written
+    ]
