@@ -133,8 +133,9 @@ def test_a_record_posted_through_the_api_reaches_the_numbers_in_seconds(org: Org
 
 
 @contextmanager
-def row_locked(pk: int) -> Iterator[None]:
-    """Hold a row lock on one achievement from another connection, like a slow reader would."""
+def row_locked(pk: int, tenant_id: int) -> Iterator[None]:
+    """Hold a row lock on one achievement from another connection, like a slow reader would
+    (in the achievement's tenant: row-level security shows it no other rows)."""
     db = connection.settings_dict
     other = psycopg2.connect(
         dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None,
@@ -142,7 +143,9 @@ def row_locked(pk: int) -> Iterator[None]:
     )  # fmt: skip
     try:
         with other.cursor() as cursor:
+            cursor.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant_id)])
             cursor.execute("SELECT 1 FROM achievements_achievement WHERE id = %s FOR UPDATE", [pk])
+            assert cursor.rowcount == 1
             yield
     finally:
         other.rollback()
@@ -167,7 +170,7 @@ def test_a_worker_killed_mid_recompute_leaves_the_old_numbers_and_the_next_run_c
     with scope(tenant=goal.tenant_id):
         rep_row = Achievement.objects.get(goal=goal, member=org.rep, rule__key="dialled_calls")
         before = sorted(Achievement.objects.filter(goal=goal).values_list("pk", "team_value"))
-    with row_locked(rep_row.pk):
+    with row_locked(rep_row.pk, goal.tenant_id):
         records_upsert(
             tenant=org.admin.tenant, entity="activity", records=[call(org, 2), call(org, 3)]
         )  # after commit, a recompute is queued for the worker
