@@ -2,10 +2,10 @@
 
 Pure standard library, no Django. Every split here is exact: shares are whole multiples of a
 quantum (``Decimal("1")`` for counts, ``Decimal("0.01")`` for currency) and add up to the total
-with no unit lost or invented. Proportions are computed with fractions, never floats, and the
-units left over after rounding every share down go, one each, to the largest remainders (the
-largest remainder, or Hamilton, method). Equal remainders are broken by the order of the keys as
-given, so the same input always yields the same split.
+with no unit lost or invented. Proportions are computed exactly, in whole numbers, never floats,
+and the units left over after rounding every share down go, one each, to the largest remainders
+(the largest remainder, or Hamilton, method). Equal remainders are broken by the order of the
+keys as given, so the same input always yields the same split.
 
 Bad input raises ``DistributionError`` (a ``ValueError``) whose message can be shown to the user.
 """
@@ -17,7 +17,6 @@ from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
-from fractions import Fraction
 from typing import Literal, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -308,10 +307,11 @@ def _units(amount: Decimal, quantum: Decimal, what: str) -> int:
     if quantum <= 0:
         raise DistributionError(f"The quantum must be positive, not {quantum}.")
     _require_non_negative(amount, what)
-    units = Fraction(amount) / Fraction(quantum)
-    if units.denominator != 1:
+    (top, bottom), (step, steps) = amount.as_integer_ratio(), quantum.as_integer_ratio()
+    units, rest = divmod(top * steps, bottom * step)  # amount / quantum as whole numbers
+    if rest:
         raise DistributionError(f"{what} ({amount}) is not a multiple of {quantum}.")
-    return units.numerator
+    return units
 
 
 def _require_non_negative(value: Decimal, what: str) -> None:
