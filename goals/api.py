@@ -7,7 +7,7 @@ named by email, rules by key, the ruleset by id; anything of another tenant is u
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -20,6 +20,7 @@ from goals_project.pagination import Pages
 from hierarchy.models import Member
 from rulesets.models import Ruleset
 
+from .forms import AMOUNT_LIMIT
 from .models import Goal, tenant_today
 from .services import (
     OWN_KEY,
@@ -34,15 +35,19 @@ from .services import (
 router = Router()
 
 
+# A target, share or percentage: finite and within what a target is stored with.
+Amount = Annotated[Decimal, Field(gt=-AMOUNT_LIMIT, lt=AMOUNT_LIMIT)]
+
+
 class PhasedTarget(Schema):
-    total: Decimal = Field(..., description="The target over the whole goal.")
-    phasing: list[Decimal] = Field(..., description="One percentage per cycle, adding up to 100.")
+    total: Amount = Field(..., description="The target over the whole goal.")
+    phasing: list[Amount] = Field(..., description="One percentage per cycle, adding up to 100.")
 
 
 class LevelIn(Schema):
     parent: str = Field(..., description="The email of the manager whose share is split.")
     method: str = Field(..., description="equal, percentage or custom")
-    shares: dict[str, Decimal] = Field(
+    shares: dict[str, Amount] = Field(
         {}, description='Percentages or amounts by report email, and "own" for the manager.'
     )
     rule: str | None = Field(None, description="A rule key; every rule when absent.")
@@ -58,7 +63,7 @@ class GoalIn(Schema):
     backfill: bool = False
     holders: str = Field(Goal.Holders.REPS, description="reps or everyone")
     title: str = Field("", description="A KPI template: every member with this title holds it.")
-    targets: dict[str, Decimal | PhasedTarget] = Field(
+    targets: dict[str, Amount | PhasedTarget] = Field(
         ..., description="By rule key: the team target per cycle, or a phased total."
     )
     distribution: list[LevelIn] = Field([], description="Levels not listed split equally.")

@@ -60,12 +60,20 @@ class GoalBasicsForm(forms.Form):
                 self.fields[name].disabled = True
 
 
+AMOUNT_LIMIT = Decimal(10) ** 15
+"""Targets and shares stay below this: amounts are stored with 18 digits, 2 after the point."""
+
+
 def _decimal(text: str) -> Decimal | None:
     try:
         number = Decimal(text.strip().replace(",", ""))
     except (InvalidOperation, AttributeError):
         return None
-    return number if number.is_finite() else None
+    return number if number.is_finite() and abs(number) < AMOUNT_LIMIT else None
+
+
+def _not_a_number(raw: str) -> str:
+    return f"{raw!r} is not a number (below {AMOUNT_LIMIT:,})."
 
 
 @dataclass
@@ -85,7 +93,7 @@ def parse_targets(data: QueryDict, rules: list[GoalRule], parsed: Parsed) -> Non
             continue
         amount = _decimal(raw)
         if amount is None:
-            parsed.errors[f"targets.{rule.key}"] = f"{raw!r} is not a number."
+            parsed.errors[f"targets.{rule.key}"] = _not_a_number(raw)
             continue
         parts = data.get(f"phasing-{rule.key}", "").replace(",", " ").split()
         phasing = [_decimal(part) for part in parts]
@@ -116,7 +124,7 @@ def parse_splits(data: QueryDict, tree: GoalTree, keys: list[str], parsed: Parse
                     continue  # "own" appears only when managers hold targets
                 number = _decimal(raw) if raw.strip() else Decimal(0)
                 if number is None:
-                    parsed.errors[f"share-{parent_id}"] = f"{raw!r} is not a number."
+                    parsed.errors[f"share-{parent_id}"] = _not_a_number(raw)
                     continue
                 shares[taker] = number
             parsed.splits.append(SplitInput(parent, method, shares, key))

@@ -110,6 +110,13 @@ def _parse(
                 problem(f"{label} {address!r} is not a valid email address", label)
         if not values["name"]:
             problem("name is empty", "name")
+        for column in ("name", "title"):
+            longest = Member._meta.get_field(column).max_length
+            if len(values[column]) > longest:
+                problem(f"{column} is longer than {longest} characters", column)
+        for column in COLUMNS:
+            if "\x00" in values[column]:
+                problem(f"{column} contains a NUL character, which cannot be stored", column)
         if role not in Member.Role.values:
             problem(f"role {values['role']!r} is not one of admin, manager, rep", "role")
         if email in seen:

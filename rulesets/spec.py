@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from .catalogue import (
     NUMERIC,
@@ -138,11 +138,20 @@ def _conditions(raw: Any, specs: Mapping[str, FieldSpec], vocab: Mapping, time_z
     return tuple(parsed)
 
 
-def _unit(raw: Mapping[str, Any], default: Unit) -> Unit:
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(kind: type[E], value: Any, field: str, message: str) -> E:
+    """``value`` as one of an enumeration's values, or the field's problem (a list or an object
+    sent where a word belongs is a problem too, not a TypeError)."""
     try:
-        return Unit(raw.get("unit") or default)
-    except ValueError:
-        raise _Problems("unit", f"unknown unit {raw.get('unit')!r}") from None
+        return kind(value)
+    except (ValueError, TypeError):
+        raise _Problems(field, message) from None
+
+
+def _unit(raw: Mapping[str, Any], default: Unit) -> Unit:
+    return _choice(Unit, raw.get("unit") or default, "unit", f"unknown unit {raw.get('unit')!r}")
 
 
 def _rule(
@@ -153,14 +162,15 @@ def _rule(
     default_currency: str,
     time_zone: str,
 ) -> RuleSpec:
-    try:
-        aggregation = Aggregation(raw.get("aggregation", "count"))
-    except ValueError:
-        raise _Problems("aggregation", f"unknown aggregation {raw.get('aggregation')!r}") from None
-    try:
-        direction = Direction(raw.get("direction", "higher"))
-    except ValueError:
-        raise _Problems("direction", "direction is 'higher' or 'lower'") from None
+    aggregation = _choice(
+        Aggregation,
+        raw.get("aggregation", "count"),
+        "aggregation",
+        f"unknown aggregation {raw.get('aggregation')!r}",
+    )
+    direction = _choice(
+        Direction, raw.get("direction", "higher"), "direction", "direction is 'higher' or 'lower'"
+    )
     name = str(raw.get("name") or key)
     if aggregation is Aggregation.RATIO:
         for part in ("numerator", "denominator"):
@@ -176,7 +186,7 @@ def _rule(
             denominator=raw["denominator"],
         )
     entity = raw.get("entity")
-    if entity not in DEFAULT_DATE_FIELD:
+    if not isinstance(entity, str) or entity not in DEFAULT_DATE_FIELD:
         raise _Problems(
             "entity",
             f"unknown entity {entity!r}: use one of lead, activity, opportunity, stage_change",
