@@ -21,6 +21,7 @@ from ninja.responses import Status
 
 from goals_project.pagination import Pages
 from hierarchy.api import ErrorsOut, RecordError, problems_out
+from hierarchy.audit import audit_record
 
 from .ingest import BATCH_SIZE, RecordsInvalid, records_delete, records_upsert
 from .models import ENTITY_MODELS, ActivityType, CustomField, Entity, PipelineStage
@@ -217,6 +218,25 @@ def _saved(instance: Model) -> Status | None:
     return None
 
 
+def _created(request: HttpRequest, action: str, instance: Model, fields: dict[str, Any]) -> Status:
+    """Save a new setting with its audit entry, or the 422 answer."""
+    with transaction.atomic():
+        if refused := _saved(instance):
+            return refused
+        _audited(request, action, instance, after=fields)
+    return Status(201, fields)
+
+
+def _audited(request: HttpRequest, action: str, target: Model, **changes: Any) -> None:
+    audit_record(
+        tenant=request.tenant,
+        actor=f"API token {request.auth.name!r}",
+        action=action,
+        target=target,
+        **changes,
+    )
+
+
 settings_router = Router(tags=["settings"])
 
 
@@ -228,8 +248,8 @@ def activity_types_list(request: HttpRequest) -> list[dict[str, str]]:
 @settings_router.post("/activity-types", response={201: ActivityTypeIO, 422: SettingErrorsOut})
 def activity_types_create(request: HttpRequest, body: ActivityTypeIO) -> Status:
     """Add an activity type in one of the categories (call, email, meeting, demo, ...)."""
-    refused = _saved(ActivityType(tenant=request.tenant, **body.dict()))
-    return refused or Status(201, body.dict())
+    activity_type = ActivityType(tenant=request.tenant, **body.dict())
+    return _created(request, "activity_type.create", activity_type, body.dict())
 
 
 class StagesOut(Schema):
@@ -259,6 +279,7 @@ def stages_set(request: HttpRequest, body: StagesIO) -> Status:
         )
     with transaction.atomic():
         existing = {stage.name.lower(): stage for stage in PipelineStage.objects.all()}
+        before = [stage.name for stage in sorted(existing.values(), key=lambda s: s.position)]
         for position, name in enumerate(names):
             stage = existing.pop(name.lower(), None) or PipelineStage(tenant=request.tenant)
             stage.name, stage.position = name, position
@@ -273,6 +294,9 @@ def stages_set(request: HttpRequest, body: StagesIO) -> Status:
             used = ", ".join(sorted(stage.name for stage in existing.values()))
             message = f"Records use the stage(s) {used}: keep them in the list."
             return Status(422, {"detail": [{"field": "stages", "message": message}]})
+        if names != before:
+            changes = {"before": {"stages": before}, "after": {"stages": names}}
+            _audited(request, "stages.set", request.tenant, **changes)
     return Status(200, {"stages": names})
 
 
@@ -285,5 +309,5 @@ def custom_fields_list(request: HttpRequest) -> list[dict[str, Any]]:
 def custom_fields_create(request: HttpRequest, body: CustomFieldIO) -> Status:
     """Declare a custom field; records then carry it in `attributes` (a CSV column of its
     name), typed and checked on the way in."""
-    refused = _saved(CustomField(tenant=request.tenant, **body.dict()))
-    return refused or Status(201, body.dict())
+    custom_field = CustomField(tenant=request.tenant, **body.dict())
+    return _created(request, "custom_field.create", custom_field, body.dict())
