@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from bisect import bisect_right
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -336,32 +336,42 @@ def _upsert(rows: list[tuple]) -> None:
     """Insert or update achievement rows (``_COLUMNS`` order) without building models: on
     PostgreSQL through COPY into a temporary table, elsewhere as batches of VALUES."""
     if connection.vendor == "postgresql":
-        _upsert_by_copy(rows)
-        return
-    adapt = connection.ops.adapt_datetimefield_value
-    moments = [n for n, column in enumerate(_COLUMNS) if column in _DATETIMES]
+        _upsert_by_copy(_moments_adapted(rows, str))
+    else:
+        _upsert_by_values(_moments_adapted(rows, connection.ops.adapt_datetimefield_value))
+
+
+def _moments_adapted(rows: list[tuple], adapt: Callable[[datetime], Any]) -> list[list]:
+    """The rows with their moments as the database takes them, each moment adapted once: a
+    recompute's rows share a few (the cycles' bounds and now)."""
+    at = [n for n, column in enumerate(_COLUMNS) if column in _DATETIMES]
     adapted: dict[datetime, Any] = {}
+    result = []
+    for row in rows:
+        values = list(row)
+        for n in at:
+            if values[n] not in adapted:
+                adapted[values[n]] = adapt(values[n])
+            values[n] = adapted[values[n]]
+        result.append(values)
+    return result
+
+
+def _upsert_by_values(rows: list[list]) -> None:
     limit = connection.features.max_query_params
     batch = min(_VALUES_BATCH, limit // len(_COLUMNS)) if limit else _VALUES_BATCH
     row_sql = f"({', '.join(['%s'] * len(_COLUMNS))})"
     with connection.cursor() as cursor:
         for first in range(0, len(rows), batch):
             chunk = rows[first : first + batch]
-            params: list[Any] = []
-            for row in chunk:
-                values = list(row)
-                for n in moments:
-                    if values[n] not in adapted:
-                        adapted[values[n]] = adapt(values[n])
-                    values[n] = adapted[values[n]]
-                params += values
-            cursor.execute(_upsert_sql("VALUES " + ", ".join([row_sql] * len(chunk))), params)
+            values = "VALUES " + ", ".join([row_sql] * len(chunk))
+            cursor.execute(_upsert_sql(values), [value for row in chunk for value in row])
 
 
-def _upsert_by_copy(rows: list[tuple]) -> None:
+def _upsert_by_copy(rows: list[list]) -> None:
     quote = connection.ops.quote_name
     columns = ", ".join(map(quote, _COLUMNS))
-    # COPY's text format: PostgreSQL reads str() of numbers, booleans and datetimes as they
+    # COPY's text format: PostgreSQL reads str() of numbers, booleans and moments as they
     # are, statuses are plain words, and \N is NULL.
     text = "".join(
         "\t".join(["\\N" if value is None else str(value) for value in row]) + "\n" for row in rows
