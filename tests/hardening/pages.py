@@ -356,6 +356,7 @@ class Answer:
     status: int
     body: str
     location: str = ""
+    content_type: str = ""
 
 
 def fetch(client: Client, method: str, url: str, **kwargs: Any) -> Answer:
@@ -370,6 +371,7 @@ def fetch(client: Client, method: str, url: str, **kwargs: Any) -> Answer:
             body = b"".join(response) if response.streaming else response.content
             answer = Answer(response.status_code, body.decode(errors="replace"))
             answer.location = response.get("Location", "")
+            answer.content_type = response.get("Content-Type", "")
         transaction.set_rollback(True)
     return answer
 
