@@ -1,0 +1,192 @@
+"""Real processes for tests: Celery workers on the test database, the broker, a blocked writer.
+
+A worker is a separate process, so tests that use one commit their data (``transactional_db``)
+and run only on PostgreSQL with REDIS_URL (CI); elsewhere they skip with the reason, or fail
+under REQUIRE_SERVICES=1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TypeVar
+
+import psycopg2
+import pytest
+from django.conf import settings
+from django.db import connection
+from django_scopes import scope
+
+from achievements.models import Achievement
+from goals.models import Goal
+from goals_project.celery import app
+from tests.conftest import REQUIRE_SERVICES
+from tests.goals.conftest import Org
+
+T = TypeVar("T")
+
+
+def skip_or_fail(problem: str) -> None:
+    """Skip with the reason; under REQUIRE_SERVICES=1 (CI) a missing service fails instead."""
+    if REQUIRE_SERVICES:
+        pytest.fail(problem)
+    pytest.skip(problem)
+
+
+def require_broker() -> None:
+    if not settings.REDIS_URL:
+        skip_or_fail("REDIS_URL is not set: no broker for a real worker")
+
+
+def require_services() -> None:
+    if connection.vendor != "postgresql":
+        skip_or_fail("a worker process needs a shared PostgreSQL test database (DATABASE_URL)")
+    require_broker()
+
+
+def database_url() -> str:
+    """The test database, for another process."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker(settings) -> Iterator[Callable[..., subprocess.Popen]]:  # noqa: ANN001
+    """Start real workers on a queue of their own, on the test database unless told another;
+    stop them after."""
+    require_broker()
+    settings.RECOMPUTE_DEBOUNCE_SECONDS = 1
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    started: list[subprocess.Popen] = []
+
+    def start(database: str | None = None) -> subprocess.Popen:
+        if database is None:
+            require_services()
+        env = os.environ | {"DATABASE_URL": database or database_url()}
+        env |= {"RECOMPUTE_DEBOUNCE_SECONDS": "1"}
+        command = [sys.executable, "-m", "celery", "-A", "goals_project", "worker"]
+        command += ["--pool=solo", "--loglevel=WARNING", "-Q", queue, "-n", f"{queue}@%h"]
+        command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+        started.append(subprocess.Popen(command, cwd=settings.BASE_DIR, env=env))
+        return started[-1]
+
+    try:
+        yield start
+    finally:
+        app.conf.task_default_queue = previous_queue
+        for process in started:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def wait_for(check: Callable[[], bool], seconds: float = 30) -> float:
+    began = time.monotonic()
+    while time.monotonic() - began < seconds:
+        if check():
+            return time.monotonic() - began
+        time.sleep(0.1)
+    raise AssertionError(f"not within {seconds} s")
+
+
+def at_once(work: Callable[[], T], times: int) -> list[T | BaseException]:
+    """Run ``work`` in ``times`` threads at once, each on its own database connection; what
+    each returned or raised."""
+    outcomes: list[T | BaseException] = []
+
+    def run() -> None:
+        try:
+            outcomes.append(work())
+        except BaseException as exc:  # noqa: BLE001  (returned to the caller, who asserts)
+            outcomes.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def team_value(goal: Goal, member_id: int) -> Decimal | None:
+    with scope(tenant=goal.tenant_id):
+        row = Achievement.objects.filter(goal=goal, member_id=member_id, cycle_index=0).first()
+    return row.team_value if row else None
+
+
+def call(org: Org, n: int) -> dict:
+    return {
+        "external_id": f"call-{n}",
+        "owner_email": org.rep.email,
+        "type": "Call",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "status": "completed",
+    }
+
+
+@contextmanager
+def row_locked(pk: int, tenant_id: int) -> Iterator[None]:
+    """Hold a row lock on one achievement from another connection, like a slow reader would
+    (in the tenant's row-level security context, where there is one)."""
+    db = connection.settings_dict
+    other = psycopg2.connect(
+        dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None,
+        host=db["HOST"], port=db["PORT"] or 5432,
+    )  # fmt: skip
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant_id)])
+            cursor.execute("SELECT 1 FROM achievements_achievement WHERE id = %s FOR UPDATE", [pk])
+            assert cursor.rowcount == 1
+            yield
+    finally:
+        other.rollback()
+        other.close()
+
+
+BLOCKED_WRITERS = (
+    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+    "AND query LIKE 'INSERT INTO \"achievements_achievement\"%%'"
+)
+
+
+def blocked_writers() -> int:
+    """Sessions waiting on a lock to write achievements: a recompute in the middle of its write."""
+    with connection.cursor() as cursor:
+        cursor.execute(BLOCKED_WRITERS)
+        return cursor.fetchone()[0]
+
+
+@contextmanager
+def broker_at(url: str) -> Iterator[None]:
+    """Point this process's Celery producer at another broker URL (and back)."""
+    previous = app.conf.broker_url
+
+    def use(target: str) -> None:
+        app.conf.broker_url = target
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    use(url)
+    try:
+        yield
+    finally:
+        use(previous)
