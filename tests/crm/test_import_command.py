@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from django_scopes import scope
 
 from crm import ingest
 from crm.management.commands.import_entities import Command
-from crm.models import Activity, Lead
+from crm.models import Activity, Lead, Opportunity, StageChange
 from tests.crm.conftest import Crm
 
 pytestmark = pytest.mark.django_db
@@ -200,6 +201,32 @@ def test_it_leaves_foreign_keys_checked_at_commit_after_an_import(crm: Crm, tmp_
         )
         cursor.execute("DELETE FROM crm_lead WHERE owner_id = -1")
     assert lead_ids(crm) == ["L-1"]
+
+
+def test_it_imports_opportunities_in_batches_and_records_their_stage_changes(
+    crm: Crm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "BATCH_SIZE", 2)
+    header = "external_id,owner_email,name,stage,status,created_at,stage_changed_at\n"
+    rows = [f"O-{n},{crm.rep_email},Deal {n},Prospect,open,2025-03-0{n},\n" for n in (1, 2, 3)]
+    path = write(tmp_path, header + "".join(rows))
+    assert "3 created, 0 updated, 0 unchanged" in run(crm, path, "opportunity")
+    rows[1] = f"O-2,{crm.rep_email},Deal 2,proposal,won,2025-03-02,2025-03-20T12:00\n"
+    path = write(tmp_path, header + "".join(rows))
+    assert "0 created, 1 updated, 2 unchanged" in run(crm, path, "opportunity")
+    assert "0 created, 0 updated, 3 unchanged" in run(crm, path, "opportunity")
+    with scope(tenant=crm.tenant):
+        moves = list(
+            StageChange.objects.filter(opportunity__external_id="O-2").values_list(
+                "from_stage__name", "to_stage__name", "changed_at"
+            )
+        )
+        won = Opportunity.objects.get(external_id="O-2")
+    assert moves == [
+        (None, "Prospect", datetime(2025, 3, 1, 23, tzinfo=UTC)),
+        ("Prospect", "Proposal", datetime(2025, 3, 20, 11, tzinfo=UTC)),
+    ]
+    assert (won.status, won.closed_at is not None) == ("won", True)
 
 
 def test_it_fails_with_a_clear_message_for_a_missing_file_or_tenant(
