@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import (
     Aggregate,
@@ -238,7 +239,10 @@ def rule_parts(
     )
     # Rows as the database gives them: Django's converters cost more than the fold, and the
     # one value that differs by database, the bucket, is read by _local_date.
-    sql, params = query.query.get_compiler(query.db).as_sql()
+    try:
+        sql, params = query.query.get_compiler(query.db).as_sql()
+    except EmptyResultSet:  # no members: what iterating the queryset would give
+        return {}
     with connections[query.db].cursor() as cursor:
         cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
