@@ -1,7 +1,8 @@
 """What the dashboards show of an achievement row: a progress bar with pace, in plain data.
 
-Every page reads rows with a fixed number of queries and turns them into ``Progress`` here, so
-a number, its percentage and its status are computed in one place for every page.
+Every page reads rows with a fixed number of queries (as ``Achievement`` models, or as the plain
+``panels.Cell`` tuples the dashboards keep in the cache) and turns them into ``Progress`` here,
+so a number, its percentage and its status are computed in one place for every page.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from urllib.parse import urlencode
+from functools import cache
+from typing import Any
 
-from django.urls import reverse
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from goals.calendar import Cycle, elapsed_fraction
 from goals.targets import is_additive
@@ -19,11 +22,12 @@ from rulesets.models import GoalRule
 
 from .models import Achievement
 from .pace import Pace, expected_by_now, pace
+from .panels import Cell, Rule
 
 
 @dataclass(frozen=True)
 class Progress:
-    rule: GoalRule
+    rule: GoalRule | Rule
     value: Decimal | None
     target: Decimal | None
     status: Pace
@@ -36,6 +40,14 @@ class Progress:
     def fill(self) -> int:
         return min(self.percent or 0, 100)
 
+    @property
+    def shown(self) -> tuple[Any, ...]:
+        """Everything a bar's markup shows, as plain values: the key of its cached HTML."""
+        rule = self.rule
+        return (rule.pk, rule.key, rule.name, rule.unit, rule.currency, rule.direction,
+                self.value, self.target, self.status.value, self.percent, self.expected_percent,
+                self.records_url, self.final)  # fmt: skip
+
 
 def _percent(part: Decimal | None, whole: Decimal | None) -> int | None:
     if part is None or not whole:
@@ -43,18 +55,22 @@ def _percent(part: Decimal | None, whole: Decimal | None) -> int | None:
     return int((part * 100 / whole).to_integral_value())
 
 
-def records_url(row: Achievement, *, team: bool) -> str:
-    query = {
-        "goal": row.goal_id,
-        "rule": row.rule_id,
-        "member": row.member_id,
-        "cycle": row.cycle_index,
-        "scope": "team" if team else "own",
-    }
-    return f"{reverse('achievement_records')}?{urlencode(query)}"
+@cache
+def _records_path(prefix: str, urlconf: str) -> str:
+    return reverse("achievement_records", urlconf=urlconf)
 
 
-def progress(row: Achievement, cycle: Cycle, now: datetime, *, team: bool) -> Progress:
+def records_url(row: Achievement | Cell, *, team: bool) -> str:
+    # A page links hundreds of these: the path is reversed once (per prefix), and the query is
+    # whole numbers and a fixed word, with nothing to quote.
+    path = _records_path(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    return (
+        f"{path}?goal={row.goal_id}&rule={row.rule_id}"
+        f"&member={row.member_id}&cycle={row.cycle_index}&scope={'team' if team else 'own'}"
+    )
+
+
+def progress(row: Achievement | Cell, cycle: Cycle, now: datetime, *, team: bool) -> Progress:
     """The member's own number (``team=False``) or their team's, against its target."""
     rule = row.rule
     value = row.team_value if team else row.value

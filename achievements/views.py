@@ -8,19 +8,22 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F, Q
+from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
-from goals.models import Goal, tenant_today
+from goals.calendar import cycle_containing
+from goals.models import Goal, tenant_calendar, tenant_today
 from hierarchy.decorators import member_required
-from hierarchy.models import Member
+from hierarchy.models import Member, Tenant
 
 from .chart import bar_chart, sparkline
-from .dashboard import progress, time_left
+from .dashboard import Progress, progress, time_left
+from .fragments import Fragment, render_fragment
 from .models import Achievement, GoalComputation
+from .panels import Person, cached, held_cells, team_panel, team_totals
 from .queries import achievement_rows, write_rows
 
 MANAGERS = (Member.Role.ADMIN, Member.Role.MANAGER)
@@ -31,33 +34,42 @@ def _template(request: HttpRequest, name: str, partial: str) -> str:
     return f"{name}#{partial}" if request.htmx and request.htmx.target == partial else name
 
 
-def _member_goals(member: Member, now: datetime) -> list[dict[str, Any]]:
-    """The member's goals in the current cycle: a progress bar per rule they hold a target of."""
-    rows = (
-        Achievement.objects.filter(
-            member=member,
-            target__isnull=False,
-            cycle_start__lte=now,
-            cycle_end__gt=now,
-            goal__archived_at__isnull=True,
-        )
-        .select_related("goal__tenant", "rule")
-        .order_by("goal__name", "rule__position")
-    )
+def _bars(bars: list[Progress]) -> Fragment:
+    return Fragment("achievements/_bars.html", {"bars": bars}, tuple(bar.shown for bar in bars))
+
+
+def _member_goals(tenant: Tenant, member: Member, now: datetime) -> list[dict[str, Any]]:
+    """The member's goals in their running cycle: a progress bar per rule they hold a target of."""
+    calendar = tenant_calendar(tenant)
+    running = {}  # goal id -> (name, running cycle, computation stamp)
+    for pk, name, kind, start, end, stamp in (
+        Goal.objects.covering(member)
+        .live()
+        .values_list("pk", "name", "cycle", "start", "end", "computation__computed_at")
+    ):
+        if (cycle := cycle_containing(calendar, kind, now, start, end)) is not None:
+            running[pk] = (name, cycle, stamp)
+    stamps = tuple((pk, cycle.index, cycle.start, at) for pk, (_, cycle, at) in running.items())
+    cycles = {pk: cycle for pk, (_, cycle, _) in running.items()}
+    held = cached(tenant, ("member", member.pk, stamps), lambda: held_cells(member.pk, cycles))
     goals: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        goal = row.goal
-        if goal.pk not in goals:
-            cycle = goal.cycles()[row.cycle_index]
-            goals[goal.pk] = {
-                "goal": goal,
+    for cell in held:
+        if cell.goal_id not in goals:
+            name, cycle, _ = running[cell.goal_id]
+            goals[cell.goal_id] = {
+                "name": name,
                 "cycle": cycle,
                 "time_left": time_left(cycle, now),
-                "computed_at": row.computed_at,
+                "computed_at": cell.computed_at,
                 "bars": [],
             }
-        goals[goal.pk]["bars"].append(progress(row, goals[goal.pk]["cycle"], now, team=False))
-    return list(goals.values())
+        goals[cell.goal_id]["bars"].append(
+            progress(cell, goals[cell.goal_id]["cycle"], now, team=False)
+        )
+    entries = list(goals.values())
+    for entry in entries:
+        entry["bars_html"] = render_fragment(_bars(entry["bars"]))
+    return entries
 
 
 def _past(member: Member) -> list[dict[str, Any]]:
@@ -123,7 +135,7 @@ def _goals_page(request: HttpRequest, subject: Member, template: str) -> HttpRes
     elif tab == "past":
         context["past"] = _past(subject)
     else:
-        context["goals"] = _member_goals(subject, now)
+        context["goals"] = _member_goals(request.tenant, subject, now)
     return render(request, _template(request, template, "panel"), context)
 
 
@@ -171,7 +183,11 @@ def my_team(request: HttpRequest) -> HttpResponse:
     viewer = request.member
     mine = Goal.objects.visible_to(viewer) | Goal.objects.covering(viewer)
     goals = list(
-        mine.live().filter(title="").select_related("tenant", "team").order_by("-start", "name")
+        mine.live()
+        .filter(title="")
+        .select_related("tenant", "team")
+        .annotate(stamp=F("computation__computed_at"))
+        .order_by("-start", "name")
     )
     context: dict[str, Any] = {"goals": goals, "poll": POLL, "now": now}
     chosen = request.GET.get("goal", "")
@@ -185,40 +201,54 @@ def my_team(request: HttpRequest) -> HttpResponse:
         goals[0],
     )
     node = _node(request, goal)
+    top = _top(request, goal)
     index = _cycle_index(request, goal, now)
     cycle = goal.cycles()[index]
-    rows = (
-        Achievement.objects.filter(goal=goal, cycle_index=index)
-        .filter(Q(member=node) | Q(member__reports_to=node))
-        .select_related("member", "rule")
-        .order_by("rule__position")
+    panel = cached(
+        request.tenant,
+        ("team", goal.pk, cycle.index, cycle.start, node.pk, goal.stamp),
+        lambda: team_panel(goal.pk, cycle, node),
     )
     team_bars, by_member = [], defaultdict(list)
-    for row in rows:
-        if row.member_id == node.pk:
-            team_bars.append(progress(row, cycle, now, team=True))
+    for cell in panel.cells:
+        bar = progress(cell, cycle, now, team=True)
+        if cell.member_id == node.pk:
+            team_bars.append(bar)
         else:
-            by_member[row.member].append(progress(row, cycle, now, team=True))
+            by_member[panel.people[cell.member_id]].append(bar)
     sort = request.GET.get("sort", "")
     reports = _leaderboard(by_member, sort)
-    context |= {
-        "goal": goal,
-        "node": node,
-        "cycle": cycle,
+    board = {"goal": goal, "cycle": cycle, "node": node, "sort": sort, "team_bars": team_bars,
+             "reports": reports}  # fmt: skip
+    leaderboard = Fragment("achievements/_leaderboard.html", board, _board_shown(board))
+    context |= board | {
         "cycles": goal.cycles(),
-        "team_bars": team_bars,
-        "reports": reports,
-        "sort": sort,
-        "breadcrumb": list(
-            Member.objects.managers_of(node).filter(lft__gte=_top(request, goal).lft)
-        ),
-        "computed_at": rows[0].computed_at if rows else None,
+        "team_bars_html": render_fragment(_bars(team_bars)),
+        "leaderboard": render_fragment(leaderboard) if reports else "",
+        "breadcrumb": [manager for manager in panel.managers if manager.lft >= top.lft],
+        "computed_at": panel.cells[0].computed_at if panel.cells else None,
     }
     return render(request, _template(request, "achievements/my_team.html", "team-panel"), context)
 
 
-def _leaderboard(by_member: dict[Member, list], sort: str) -> list[dict[str, Any]]:
-    """Direct reports, by name or by how far along a rule's target they are (best first)."""
+def _board_shown(board: dict[str, Any]) -> tuple[Any, ...]:
+    """Everything templates/achievements/_leaderboard.html shows."""
+    return (
+        board["goal"].pk,
+        board["cycle"].index,
+        board["node"].pk,
+        board["sort"],
+        tuple((bar.rule.key, bar.rule.name) for bar in board["team_bars"]),
+        tuple(
+            (entry["member"], entry["behind"], tuple(bar.shown for bar in entry["bars"]))
+            for entry in board["reports"]
+        ),
+    )
+
+
+def _leaderboard(by_member: dict[Person, list[Progress]], sort: str) -> list[dict[str, Any]]:
+    """Direct reports, by name or by how far along a rule's target they are (best first, then
+    by name)."""
     reports = [
         {"member": member, "bars": bars, "behind": any(b.status == "behind" for b in bars)}
         for member, bars in by_member.items()
@@ -230,7 +260,7 @@ def _leaderboard(by_member: dict[Member, list], sort: str) -> list[dict[str, Any
             bar = next((b for b in entry["bars"] if b.rule.key == key), None)
             return -(bar.percent or 0) if bar and bar.percent is not None else 1.0
 
-        return sorted(reports, key=reached)
+        return sorted(reports, key=lambda entry: (reached(entry), entry["member"].name.lower()))
     return sorted(reports, key=lambda entry: entry["member"].name.lower())
 
 
@@ -289,26 +319,33 @@ def goal_export(request: HttpRequest, pk: int) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def company_overview(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    goals = list(Goal.objects.live().select_related("tenant", "team", "ruleset").order_by("name"))
-    tops = (
-        Achievement.objects.filter(
-            goal__in=goals, cycle_start__lte=now, cycle_end__gt=now, member_id=F("goal__team_id")
-        )
-        .select_related("rule", "goal__tenant")
-        .order_by("rule__position")
+    goals = list(
+        Goal.objects.live()
+        .select_related("team")
+        .annotate(stamp=F("computation__computed_at"))
+        .order_by("name")
     )
+    calendar = tenant_calendar(request.tenant)
+    running = {
+        goal.pk: cycle
+        for goal in goals
+        if (cycle := cycle_containing(calendar, goal.cycle, now, goal.start, goal.end))
+    }
+    shown = [(goal, running[goal.pk]) for goal in goals if goal.pk in running]
+    stamps = tuple((goal.pk, goal.team_id, c.index, c.start, goal.stamp) for goal, c in shown)
+    teams = [(goal.pk, goal.team_id, cycle) for goal, cycle in shown]
+    tops = cached(request.tenant, ("overview", stamps), lambda: team_totals(teams))
     bars = defaultdict(list)
-    for row in tops:
-        bars[row.goal_id].append(progress(row, row.goal.cycles()[row.cycle_index], now, team=True))
-    computed = dict(
-        GoalComputation.objects.filter(goal__in=goals).values_list("goal_id", "computed_at")
-    )
+    for cell in tops:
+        bars[cell.goal_id].append(progress(cell, running[cell.goal_id], now, team=True))
+    today = tenant_today(request.tenant)
     entries = [
         {
             "goal": goal,
-            "status": goal.status_on(tenant_today(goal.tenant)),
+            "status": goal.status_on(today),
             "bars": bars.get(goal.pk, []),
-            "computed_at": computed.get(goal.pk),
+            "bars_html": render_fragment(_bars(bars[goal.pk])) if goal.pk in bars else "",
+            "computed_at": goal.stamp,
         }
         for goal in goals
     ]

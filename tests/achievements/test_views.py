@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
+from django.utils import timezone
 
+from achievements.fragments import FRAGMENTS
+from achievements.panels import PANELS
 from achievements.services import goal_recompute
 from crm.ingest import records_upsert
 from goals.models import Goal
@@ -69,10 +74,42 @@ def test_the_panel_refreshes_itself_as_a_partial(org: Org, goal: Goal) -> None:
     assert body.lstrip().startswith('<div id="panel"') and "<html" not in body
 
 
+def test_a_recompute_shows_on_a_panel_at_once(org: Org, goal: Goal) -> None:
+    rep = client_for(org.rep)
+    assert "<strong>3</strong> of 10" in rep.get("/me/").content.decode()
+    manager = client_for(org.east)
+    cell = f'member={org.rep.pk}&amp;cycle=0&amp;scope=team">'
+    assert f"{cell}3</a>" in manager.get("/team/").content.decode()
+    calls(org, org.rep, 5)
+    goal_recompute(goal.pk)
+    assert "<strong>5</strong> of 10" in rep.get("/me/").content.decode()
+    assert f"{cell}5</a>" in manager.get("/team/").content.decode()
+
+
+def _page(client, url: str) -> str:  # noqa: ANN001
+    body = client.get(url).content.decode()
+    return re.sub(r'"X-CSRFToken": "[^"]+"|name="csrfmiddlewaretoken" value="[^"]+"', "", body)
+
+
+def test_a_kept_panel_is_what_a_fresh_render_gives_later(org: Org, goal: Goal) -> None:
+    """Pace and "updated N ago" follow the clock though the numbers come from memory."""
+    pages = {client_for(org.rep): "/me/", client_for(org.admin): "/team/",
+             client_for(org.east): f"/team/?goal={goal.pk}&sort=rule-dialled_calls"}  # fmt: skip
+    earlier = {url: _page(client, url) for client, url in pages.items()}
+    with mock.patch("django.utils.timezone.now", return_value=timezone.now() + timedelta(hours=3)):
+        kept = {url: _page(client, url) for client, url in pages.items()}
+        PANELS.clear()
+        FRAGMENTS.clear()
+        fresh = {url: _page(client, url) for client, url in pages.items()}
+    assert kept == fresh
+    assert all(kept[url] != earlier[url] for url in kept)
+    assert 'updated <span class="updated">3 hours</span> ago' in kept["/me/"]
+
+
 def test_my_team_drills_down_one_level_and_sorts(org: Org, goal: Goal) -> None:
     admin = client_for(org.admin)
     top = admin.get("/team/")
-    assert [entry["member"] for entry in top.context["reports"]] == [org.east, org.west]
+    assert [entry["member"].pk for entry in top.context["reports"]] == [org.east.pk, org.west.pk]
     drill = admin.get(
         f"/team/?goal={goal.pk}&member={org.east.pk}",
         headers={"HX-Request": "true", "HX-Target": "team-panel"},
@@ -82,7 +119,7 @@ def test_my_team_drills_down_one_level_and_sorts(org: Org, goal: Goal) -> None:
     assert org.rep.name in body and org.sdr.name not in body
     assert f">{org.admin.name}</a> ›" in body  # the breadcrumb back up
     ranked = admin.get(f"/team/?goal={goal.pk}&member={org.east.pk}&sort=rule-dialled_calls")
-    assert [e["member"] for e in ranked.context["reports"]] == [org.rep, org.rep2]
+    assert [e["member"].pk for e in ranked.context["reports"]] == [org.rep.pk, org.rep2.pk]
 
 
 def test_a_manager_sees_their_part_of_a_company_goal_and_nothing_else(org: Org, goal: Goal) -> None:
