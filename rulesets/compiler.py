@@ -18,7 +18,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
 from django.db.models import (
     Aggregate,
     Count,
@@ -34,6 +33,7 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate, TruncMonth, TruncWeek
+from django.db.models.sql.compiler import SQLCompiler
 from django_scopes import scope
 
 from crm.models import Activity, Lead, Opportunity, StageChange
@@ -237,13 +237,15 @@ def rule_parts(
         granularity=granularity,
         custom=custom,
     )
-    # Rows as the database gives them: Django's converters cost more than the fold, and the
-    # one value that differs by database, the bucket, is read by _local_date.
+    # Rows as the database gives them: Django's converters of every column cost more than the
+    # fold. The bucket, which differs by database, is read by _local_date; the part goes
+    # through its converters (SQLite sums money as floats, which they round back).
+    compiler = query.query.get_compiler(query.db)
     try:
-        sql, params = query.query.get_compiler(query.db).as_sql()
+        sql, params = compiler.as_sql()
     except EmptyResultSet:  # no members: what iterating the queryset would give
         return {}
-    with connections[query.db].cursor() as cursor:
+    with compiler.connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
         rows = cursor.fetchall()
@@ -253,6 +255,7 @@ def rule_parts(
     part_at, part = next(
         ((at, name[1:]) for at, name in enumerate(names) if name[1:] in _PART_NAMES), (0, None)
     )
+    read = _converted(compiler, f"_{part}") if part else None
     folded: dict[tuple[int, Hashable], Parts] = {}
     cycles: dict[Any, Hashable] = {}  # a few buckets, each met in many rows
     for row in rows:
@@ -265,11 +268,30 @@ def rule_parts(
             if parts is None:
                 parts = folded[key] = Parts()
             parts.distinct.add(row[-1])
-        elif parts is None:
-            folded[key] = _parts(row[count_at], part, row[part_at])
+            continue
+        found = _parts(row[count_at], part, read(row[part_at]) if read else None)
+        if parts is None:
+            folded[key] = found
         else:
-            parts.merge(_parts(row[count_at], part, row[part_at]))
+            parts.merge(found)
     return folded
+
+
+def _converted(compiler: SQLCompiler, alias: str) -> Callable[[Any], Any]:
+    """How Django reads the column ``alias`` of the compiled query (its converters)."""
+    expression = next(column for column, _sql, name in compiler.select if name == alias)
+    connection = compiler.connection
+    converters = [
+        *connection.ops.get_db_converters(expression),
+        *expression.get_db_converters(connection),
+    ]
+
+    def read(value: Any) -> Any:
+        for converter in converters:
+            value = converter(value, expression, connection)
+        return value
+
+    return read
 
 
 def _number(value: Any) -> Decimal | None:
