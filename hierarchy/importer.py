@@ -159,7 +159,9 @@ def _check_tree(
             if existing.get(row.email) and existing[row.email].reports_to_id is None:
                 problem(row.line, f"{row.email} is the top of the organization: leave it empty")
     state: dict[str, int] = {}  # 1: on the current path, 2: known to reach the root
-    for start in parents:
+    # From the file's rows in line order: a cycle is told from its first line, whatever order
+    # the database returned the existing members in.
+    for start in [*line_of, *(email for email in parents if email not in line_of)]:
         path = []
         email: str | None = start
         while email is not None and email in parents and state.get(email) is None:
