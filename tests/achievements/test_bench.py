@@ -12,7 +12,7 @@ from django_scopes import scope, scopes_disabled
 
 from crm.models import Activity, Lead, Opportunity
 from hierarchy.models import Member, Tenant
-from tests.achievements.test_worker import _require_services
+from tests.processes import require_services
 
 TINY = ["--members", "30", "--activities", "2000", "--leads", "300", "--opportunities", "150"]
 
@@ -65,7 +65,7 @@ def test_bench_recompute_reuses_only_what_exists() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_bench_freshness_prints_its_percentiles(settings) -> None:  # noqa: ANN001
-    _require_services()
+    require_services()
     settings.RECOMPUTE_DEBOUNCE_SECONDS = 1
     out = io.StringIO()
     call_command("bench_freshness", "--records", "3", "--reps", "2", stdout=out)
