@@ -77,18 +77,19 @@ def _per_day(tenant: Tenant, specs: dict[str, RuleSpec], root: Member) -> dict[s
         "tenant": tenant,
         "start": local_day_start(calendar, today - timedelta(days=BASELINE_DAYS)),
         "end": local_day_start(calendar, today),
-        "member_ids": list(Member._tree_manager.filter(tenant=tenant).values_list("pk", flat=True)),
         "granularity": Granularity.MONTH,
         "cycle_of": lambda day: 0,
     }
     custom, _vocab = tenant_vocabulary(tenant)
     totals: dict[str, Parts] = {}
-    for key, spec in specs.items():
-        if spec.aggregation == Aggregation.RATIO:
-            continue
-        totals[key] = Parts()
-        for parts in rule_parts(spec, custom=custom, **window).values():
-            totals[key].merge(parts)
+    with scope(tenant=tenant):
+        members = list(Member.objects.values_list("pk", flat=True))
+        for key, spec in specs.items():
+            if spec.aggregation == Aggregation.RATIO:
+                continue
+            totals[key] = Parts()
+            for parts in rule_parts(spec, custom=custom, member_ids=members, **window).values():
+                totals[key].merge(parts)
     baseline: dict[str, Decimal] = {}
     for key, spec in specs.items():
         if spec.aggregation == Aggregation.RATIO:

@@ -20,9 +20,9 @@ from goals_project.pagination import Pages
 from hierarchy.models import Member
 from rulesets.models import Ruleset
 
-from .forms import AMOUNT_LIMIT
 from .models import Goal, tenant_today
 from .services import (
+    AMOUNT_LIMIT,
     OWN_KEY,
     GoalDraft,
     SplitInput,

@@ -16,7 +16,7 @@ from rulesets.models import GoalRule, Ruleset
 
 from .calendar import CycleKind
 from .models import Goal
-from .services import OWN_KEY, GoalDraft, GoalTree, SplitInput, TargetInput
+from .services import AMOUNT_LIMIT, OWN_KEY, GoalDraft, GoalTree, SplitInput, TargetInput
 
 STEPS = ("basics", "targets", "distribution", "review")
 METHODS = (("equal", "Equal"), ("percentage", "By percentage"), ("custom", "Custom amounts"))
@@ -58,10 +58,6 @@ class GoalBasicsForm(forms.Form):
         for name in locked:
             if name in self.fields:
                 self.fields[name].disabled = True
-
-
-AMOUNT_LIMIT = Decimal(10) ** 15
-"""Targets and shares stay below this: amounts are stored with 18 digits, 2 after the point."""
 
 
 def _decimal(text: str) -> Decimal | None:

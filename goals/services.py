@@ -41,6 +41,14 @@ class TargetInput:
     phasing: tuple[Decimal, ...] = ()
 
 
+AMOUNT_LIMIT = Decimal(10) ** 15
+"""Targets and shares stay below this: amounts are stored with 18 digits, 2 after the point."""
+
+
+def _storable(number: Decimal) -> bool:
+    return number.is_finite() and abs(number) < AMOUNT_LIMIT
+
+
 @dataclass(frozen=True)
 class SplitInput:
     """One level: how ``parent``'s share splits. ``shares`` are keyed by member id or "own".
@@ -301,9 +309,11 @@ def _check_targets(
     errors: dict[str, str] = {}
     if not draft.targets:
         errors["targets"] = "Give a target for at least one rule."
-    for key in draft.targets:
+    for key, given in draft.targets.items():
         if key not in rules:
             errors[f"targets.{key}"] = f"The ruleset {draft.ruleset.name!r} has no rule {key!r}."
+        elif not all(_storable(number) for number in (given.amount, *given.phasing)):
+            errors[f"targets.{key}"] = f"A target is a number below {AMOUNT_LIMIT:,}."
     holders = _holds(draft.holders, tree)
     for index, split in enumerate(draft.splits):
         where = f"distribution.{index}"
@@ -315,6 +325,8 @@ def _check_targets(
             errors[where] = f"{split.parent.name} has no one reporting to them to split among."
         elif split.method == "custom" and split.rule is None:
             errors[where] = "Custom amounts are given per rule: name the rule they are for."
+        elif not all(_storable(share) for share in split.shares.values()):
+            errors[where] = f"Shares are numbers below {AMOUNT_LIMIT:,}."
     if errors:
         return errors
     effective = _effective_splits(draft.splits, rules)

@@ -153,6 +153,21 @@ def test_unknown_rules_and_bad_amounts_are_all_reported_at_once(org: Org) -> Non
     assert set(errors) >= {"name", "targets.nope"}
 
 
+def test_numbers_too_large_to_store_are_refused_by_field(org: Org) -> None:
+    """Every caller (pages, API, code) meets the same limit before any arithmetic."""
+    targets = {
+        "dialled_calls": TargetInput(Decimal("1e30")),
+        "won_value": TargetInput(Decimal(100), phasing=(Decimal("Infinity"),)),
+    }
+    huge = SplitInput(org.east, "custom", {org.rep.pk: Decimal("1e15")}, rule="dialled_calls")
+    with pytest.raises(ValidationError) as excinfo:
+        org.goal(targets=targets, splits=[huge])
+    errors = errors_of(excinfo)
+    assert errors["targets.dialled_calls"] == "A target is a number below 1,000,000,000,000,000."
+    assert errors["targets.won_value"] == errors["targets.dialled_calls"]
+    assert errors["distribution.0"] == "Shares are numbers below 1,000,000,000,000,000."
+
+
 def test_a_ratio_target_is_held_by_everyone(org: Org) -> None:
     goal = org.goal(targets={"conversion_rate": TargetInput(Decimal("25.5"))})
     shares = targets_in_first_cycle(goal, "conversion_rate")
