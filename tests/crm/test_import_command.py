@@ -192,7 +192,7 @@ def test_it_leaves_foreign_keys_checked_at_commit_after_an_import(crm: Crm, tmp_
     # The import checks them statement by statement; the caller's transaction gets its
     # deferred checks back: a row may refer to one that is written later.
     run(crm, write(tmp_path, LEADS + f"L-1,{crm.rep_email},Ada,new,,,\n"))
-    with connection.cursor() as cursor, transaction.atomic():
+    with scope(tenant=crm.tenant), connection.cursor() as cursor, transaction.atomic():
         cursor.execute(
             "INSERT INTO crm_lead (tenant_id, external_id, owner_id, name, email, phone, source, "
             "status, created_at, attributes) VALUES (%s, 'L-2', -1, 'Bob', '', '', '', 'new', "
