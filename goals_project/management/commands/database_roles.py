@@ -65,9 +65,10 @@ class Command(BaseCommand):
                 cursor.execute(f"GRANT {quote(platform)} TO {quote(app)}")
                 for owner in options["owner"]:
                     cursor.execute(f"GRANT {quote(platform)}, {quote(app)} TO {quote(owner)}")
+                # TEMPORARY: imports and recomputes COPY their rows through temporary tables.
                 cursor.execute(
-                    f"GRANT CONNECT ON DATABASE {quote(connection.settings_dict['NAME'])} "
-                    f"TO {quote(app)}"
+                    f"GRANT CONNECT, TEMPORARY ON DATABASE "
+                    f"{quote(connection.settings_dict['NAME'])} TO {quote(app)}"
                 )
             rls.policies_apply(connection)
         except DatabaseError as exc:
