@@ -53,12 +53,14 @@ class Client:
         message = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (data or b"")
         reused = self.streams is not None
         try:
-            return await asyncio.wait_for(self._exchange(message), TIMEOUT)
+            async with asyncio.timeout(TIMEOUT):
+                return await self._exchange(message)
         except (ConnectionError, asyncio.IncompleteReadError):
             self.close()
             if not reused:
                 raise
-        return await asyncio.wait_for(self._exchange(message), TIMEOUT)
+        async with asyncio.timeout(TIMEOUT):
+            return await self._exchange(message)
 
     async def _exchange(self, message: bytes) -> tuple[int, bytes]:
         if self.streams is None:
@@ -66,12 +68,15 @@ class Client:
         reader, writer = self.streams
         writer.write(message)
         await writer.drain()
-        line = await reader.readline()
-        if not line:
-            raise ConnectionResetError("the server closed the connection")
-        status = int(line.split()[1])
-        length, chunked, close = None, False, line.startswith(b"HTTP/1.0")
-        while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+        try:
+            status_line, *lines = (await reader.readuntil(b"\r\n\r\n")).split(b"\r\n")[:-2]
+        except asyncio.IncompleteReadError as exc:
+            if not exc.partial:
+                raise ConnectionResetError("the server closed the connection") from None
+            raise
+        status = int(status_line.split()[1])
+        length, chunked, close = None, False, status_line.startswith(b"HTTP/1.0")
+        for line in lines:
             name, _, value = line.decode("latin-1").partition(":")
             name, value = name.strip().lower(), value.strip()
             if name == "content-length":
