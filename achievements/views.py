@@ -331,9 +331,9 @@ def company_overview(request: HttpRequest) -> HttpResponse:
         for goal in goals
         if (cycle := cycle_containing(calendar, goal.cycle, now, goal.start, goal.end))
     }
-    shown = [(goal, running[goal.pk]) for goal in goals if goal.pk in running]
-    stamps = tuple((goal.pk, goal.team_id, c.index, c.start, goal.stamp) for goal, c in shown)
-    teams = [(goal.pk, goal.team_id, cycle) for goal, cycle in shown]
+    teams = [(goal.pk, goal.team_id, running[goal.pk]) for goal in goals if goal.pk in running]
+    stamp = {goal.pk: goal.stamp for goal in goals}
+    stamps = tuple((pk, team, c.index, c.start, stamp[pk]) for pk, team, c in teams)
     tops = cached(request.tenant, ("overview", stamps), lambda: team_totals(teams))
     bars = defaultdict(list)
     for cell in tops:
