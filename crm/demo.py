@@ -275,18 +275,18 @@ def demo_tenant_build(
             builder.opportunities(opportunities)
             builder.activities(activities)
         builder.notify()
-    _analyze()
+    tables_analyze(
+        "crm_activity", "crm_lead", "crm_opportunity", "crm_stagechange", "hierarchy_member"
+    )
     return DemoResult(tenant=tenant, counts={"members": len(people)} | builder.counts)
 
 
-def _analyze() -> None:
+def tables_analyze(*tables: str) -> None:
     """Fresh planner statistics after a bulk load, so the first queries over a million new
-    rows use their indexes (autovacuum would catch up only minutes later)."""
+    rows use their indexes (autovacuum would catch up only minutes later, if it runs)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                "ANALYZE crm_activity, crm_lead, crm_opportunity, crm_stagechange, hierarchy_member"
-            )
+            cursor.execute(f"ANALYZE {', '.join(map(connection.ops.quote_name, tables))}")
 
 
 def demo_tenant_clear(tenant: Tenant) -> None:

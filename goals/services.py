@@ -45,7 +45,8 @@ AMOUNT_LIMIT = Decimal(10) ** 15
 """Targets and shares stay below this: amounts are stored with 18 digits, 2 after the point."""
 
 
-def _storable(number: Decimal) -> bool:
+def _storable(number: Decimal | int) -> bool:
+    number = Decimal(number)
     return number.is_finite() and abs(number) < AMOUNT_LIMIT
 
 
