@@ -8,6 +8,7 @@ import statistics
 import time
 import urllib.parse
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -153,7 +154,10 @@ class Command(BaseCommand):
         if tenant is None:
             raise CommandError(f"No tenant {options['tenant']!r}: run seed_demo first.")
         _, key = api_token_create(tenant=tenant, name=f"bench_load {datetime.now(UTC):%H:%M:%S}")
-        asyncio.run(self._load(demo_logins(tenant.slug), key, options))
+        # In a thread of its own: whoever calls the command may be running an event loop
+        # already (a Playwright session in the test suite does).
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            thread.submit(asyncio.run, self._load(demo_logins(tenant.slug), key, options)).result()
 
     async def _load(self, logins: list[tuple[str, str, str]], key: str, options: Any) -> None:
         rep_emails = [email for email, _, role in logins if role == "rep"]
