@@ -30,7 +30,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from django.db import connection, models
+from django.db import OperationalError, connection, models, transaction
 
 NULL = r"\N"
 
@@ -152,8 +152,9 @@ def _statements(
             )
     moments = [model._meta.get_field(name).column for name in model.DATE_FIELDS]
     returned = ["id", "external_id", "owner_id", *moments]
-    # What Written holds, in its order.
-    result = ["w.id", "o.id IS NULL", "w.owner_id", "o.owner_id"]
+    # Whether another transaction created the row after ``old`` was read (it committed while
+    # this insert waited on it), then what Written holds, in its order.
+    result = ["o.id IS NULL AND NOT w.inserted", "w.id", "o.id IS NULL", "w.owner_id", "o.owner_id"]
     result += [f"w.{m}" for m in moments] + [f"o.{m}" for m in moments]
     joins = ""
     if stage_moves:
@@ -178,12 +179,16 @@ def _statements(
                     IS DISTINCT FROM ROW({", ".join(f"o.{n}" for n in names)})
             ON CONFLICT (tenant_id, external_id) DO UPDATE
             SET {", ".join(f"{n} = EXCLUDED.{n}" for n in names)}
-            RETURNING {", ".join(quote(column) for column in returned)}
+            RETURNING {", ".join(quote(column) for column in returned)}, xmax = 0 AS inserted
         )
         SELECT {", ".join(result)}
         FROM written w LEFT JOIN old o ON o.external_id = w.external_id {joins}
     """
     return _Statements(prepare, copy, upsert)
+
+
+RACES = 5
+"""Attempts of one batch's upsert while writers of the same new records keep racing it."""
 
 
 def upsert_by_copy(
@@ -212,12 +217,22 @@ def upsert_by_copy(
         cursor.execute(statements.prepare)
         tenant = f"{tenant_id}\t"
         cursor.copy_expert(statements.copy, io.StringIO("".join(tenant + row for row in rows)))
-        cursor.execute(statements.upsert, params)
-        written = cursor.fetchall()
+        for _ in range(RACES):
+            # A batch racing one with the same new records finds them created when it comes to
+            # insert: its stamps and "created" would be wrong. Again, now seeing them stored.
+            with transaction.atomic():
+                cursor.execute(statements.upsert, params)
+                written = cursor.fetchall()
+                raced = any(row[0] for row in written)
+                transaction.set_rollback(raced)
+            if not raced:
+                break
+        else:
+            raise OperationalError(f"{model._meta.verbose_name_plural}: {RACES} racing writers")
     k = len(model.DATE_FIELDS)
     return [
         Written(
             pk, created, owner, tuple(rest[:k]), old_owner, tuple(rest[k : 2 * k]), *rest[2 * k :]
         )
-        for pk, created, owner, old_owner, *rest in written
+        for _raced, pk, created, owner, old_owner, *rest in written
     ]

@@ -40,7 +40,7 @@ from achievements.models import Achievement, GoalComputation
 from achievements.services import goal_recompute
 from achievements.tasks import recompute_goal, sweep
 from crm.ingest import records_upsert
-from crm.models import Activity, ActivityType
+from crm.models import Activity, ActivityType, Opportunity, StageChange
 from goals.models import Goal, tenant_today
 from goals.services import GoalDraft, TargetInput, goal_save
 from goals_project.celery import app
@@ -173,15 +173,38 @@ def test_the_same_batch_delivered_twice_at_once_is_counted_once(
 
     answers = at_once(deliver, times=2)
     assert [getattr(a, "status_code", a) for a in answers] == [200, 200]
-    for answer in answers:  # (racing, both may say "created": each wrote all it was sent)
-        body = answer.json()
+    bodies = [answer.json() for answer in answers]
+    for body in bodies:
         assert body["created"] + body["updated"] + body["unchanged"] == 200 and not body["rejected"]
+    assert sum(body["created"] for body in bodies) == 200  # each record created once
     assert activities(org) == 200
     wait_for(lambda: team_value(goal, org.east.pk) == 200, seconds=20)
     again = Client(headers={"Authorization": f"Bearer {key}"})
     response = again.post("/api/v1/activities", batch, content_type="application/json")
     assert response.json()["unchanged"] == 200 and activities(org) == 200
     assert_as_a_clean_recompute(goal)
+
+
+def test_deals_delivered_twice_at_once_record_their_first_stage_once(org: Org) -> None:
+    _, key = api_token_create(tenant=org.admin.tenant, name="CRM")
+    deals = [
+        {"external_id": f"deal-{n}", "owner_email": org.rep.email, "name": f"Deal {n}",
+         "stage": "Prospect", "value": "100"}
+        for n in range(50)
+    ]  # fmt: skip
+
+    def deliver() -> Any:
+        api = Client(headers={"Authorization": f"Bearer {key}"})
+        return api.post(
+            "/api/v1/opportunities", {"records": deals}, content_type="application/json"
+        )
+
+    answers = at_once(deliver, times=2)
+    assert [getattr(a, "status_code", a) for a in answers] == [200, 200]
+    assert sum(answer.json()["created"] for answer in answers) == 50
+    with scope(tenant=org.admin.tenant):
+        assert Opportunity.objects.count() == 50
+        assert StageChange.objects.count() == 50  # one "entered Prospect" each, not two
 
 
 # PostgreSQL restarted during a recompute, on a throwaway cluster.
