@@ -3,20 +3,95 @@
 from __future__ import annotations
 
 import io
+from http.cookies import SimpleCookie
 
 import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core.management import call_command
+from django.core.signals import request_started
+from django_scopes import scopes_disabled
 
 from crm.demo import demo_tenant_build
+from goals_project.management.commands import bench_load
+from hierarchy.models import Member
 
-pytestmark = pytest.mark.django_db(transaction=True)
+
+@pytest.fixture
+def sessions_made(monkeypatch) -> dict[str, int]:
+    """The sessions bench_load makes: session key -> user id."""
+    made: dict[str, int] = {}
+    original = bench_load.session_create
+
+    def recording(user) -> str:
+        made[key := original(user)] = user.pk
+        return key
+
+    monkeypatch.setattr(bench_load, "session_create", recording)
+    return made
 
 
-def test_bench_load_reads_dashboards_and_posts_records(live_server) -> None:
+@pytest.fixture
+def sessions_seen() -> set[str]:
+    """The session cookies of the requests the live server receives."""
+    seen: set[str] = set()
+
+    def receive(sender, environ, **kwargs) -> None:
+        cookie = SimpleCookie(environ.get("HTTP_COOKIE", "")).get(settings.SESSION_COOKIE_NAME)
+        if cookie is not None:
+            seen.add(cookie.value)
+
+    request_started.connect(receive, dispatch_uid="test_bench_load")
+    yield seen
+    request_started.disconnect(dispatch_uid="test_bench_load")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_load_reads_dashboards_and_posts_records(
+    live_server, sessions_made, sessions_seen
+) -> None:
     demo_tenant_build(slug="demo", members=12, days=5, activities=200)
     out = io.StringIO()
     call_command("bench_load", "--url", live_server.url, "--clients", "3", "--seconds", "2",
                  "--api-share", "0.3", stdout=out)  # fmt: skip
     text = out.getvalue()
     assert "3 clients for" in text and "0 errors" in text
-    assert "GET /me/" in text and "POST /api/v1/activities" in text and "p95" in text
+    assert "GET /me/" in text and "GET /team/" in text and "GET /overview/" in text
+    assert "POST /api/v1/activities" in text and "p95" in text
+    assert "3 distinct people, a session each: 1 rep (/me/), 1 manager" in text
+    # Three different people, one of each role, each logged in by a session of their own
+    # that the server was sent, and that is gone afterwards.
+    with scopes_disabled():
+        roles = Member.objects.filter(user_id__in=sessions_made.values()).values_list("role")
+        assert sorted(role for (role,) in roles) == ["admin", "manager", "rep"]
+    assert len(set(sessions_made.values())) == 3
+    assert sessions_seen >= set(sessions_made)
+    assert not Session.objects.filter(session_key__in=list(sessions_made)).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_load_takes_turns_among_more_people_than_clients(
+    live_server, sessions_made, sessions_seen
+) -> None:
+    demo_tenant_build(slug="demo", members=12, days=5, activities=200)
+    out = io.StringIO()
+    call_command("bench_load", "--url", live_server.url, "--clients", "2", "--people", "6",
+                 "--seconds", "2", stdout=out)  # fmt: skip
+    assert "2 clients for" in out.getvalue() and "0 errors" in out.getvalue()
+    assert "6 distinct people" in out.getvalue()
+    assert len(set(sessions_made.values())) == 6
+    assert sessions_seen >= set(sessions_made)
+    assert not Session.objects.filter(session_key__in=list(sessions_made)).exists()
+
+
+def test_role_counts_follow_a_company_and_the_members_there_are() -> None:
+    company = {"rep": 1766, "manager": 233, "admin": 1}
+    assert bench_load.role_counts(20, company) == {"rep": 15, "manager": 4, "admin": 1}
+    assert bench_load.role_counts(100, company) == {"rep": 77, "manager": 22, "admin": 1}
+    assert bench_load.role_counts(2, company) == {"rep": 2, "manager": 0, "admin": 0}
+    assert bench_load.role_counts(3, {"rep": 5, "admin": 1}) == {"rep": 2, "admin": 1}
+
+
+def test_role_counts_refuse_more_people_than_members() -> None:
+    with pytest.raises(bench_load.CommandError, match="only 3 active members"):
+        bench_load.role_counts(4, {"rep": 2, "manager": 1})

@@ -3,19 +3,22 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import re
 import statistics
 import time
 import urllib.parse
-from collections import defaultdict
+from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import import_module
 from typing import Any
 
+from django.conf import settings
+from django.contrib import auth
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django_scopes import scope
 
-from crm.demo import DEMO_PASSWORD, demo_logins
-from hierarchy.models import Tenant
+from hierarchy.models import Member, Tenant
 from hierarchy.services import api_token_create
 
 PAGES = {"rep": ["/me/"], "manager": ["/team/", "/me/"], "admin": ["/team/", "/overview/"]}
@@ -23,9 +26,10 @@ TIMEOUT = 30  # seconds for one request, connecting included
 
 
 class Client:
-    """One simulated person: a logged-in session's cookies on an HTTP/1.1 connection to a
-    running server, opened again whenever the server closes it (gunicorn's sync workers close
-    every one, as the previous client did for each request).
+    """One simulated browser: the session cookie of the person it acts for (set before each
+    request) and whatever cookies the server sets, on an HTTP/1.1 connection to a running
+    server, opened again whenever the server closes it (gunicorn's sync workers close every
+    one, as the previous client did for each request).
 
     Plain asyncio streams, so that all the clients together cost the machine a small fraction
     of what the server spends on them: the load generator shares the server's cores, and every
@@ -116,34 +120,107 @@ class Client:
             self.streams[1].close()
             self.streams = None
 
-    async def log_in(self, email: str) -> None:
-        status, page = await self.request("/login/")
-        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-        if status != 200 or token is None:
-            raise CommandError(f"No login form at /login/ (status {status}).")
-        form = {"csrfmiddlewaretoken": token.group(1).decode(), "username": email,
-                "password": DEMO_PASSWORD}  # fmt: skip
-        headers = {"Referer": f"http://{self.netloc}/login/",
-                   "Content-Type": "application/x-www-form-urlencoded"}  # fmt: skip
-        status, _ = await self.request("/login/", urllib.parse.urlencode(form).encode(), headers)
-        if status != 302 or "sessionid" not in self.cookies:
-            raise CommandError(f"Logging in as {email} answered {status} without a session.")
+
+# Who the clients are, in proportions close to a sales company's (the benchmark tenant has
+# 1,766 reps, 233 managers and one admin): mostly reps, a manager for every few of them, and an
+# admin or two. What each reads: a rep their own targets, a manager their team and their own
+# targets, an admin their team and the company overview.
+SHARES = {Member.Role.REP: 0.75, Member.Role.MANAGER: 0.20, Member.Role.ADMIN: 0.05}
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    role: str
+    session: str  # the key of the server-side session made for them
+
+
+def role_counts(wanted: int, available: dict[str, int]) -> dict[str, int]:
+    """How many people of each role make ``wanted`` in the proportions of SHARES, with at least
+    one of each role when there are as many people as roles, and no more of a role than
+    ``available`` has (a role short of members leaves its places to the others)."""
+    roles = [role for role in SHARES if available.get(role)]
+    if wanted > sum(available[role] for role in roles):
+        raise CommandError(f"--people {wanted}: the tenant has only {sum(available.values())} "
+                           "active members.")  # fmt: skip
+    share = {role: wanted * SHARES[role] / sum(SHARES[r] for r in roles) for role in roles}
+    counts = {role: int(wanted >= len(roles)) for role in roles}
+    for _ in range(wanted - sum(counts.values())):
+        # Each place to the role furthest below its share that has members left.
+        role = max((r for r in roles if counts[r] < available[r]),
+                   key=lambda r: share[r] - counts[r])  # fmt: skip
+        counts[role] += 1
+    return counts
+
+
+def people_choose(tenant: Tenant, wanted: int) -> list[tuple[Member, str]]:
+    """``wanted`` distinct active members of the tenant in the proportions of ``role_counts``,
+    each role's spread evenly over the reporting tree (so over many teams), the same ones on
+    every run; with their role."""
+    with scope(tenant=tenant):
+        members = list(
+            Member.objects.filter(is_active=True, user__is_active=True)
+            .select_related("user")
+            .order_by("tree_id", "lft")
+        )
+    by_role: dict[str, list[Member]] = defaultdict(list)
+    for member in members:
+        by_role[member.role].append(member)
+    counts = role_counts(wanted, {role: len(found) for role, found in by_role.items()})
+    chosen = []
+    for role, count in counts.items():
+        found = by_role[role]
+        chosen += [(found[n * len(found) // count], role) for n in range(count)]
+    return chosen
+
+
+def session_create(user: Any) -> str:
+    """A server-side session logged in as ``user``, as ``django.test.Client.force_login``
+    makes one (the first backend that can load a user, and the password's session hash, so
+    that the server accepts it without anyone knowing the password); its key."""
+    backend = next(
+        path
+        for path in settings.AUTHENTICATION_BACKENDS
+        if hasattr(auth.load_backend(path), "get_user")
+    )
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[auth.SESSION_KEY] = user._meta.pk.value_to_string(user)
+    session[auth.BACKEND_SESSION_KEY] = backend
+    session[auth.HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return session.session_key
+
+
+def sessions_delete(keys: list[str]) -> None:
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    for key in keys:
+        store().delete(key)
 
 
 class Command(BaseCommand):
     help = (
         "Load a running server (gunicorn on PostgreSQL with a worker, for figures that mean "
-        "something) with concurrent clients for a while: the demo tenant's people read their "
-        "dashboards and, with --api-share, an integration posts activities. Each client sends "
-        "its next request as soon as the previous one is answered (no think time). Prints "
-        "throughput and p50/p95/p99 per kind of request, errors (any answer but 2xx, or no "
-        "answer), and the CPU the load generator itself used."
+        "something) with concurrent clients for a while: distinct people of the tenant read "
+        "their dashboards and, with --api-share, an integration posts activities. The people "
+        "(--people, one per client by default) are the tenant's active members, about 75% "
+        "reps reading /me/, 20% managers reading /team/ and /me/ and 5% admins reading "
+        "/team/ and /overview/ (at least one of each role when there are enough people), "
+        "spread over the tree and the same on every run. Each is logged in through a "
+        "server-side session made for them in the database the server reads (no password "
+        "needed), deleted at the end. With more people than clients each client takes turns "
+        "among its share of them, request by request; with fewer, clients share people. Each "
+        "client sends its next request as soon as the previous one is answered (no think "
+        "time). Prints throughput and p50/p95/p99 per kind of request, errors (any answer but "
+        "2xx, or no answer), and the CPU the load generator itself used."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--url", default="http://127.0.0.1:8000")
         parser.add_argument("--tenant", default="demo", help="A tenant made by seed_demo.")
         parser.add_argument("--clients", type=int, default=20)
+        parser.add_argument(
+            "--people", type=int, help="Distinct members to log in as (default: --clients)."
+        )
         parser.add_argument("--seconds", type=float, default=60)
         parser.add_argument(
             "--api-share", type=float, default=0.0, help="Share of requests that post records."
@@ -153,30 +230,43 @@ class Command(BaseCommand):
         tenant = Tenant.objects.filter(slug=options["tenant"]).first()
         if tenant is None:
             raise CommandError(f"No tenant {options['tenant']!r}: run seed_demo first.")
+        if options["clients"] < 1 or (options["people"] or 1) < 1:
+            raise CommandError("--clients and --people must be at least 1.")
+        chosen = people_choose(tenant, options["people"] or options["clients"])
         _, key = api_token_create(tenant=tenant, name=f"bench_load {datetime.now(UTC):%H:%M:%S}")
-        # In a thread of its own: whoever calls the command may be running an event loop
-        # already (a Playwright session in the test suite does).
-        with ThreadPoolExecutor(max_workers=1) as thread:
-            thread.submit(asyncio.run, self._load(demo_logins(tenant.slug), key, options)).result()
+        people: list[Person] = []
+        try:
+            for member, role in chosen:
+                people.append(Person(member.user.email, role, session_create(member.user)))
+            # In a thread of its own: whoever calls the command may be running an event loop
+            # already (a Playwright session in the test suite does).
+            with ThreadPoolExecutor(max_workers=1) as thread:
+                thread.submit(asyncio.run, self._load(people, key, options)).result()
+        finally:
+            sessions_delete([person.session for person in people])
 
-    async def _load(self, logins: list[tuple[str, str, str]], key: str, options: Any) -> None:
-        rep_emails = [email for email, _, role in logins if role == "rep"]
+    async def _load(self, people: list[Person], key: str, options: Any) -> None:
+        rep_emails = [p.email for p in people if p.role == Member.Role.REP] or [
+            p.email for p in people
+        ]
         timings: dict[str, list[float]] = defaultdict(list)
         errors: dict[str, int] = defaultdict(int)
-        people = [logins[number % len(logins)] for number in range(options["clients"])]
-        clients = [Client(options["url"]) for _ in people]
-        # Everyone logs in first; the clock starts when they all have.
-        await asyncio.gather(
-            *(c.log_in(email) for c, (email, _, _) in zip(clients, people, strict=True))
-        )
+        count = options["clients"]
+        # Client n takes people n, n + count, n + 2 count...; with fewer people than clients,
+        # person n % len(people).
+        turns = [people[n::count] or [people[n % len(people)]] for n in range(count)]
+        clients = [Client(options["url"]) for _ in turns]
 
         async def run(number: int, stop: float) -> None:
-            client, (_, _, role) = clients[number], people[number]
+            client, mine = clients[number], turns[number]
             rng = random.Random(number)
             sent = 0
             while time.monotonic() < stop:
+                person = mine[sent % len(mine)]
+                client.cookies[settings.SESSION_COOKIE_NAME] = person.session
+                sent += 1
                 if rng.random() < options["api_share"]:
-                    kind, sent = "POST /api/v1/activities", sent + 1
+                    kind = "POST /api/v1/activities"
                     record = {"external_id": f"load-{number}-{sent}-{time.time_ns()}",
                               "owner_email": rng.choice(rep_emails), "type": "Cold call",
                               "status": "completed",
@@ -185,7 +275,7 @@ class Command(BaseCommand):
                     headers = {"Authorization": f"Bearer {key}",
                                "Content-Type": "application/json"}  # fmt: skip
                 else:
-                    kind, data, headers = "GET " + rng.choice(PAGES[role]), None, {}
+                    kind, data, headers = "GET " + rng.choice(PAGES[person.role]), None, {}
                 began = time.monotonic()
                 try:
                     status, _ = await client.request(kind.split()[1], data, headers)
@@ -203,10 +293,11 @@ class Command(BaseCommand):
         await asyncio.gather(*(run(number, stop) for number in range(len(clients))))
         elapsed = time.monotonic() - began
         cpu = time.process_time() - cpu
-        self._report(timings, errors, elapsed, cpu, options)
+        self._report(people, timings, errors, elapsed, cpu, options)
 
     def _report(
         self,
+        people: list[Person],
         timings: dict[str, list[float]],
         errors: dict[str, int],
         elapsed: float,
@@ -218,6 +309,15 @@ class Command(BaseCommand):
             f"{options['clients']} clients for {elapsed:.0f} s against {options['url']}: "
             f"{total:,} requests, {total / elapsed:.0f} a second, "
             f"{sum(errors.values())} errors"
+        )
+        roles = Counter(person.role for person in people)
+        self.stdout.write(
+            f"  {len(people)} distinct people, a session each: "
+            + ", ".join(
+                f"{roles[role]} {role}{'s' if roles[role] != 1 else ''} ({' '.join(PAGES[role])})"
+                for role in SHARES
+                if roles[role]
+            )
         )
         for kind, values in sorted(timings.items()):
             values.sort()
