@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from itertools import accumulate
 
 from rulesets.reference import Parts, aggregate
@@ -62,12 +63,8 @@ class Column:
 
     def values(self, aggregation: Aggregation) -> list[Decimal | None]:
         """Each member's value, as ``Parts.value`` computes it."""
-        return [
-            aggregate(aggregation, *parts)
-            for parts in zip(
-                self.count, self.total, self.minimum, self.maximum, self.distinct, strict=True
-            )
-        ]
+        parts = self.count, self.total, self.minimum, self.maximum, self.distinct
+        return list(map(partial(aggregate, aggregation), *parts))
 
 
 _USES = {

@@ -11,8 +11,9 @@ per-member work is plain arithmetic over lists.
 The write is one transaction per goal, under a row lock on the goal, so two recomputes of one
 goal never interleave and a reader sees all old or all new numbers. Only cells whose numbers
 changed are written (a recompute after one new call touches the caller's row and their
-managers'), as one upsert that builds no models (on PostgreSQL the rows travel by COPY), and
-running it twice changes nothing.
+managers'), without building models: on PostgreSQL the rows travel by COPY and new cells are
+plain inserts, as the lock lets nothing else write them, and only changed ones go through an
+upsert; running it twice changes nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from bisect import bisect_right
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -31,6 +32,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from crm.copy_upsert import NULL, copy_formatter
 from goals.calendar import Cycle
 from goals.models import Goal, tenant_today
 from goals.services import GoalPlan, goal_plan
@@ -73,8 +75,8 @@ class RecomputeResult:
     seconds: float = 0.0
 
 
-def _q(number: Decimal | None) -> Decimal | None:
-    return None if number is None else number.quantize(_PLACES)
+def _quantized(numbers: list[Decimal | None]) -> list[Decimal | None]:
+    return [None if number is None else number.quantize(_PLACES) for number in numbers]
 
 
 def _cycle_of(goal_cycles: list[Cycle]):  # noqa: ANN202
@@ -271,32 +273,35 @@ def _cells(
             sides = [(columns[side.key], side.aggregation) for side in _measured(spec, specs)]
             own = _measure(spec, [(mine, by) for (mine, _team), by in sides])
             team = _measure(spec, [(whole, by) for (_mine, whole), by in sides])
-            own_value, own_numerator, own_denominator = ([_q(n) for n in m] for m in own)
-            team_value, team_numerator, team_denominator = ([_q(n) for n in m] for m in team)
+            own_value, own_numerator, own_denominator = map(_quantized, own)
+            team_value, team_numerator, team_denominator = map(_quantized, team)
+            numbers = zip(
+                own_value,
+                team_value,
+                own_numerator,
+                own_denominator,
+                team_numerator,
+                team_denominator,
+                strict=True,
+            )
             targets = plan.cycle_targets(rule, cycle)
-            for place, member in enumerate(tree.members):
+            rule_id, start, stored = rule.pk, cycle.start, (cycle.index, cycle.end, closing)
+            for member, measured in zip(tree.members, numbers, strict=True):
                 target = targets.get(member)
                 own_target, team_target = (target.own, target.team) if target else (None, None)
-                status = _status(spec, team_value[place], team_target) if closing else ""
-                cells[(rule.pk, member, cycle.start)] = (
-                    own_value[place],
-                    team_value[place],
-                    own_numerator[place],
-                    own_denominator[place],
-                    team_numerator[place],
-                    team_denominator[place],
-                    own_target,
-                    team_target,
-                    cycle.index,
-                    cycle.end,
-                    closing,
-                    status,
-                )
+                status = _status(spec, measured[1], team_target) if closing else ""
+                cell = (*measured, own_target, team_target, *stored, status)
+                cells[(rule_id, member, start)] = cell
     return cells
 
 
 def _write(goal: Goal, selected: list[Cycle], cells: dict[Key, tuple], now: datetime) -> int:
-    """Upsert the cells whose values changed; drop rows of members no longer in the team."""
+    """Insert the new cells, update those whose values changed, drop rows of members no longer
+    in the team.
+
+    Under the goal's row lock nothing else writes the goal's rows, so what is read here is what
+    is stored until the commit: on PostgreSQL a cell not found is a plain insert (there is no
+    conflict to resolve), and only the changed ones go through the upsert."""
     stored = Achievement.objects.filter(goal=goal, cycle_start__in=[c.start for c in selected])
     existing: dict[Key, tuple[int, tuple]] = {
         (rule_id, member_id, cycle_start): (pk, tuple(values))
@@ -307,85 +312,122 @@ def _write(goal: Goal, selected: list[Cycle], cells: dict[Key, tuple], now: date
     gone = [pk for key, (pk, _values) in existing.items() if key not in cells]
     if gone:
         Achievement.objects.filter(pk__in=gone).delete()
-    changed = [
-        (goal.tenant_id, goal.pk, *key, *values, now)
-        for key, values in cells.items()
-        if key not in existing or existing[key][1] != values
-    ]
-    if changed:
-        _upsert(changed)
-    return len(changed)
+    rows: list[Row] = []
+    for key, values in cells.items():
+        found = existing.get(key)
+        if found is None:
+            rows.append((False, key, values))
+        elif found[1] != values:
+            rows.append((True, key, values))
+    if rows:
+        if connection.vendor == "postgresql":
+            _store_by_copy(goal, rows, now)
+        else:
+            _store_by_values(goal, rows, now)
+    return len(rows)
 
 
-_COLUMNS = ("tenant_id", "goal_id", "rule_id", "member_id", "cycle_start", *_STORED, "computed_at")
-_DATETIMES = frozenset({"cycle_start", "cycle_end", "computed_at"})
+# A cell to store: whether a row of it is stored (it changed) or not (it is new), its key
+# and its values (``_STORED`` order).
+Row = tuple[bool, Key, tuple]
+_CELL = ("rule_id", "member_id", "cycle_start", *_STORED)
+_COLUMNS = ("tenant_id", "goal_id", *_CELL, "computed_at")
 _VALUES_BATCH = 1000  # rows a statement where rows travel as parameters
 
 
-def _upsert_sql(source: str) -> str:
-    quote = connection.ops.quote_name
-    columns = ", ".join(map(quote, _COLUMNS))
-    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in (*_STORED, "computed_at"))
-    return (
-        f"INSERT INTO {quote(Achievement._meta.db_table)} ({columns}) {source} "
-        f"ON CONFLICT ({', '.join(map(quote, _COLUMNS[1:5]))}) DO UPDATE SET {updates}"
-    )
-
-
-def _upsert(rows: list[tuple]) -> None:
-    """Insert or update achievement rows (``_COLUMNS`` order) without building models: on
-    PostgreSQL through COPY into a temporary table, elsewhere as batches of VALUES."""
-    if connection.vendor == "postgresql":
-        _upsert_by_copy(_moments_adapted(rows, str))
-    else:
-        _upsert_by_values(_moments_adapted(rows, connection.ops.adapt_datetimefield_value))
-
-
-def _moments_adapted(rows: list[tuple], adapt: Callable[[datetime], Any]) -> list[list]:
-    """The rows with their moments as the database takes them, each moment adapted once: a
-    recompute's rows share a few (the cycles' bounds and now)."""
-    at = [n for n, column in enumerate(_COLUMNS) if column in _DATETIMES]
+def _store_by_values(goal: Goal, rows: list[Row], now: datetime) -> None:
+    """Elsewhere than PostgreSQL: batches of VALUES, each one upsert of new and changed rows,
+    with each moment adapted once (the rows share a few: the cycles' bounds and now)."""
     adapted: dict[datetime, Any] = {}
-    result = []
-    for row in rows:
-        values = list(row)
+
+    def adapt(moment: datetime) -> Any:
+        if moment not in adapted:
+            adapted[moment] = connection.ops.adapt_datetimefield_value(moment)
+        return adapted[moment]
+
+    at = [n for n, column in enumerate(_CELL) if column in ("cycle_start", "cycle_end")]
+    values = []
+    for _stored, key, cell_values in rows:
+        row = [*key, *cell_values]
         for n in at:
-            if values[n] not in adapted:
-                adapted[values[n]] = adapt(values[n])
-            values[n] = adapted[values[n]]
-        result.append(values)
-    return result
-
-
-def _upsert_by_values(rows: list[list]) -> None:
+            row[n] = adapt(row[n])
+        values.append([goal.tenant_id, goal.pk, *row, adapt(now)])
+    insert, conflict = _insert_sql(), _conflict_sql()
     limit = connection.features.max_query_params
     batch = min(_VALUES_BATCH, limit // len(_COLUMNS)) if limit else _VALUES_BATCH
     row_sql = f"({', '.join(['%s'] * len(_COLUMNS))})"
     with connection.cursor() as cursor:
-        for first in range(0, len(rows), batch):
-            chunk = rows[first : first + batch]
-            values = "VALUES " + ", ".join([row_sql] * len(chunk))
-            cursor.execute(_upsert_sql(values), [value for row in chunk for value in row])
+        for first in range(0, len(values), batch):
+            chunk = values[first : first + batch]
+            cursor.execute(
+                f"{insert} VALUES {', '.join([row_sql] * len(chunk))} {conflict}",
+                [value for row in chunk for value in row],
+            )
 
 
-def _upsert_by_copy(rows: list[list]) -> None:
+def _insert_sql() -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(map(quote, _COLUMNS))
-    # COPY's text format: PostgreSQL reads str() of numbers, booleans and moments as they
-    # are, statuses are plain words, and \N is NULL.
-    text = "".join(
-        "\t".join(["\\N" if value is None else str(value) for value in row]) + "\n" for row in rows
-    )
+    return f"INSERT INTO {quote(Achievement._meta.db_table)} ({', '.join(map(quote, _COLUMNS))})"
+
+
+def _conflict_sql() -> str:
+    quote = connection.ops.quote_name
+    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in (*_STORED, "computed_at"))
+    return f"ON CONFLICT ({', '.join(map(quote, _COLUMNS[1:5]))}) DO UPDATE SET {updates}"
+
+
+def _store_by_copy(goal: Goal, rows: list[Row], now: datetime) -> None:
+    """PostgreSQL: the rows by COPY into a temporary table (row-level security refuses COPY
+    into the table itself), then one plain INSERT of the new ones and one upsert of the
+    changed ones; the goal's tenant, the goal and the moment computed travel as parameters.
+
+    An upsert probes the unique cell for every row before it writes: for a goal's 18,000 new
+    rows the plain insert takes about 40% less time."""
+    quote = connection.ops.quote_name
+    cell = ", ".join(map(quote, _CELL))
     with connection.cursor() as cursor:
         # Until the end of the transaction, and emptied first: recomputes in one transaction
         # (tests, an operator's shell) share it.
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS achievement_cells ON COMMIT DROP AS "
-            f"SELECT {columns} FROM {quote(Achievement._meta.db_table)} WITH NO DATA; "
-            "TRUNCATE achievement_cells"
+            f"SELECT false AS stored, {cell} FROM {quote(Achievement._meta.db_table)} "
+            "WITH NO DATA; TRUNCATE achievement_cells"
         )
-        cursor.cursor.copy_expert(f"COPY achievement_cells ({columns}) FROM STDIN", StringIO(text))
-        cursor.execute(_upsert_sql(f"SELECT {columns} FROM achievement_cells"))
+        cursor.cursor.copy_expert(
+            f"COPY achievement_cells (stored, {cell}) FROM STDIN", StringIO(_copy_text(rows))
+        )
+        params = {"tenant": goal.tenant_id, "goal": goal.pk, "now": now}
+        select = f"SELECT %(tenant)s, %(goal)s, {cell}, %(now)s FROM achievement_cells"
+        if not all(stored for stored, _key, _values in rows):
+            cursor.execute(f"{_insert_sql()} {select} WHERE NOT stored", params)
+        if any(stored for stored, _key, _values in rows):
+            cursor.execute(f"{_insert_sql()} {select} WHERE stored {_conflict_sql()}", params)
+
+
+def _copy_text(rows: list[Row]) -> str:
+    """The rows as COPY text-format lines (``crm.copy_upsert``'s format), in ``stored, _CELL``
+    order. Numbers are written as str() writes them, statuses are plain words, and each of
+    the few moments (the cycles' bounds) is formatted once."""
+    moment = copy_formatter(Achievement._meta.get_field("cycle_start"))
+    moments: dict[datetime, str] = {}
+
+    def text(value: Any) -> str:
+        if value is None:
+            return NULL
+        if isinstance(value, datetime):
+            if value not in moments:
+                moments[value] = moment(value)
+            return moments[value]
+        return str(value)
+
+    return "".join(
+        [
+            f"{'t' if stored else 'f'}\t{rule}\t{member}\t{text(start)}\t"
+            + "\t".join(map(text, values))
+            + "\n"
+            for stored, (rule, member, start), values in rows
+        ]
+    )
 
 
 def goals_due(kinds: Iterable[str], *, now: datetime | None = None) -> list[int]:

@@ -178,6 +178,39 @@ def test_members_who_leave_the_team_lose_their_rows_and_new_ones_get_them(
     assert computation.computed_at is not None and not computation.pending
 
 
+def stored(goal: Goal) -> dict[tuple, dict]:
+    """The goal's rows by cell, without their ids and when they were computed."""
+    with scope(tenant=goal.tenant):
+        rows = Achievement.objects.filter(goal=goal).values()
+        return {
+            (row["rule_id"], row["member_id"], row["cycle_start"]): {
+                name: value for name, value in row.items() if name not in ("id", "computed_at")
+            }
+            for row in rows
+        }
+
+
+def test_one_recompute_inserts_new_cells_and_updates_changed_ones_in_place(
+    org: Org, goal: Goal
+) -> None:
+    first, _last = previous_month(org.today)
+    goal_recompute(goal.pk)
+    before = cells(goal, "dialled_calls")
+    newcomer = MemberFactory(reports_to=org.west, name="Newcomer")
+    calls(org, f"{first}T09:00")
+    result = goal_recompute(goal.pk)
+    after = cells(goal, "dialled_calls")
+    assert after[org.admin.pk].pk == before[org.admin.pk].pk  # updated, not replaced
+    assert after[org.admin.pk].team_value == 1 and after[newcomer.pk].value == 0
+    written = stored(goal)
+    newcomers = sum(1 for _rule, member, _start in written if member == newcomer.pk)
+    assert newcomers < result.written < len(written)  # the new rows and the changed ones
+    with scope(tenant=goal.tenant):
+        Achievement.objects.filter(goal=goal).delete()
+    goal_recompute(goal.pk)
+    assert stored(goal) == written  # what a recompute from nothing stores
+
+
 def test_an_archived_goal_is_left_as_it_was(org: Org, goal: Goal) -> None:
     goal_recompute(goal.pk)
     with scope(tenant=goal.tenant):
