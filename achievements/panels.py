@@ -4,7 +4,7 @@ A panel's achievement rows change only when its goal is recomputed, and every re
 the goal's ``GoalComputation.computed_at``. Each page reads that stamp with the one query it
 needs anyway (the goals it shows) and finds everything else under a key made of the tenant, the
 panel (goal, cycle, member) and the stamp: a poll between two recomputes is one query instead of
-five, and a recompute is a new key at once.
+four, and a recompute is a new key at once.
 
 Anything that depends on the clock (which cycle is running, pace, time left, "updated N ago") is
 worked out from these plain values on every request, never kept. Names of members and rules
@@ -34,7 +34,6 @@ from django.db.models import Q
 
 from goals.calendar import Cycle
 from hierarchy.models import Member, Tenant
-from rulesets.models import GoalRule
 
 from .models import Achievement
 
@@ -91,7 +90,7 @@ class TeamPanel(NamedTuple):
 
 _CELL = ("goal_id", "rule_id", "member_id", "cycle_index", "value", "team_value", "target",
          "team_target", "final", "computed_at")  # fmt: skip
-_RULE = ("pk", "key", "name", "unit", "currency", "direction", "aggregation")
+_CELL_RULE = tuple(f"rule__{name}" for name in Rule._fields[1:])  # the rule's, after its id
 _PERSON = ("pk", "name", "role", "lft")
 
 
@@ -149,14 +148,18 @@ def digest(*texts: str) -> str:
 
 
 def _cells(rows: Q, order: Iterable[str]) -> list[Cell]:
-    """The achievement rows matching ``rows`` (in the current scope), in ``order``; two queries:
-    the rows as tuples, and their rules."""
-    found = list(Achievement.objects.filter(rows).order_by(*order).values_list(*_CELL))
-    if not found:
-        return []
-    wanted = GoalRule.objects.filter(pk__in={row[1] for row in found}).values_list(*_RULE)
-    rules = {row[0]: Rule(*row) for row in wanted}
-    return [Cell(row[0], rules[row[1]], *row[2:]) for row in found]
+    """The achievement rows matching ``rows`` (in the current scope), in ``order``, with their
+    rules; one query (the rules joined: a second round trip cost more than the repeated
+    columns)."""
+    found = Achievement.objects.filter(rows).order_by(*order).values_list(*_CELL, *_CELL_RULE)
+    rules: dict[int, Rule] = {}
+    cells = []
+    for row in found:
+        rule = rules.get(row[1])
+        if rule is None:
+            rule = rules[row[1]] = Rule(row[1], *row[len(_CELL) :])
+        cells.append(Cell(row[0], rule, *row[2 : len(_CELL)]))
+    return cells
 
 
 def _in_cycle(goal_id: int, cycle: Cycle) -> Q:
