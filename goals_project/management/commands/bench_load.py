@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import auth
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_scopes import scope
 
@@ -174,7 +175,7 @@ def people_choose(tenant: Tenant, wanted: int) -> list[tuple[Member, str]]:
     return chosen
 
 
-def session_create(user: Any) -> str:
+def session_create(user: AbstractBaseUser) -> str:
     """A server-side session logged in as ``user``, as ``django.test.Client.force_login``
     makes one (the first backend that can load a user, and the password's session hash, so
     that the server accepts it without anyone knowing the password); its key."""
@@ -216,7 +217,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--url", default="http://127.0.0.1:8000")
-        parser.add_argument("--tenant", default="demo", help="A tenant made by seed_demo.")
+        parser.add_argument(
+            "--tenant", default="demo", help="A tenant made by seed_demo (or bench_recompute's)."
+        )
         parser.add_argument("--clients", type=int, default=20)
         parser.add_argument(
             "--people", type=int, help="Distinct members to log in as (default: --clients)."
