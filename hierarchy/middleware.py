@@ -26,11 +26,10 @@ class TenantMiddleware:
         user = request.user
         if user.is_authenticated:
             with scopes_disabled():
-                request.member = (
-                    Member.objects.select_related("tenant", "user")
-                    .filter(user=user, is_active=True)
-                    .first()
-                )
+                members = Member.objects.select_related("tenant").filter(user_id=user.pk)
+                request.member = next(iter(members.filter(is_active=True)[:1]), None)
+            if request.member is not None:
+                request.member.user = user  # the same row: no second read of it
         if request.member is not None:
             request.tenant = request.member.tenant
             # Times are stored in UTC and shown in the tenant's time zone.
