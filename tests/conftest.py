@@ -79,12 +79,10 @@ def celery_worker_process():
 
     Only with REDIS_URL; skipped otherwise (failed instead under REQUIRE_SERVICES=1).
     """
-    import signal
-    import subprocess
-    import sys
     import uuid
 
     from goals_project.celery import app
+    from goals_project.workers import worker_start, worker_stop
 
     if not settings.REDIS_URL:
         message = "REDIS_URL is not set: no broker for a real worker"
@@ -94,17 +92,9 @@ def celery_worker_process():
     queue = f"test-{uuid.uuid4().hex[:12]}"
     previous_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue
-    command = [sys.executable, "-m", "celery", "-A", "goals_project", "worker"]
-    command += ["--pool=solo", "--concurrency=1", "--loglevel=WARNING", "-Q", queue]
-    command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-    process = subprocess.Popen(command, cwd=settings.BASE_DIR)
+    process = worker_start(queue, env=os.environ)
     try:
         yield process
     finally:
         app.conf.task_default_queue = previous_queue
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
+        worker_stop(process)

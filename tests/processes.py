@@ -8,9 +8,7 @@ under REQUIRE_SERVICES=1.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -29,6 +27,7 @@ from django_scopes import scope
 from achievements.models import Achievement
 from goals.models import Goal
 from goals_project.celery import app
+from goals_project.workers import database_url, worker_start, worker_stop
 from tests.conftest import REQUIRE_SERVICES
 from tests.goals.conftest import Org
 
@@ -53,13 +52,6 @@ def require_services() -> None:
     require_broker()
 
 
-def database_url() -> str:
-    """The test database, for another process."""
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def worker(settings) -> Iterator[Callable[..., subprocess.Popen]]:  # noqa: ANN001
     """Start real workers on a queue of their own, on the test database unless told another;
@@ -76,10 +68,7 @@ def worker(settings) -> Iterator[Callable[..., subprocess.Popen]]:  # noqa: ANN0
             require_services()
         env = os.environ | {"DATABASE_URL": database or database_url()}
         env |= {"RECOMPUTE_DEBOUNCE_SECONDS": "1"}
-        command = [sys.executable, "-m", "celery", "-A", "goals_project", "worker"]
-        command += ["--pool=solo", "--loglevel=WARNING", "-Q", queue, "-n", f"{queue}@%h"]
-        command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-        started.append(subprocess.Popen(command, cwd=settings.BASE_DIR, env=env))
+        started.append(worker_start(queue, env=env))
         return started[-1]
 
     try:
@@ -87,13 +76,7 @@ def worker(settings) -> Iterator[Callable[..., subprocess.Popen]]:  # noqa: ANN0
     finally:
         app.conf.task_default_queue = previous_queue
         for process in started:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            worker_stop(process)
 
 
 def wait_for(check: Callable[[], bool], seconds: float = 30) -> float:

@@ -20,6 +20,7 @@ from hierarchy.models import ApiToken, AuditEntry
 from hierarchy.services import api_token_create, member_deactivate
 from tests.conftest import client_for
 from tests.goals.conftest import Org
+from tests.goals.test_views import basics
 
 pytestmark = pytest.mark.django_db
 
@@ -65,19 +66,9 @@ def _goal_body(org: Org) -> dict:
 
 
 def _goal_form(org: Org) -> dict:
-    draft = org.draft()
-    return {
-        "name": "Page goal",
-        "ruleset": org.ruleset.pk,
-        "team": org.east.pk,
-        "cycle": "monthly",
-        "start": str(draft.start),
-        "end": str(draft.end),
-        "holders": "reps",
-        "target-dialled_calls": "12",
-        "step": "review",
-        "save": "1",
-    }
+    return basics(org, name="Page goal") | {
+        "target-dialled_calls": "12", "step": "review", "save": "1",
+    }  # fmt: skip
 
 
 RULESET_FORM = {

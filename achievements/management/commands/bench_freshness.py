@@ -2,16 +2,13 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import statistics
 import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -26,6 +23,7 @@ from goals.models import Goal, tenant_today
 from goals.services import GoalDraft, TargetInput, goal_save
 from goals_project.celery import app
 from goals_project.tasks import ping
+from goals_project.workers import database_url, worker_start, worker_stop
 from hierarchy.models import Member, Tenant
 from hierarchy.services import api_token_create, api_token_revoke, member_create, tenant_create
 from rulesets.models import GoalRule, Ruleset
@@ -41,15 +39,6 @@ POLL = 0.02  # seconds between reads of the achievement
 def _percentile(sorted_values: list[float], share: float) -> float:
     """Nearest rank: the smallest value with at least ``share`` of the values at or below it."""
     return sorted_values[max(math.ceil(share * len(sorted_values)) - 1, 0)]
-
-
-def _database_url() -> str:
-    """This process's database as a URL, for the worker (PostgreSQL)."""
-    db = connection.settings_dict
-    login = quote(db["USER"], safe="")
-    if db["PASSWORD"]:
-        login += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{login}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def _host() -> str:
@@ -94,7 +83,7 @@ class Command(BaseCommand):
         finally:
             app.conf.task_default_queue = previous_queue
             if worker is not None:
-                self._stop(worker)
+                worker_stop(worker, timeout=30)
             if token is not None:
                 api_token_revoke(token=token, actor=ACTOR)
         delays.sort()
@@ -164,32 +153,17 @@ class Command(BaseCommand):
         """A worker on this database and ``queue``, answering a ping before it is used."""
         env = os.environ.copy()
         if connection.vendor == "postgresql":
-            env["DATABASE_URL"] = _database_url()
-        command = [sys.executable, "-m", "celery", "-A", "goals_project", "worker"]
-        command += ["--pool=solo", "--loglevel=WARNING", "-Q", queue, "-n", f"{queue}@%h"]
-        command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-        # Its banner would go to stdout; its warnings and errors still reach stderr.
-        worker = subprocess.Popen(
-            command, cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL
-        )
+            env["DATABASE_URL"] = database_url()
+        worker = worker_start(queue, env=env, quiet=True)
         try:
             ping.apply_async(queue=queue).get(timeout=WAIT)
         except OperationalError as exc:
-            self._stop(worker)
+            worker_stop(worker, timeout=30)
             raise CommandError(f"The broker at REDIS_URL cannot be reached: {exc}") from None
         except Exception:  # noqa: BLE001  (celery's TimeoutError, or the worker died)
-            self._stop(worker)
+            worker_stop(worker, timeout=30)
             raise CommandError(f"The worker did not answer within {WAIT:.0f} s.") from None
         return worker
-
-    def _stop(self, worker: subprocess.Popen) -> None:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
 
     def _measure(self, client: Client, goal: Goal, records: int) -> tuple[list[float], list[float]]:
         """(commit to updated value, API answer) in seconds for each record; a first record,
