@@ -27,7 +27,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._rls_session: object = _UNKNOWN
-        self._rls_bypasses: bool | None = None  # a superuser or BYPASSRLS session role
+        self._rls_bypasses: bool | None = None  # a superuser or BYPASSRLS role: not bound
         self.execute_wrappers.append(self._in_context)
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
@@ -59,8 +59,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _rls_sync(self) -> None:
         wanted = rls.current_context()
-        if wanted == self._rls_session or self.connection is None or self.needs_rollback:
-            return  # in a broken transaction the statement itself raises Django's error
+        if (
+            wanted == self._rls_session
+            or self._rls_bypasses  # no policy binds this role: nothing to keep in step
+            or self.connection is None
+            or self.needs_rollback  # the statement itself raises Django's error
+        ):
+            return
         try:
             with self.connection.cursor() as cursor:
                 if self._rls_bypasses is None:
@@ -68,6 +73,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
                         "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = session_user"
                     )
                     self._rls_bypasses = bool(cursor.fetchone()[0])
+                    if self._rls_bypasses:
+                        return
                 cursor.execute(*self._rls_statement(wanted))
         except errors.InFailedSqlTransaction:
             return  # the statement about to run reports the failed transaction
@@ -81,8 +88,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _rls_statement(self, wanted: rls.Context) -> tuple[str, list[str]]:
         if wanted == rls.PLATFORM:
-            if self._rls_bypasses:
-                return "SELECT set_config('app.tenant_id', '', false)", []
             role = self.ops.quote_name(settings.DATABASE_PLATFORM_ROLE)
             return f"SET ROLE {role}; SELECT set_config('app.tenant_id', '', false)", []
         return _TENANT, ["" if wanted is None else str(wanted)]
