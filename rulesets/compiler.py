@@ -24,6 +24,7 @@ from django.db.models import (
     DecimalField,
     Expression,
     F,
+    Lookup,
     Max,
     Min,
     Model,
@@ -33,6 +34,7 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate, TruncMonth, TruncWeek
+from django.db.models.lookups import In
 from django.db.models.sql.compiler import SQLCompiler
 from django_scopes import scope
 
@@ -50,6 +52,23 @@ MODELS: dict[str, type[Model]] = {
     "stage_change": StageChange,
 }
 _TEXTUAL = {FieldType.TEXT, FieldType.CHOICE}
+
+
+class InArray(Lookup):
+    """``lhs = ANY(%s)`` with the ids as one array parameter on PostgreSQL, an IN list
+    elsewhere: a team's 2,000 member ids are then one value for Django and the database to
+    read instead of 2,000 parameters, each prepared on its own."""
+
+    lookup_name = "in_array"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: SQLCompiler, connection: Any) -> tuple[str, list[Any]]:
+        if not self.rhs:
+            raise EmptyResultSet
+        if connection.vendor != "postgresql":
+            return compiler.compile(In(self.lhs, self.rhs))
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
 
 
 class Granularity(StrEnum):
@@ -145,11 +164,8 @@ def _filtered(
     date_path, member_path = specs[rule.date_field].path, specs[rule.member_field].path
     with scope(tenant=tenant):
         rows = MODELS[rule.entity].objects.filter(
-            **{
-                f"{date_path}__gte": start,
-                f"{date_path}__lt": end,
-                f"{member_path}__in": member_ids,
-            }
+            InArray(F(member_path), list(member_ids)),
+            **{f"{date_path}__gte": start, f"{date_path}__lt": end},
         )
     aliases: dict[str, str] = {}
 
