@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -80,14 +81,24 @@ class GoalDraft:
 
 @dataclass(frozen=True)
 class GoalTree:
-    """A goal's team. ``members`` and ``children`` are the active members, as the distribution
-    sees them; ``former`` maps each deactivated member (always a leaf) to their last manager:
-    they hold no target, but what they did in a cycle still counts for their team."""
+    """A goal's team. ``active`` (in tree order) and ``children`` are the active members, as
+    the distribution sees them; ``former`` maps each deactivated member (always a leaf) to
+    their last manager: they hold no target, but what they did in a cycle still counts for
+    their team. ``members`` are the active members as models, read on first use: a recompute
+    needs only the ids."""
 
     root: int
     children: dict[int, list[int]]
-    members: dict[int, Member]
+    active: list[int]
     former: dict[int, int]
+    tenant_id: int
+
+    @cached_property
+    def members(self) -> dict[int, Member]:
+        """The active members with their users, in tree order (one query)."""
+        with scope(tenant=self.tenant_id):
+            found = Member.objects.select_related("user").in_bulk(self.active)
+        return {pk: found[pk] for pk in self.active if pk in found}
 
     def reports(self, member_id: int) -> list[Member]:
         return [self.members[child] for child in self.children.get(member_id, ())]
@@ -106,20 +117,23 @@ def goal_tree(team: Member) -> GoalTree:
                 lft__gte=Subquery(where.values("lft")),
                 rght__lte=Subquery(where.values("rght")),
             )
-            .select_related("user")
             .order_by("lft")
+            .values_list("pk", "reports_to_id", "is_active")
         )
-    members = {member.pk: member for member in rows if member.is_active}
+    active = [pk for pk, _manager, is_active in rows if is_active]
+    known = set(active)
     children: dict[int, list[int]] = {}
     former: dict[int, int] = {}
-    for member in rows:
-        if member.pk == team.pk or member.reports_to_id not in members:
+    for pk, manager, is_active in rows:
+        if pk == team.pk or manager not in known:
             continue
-        if member.is_active:
-            children.setdefault(member.reports_to_id, []).append(member.pk)
+        if is_active:
+            children.setdefault(manager, []).append(pk)
         else:
-            former[member.pk] = member.reports_to_id
-    return GoalTree(root=team.pk, children=children, members=members, former=former)
+            former[pk] = manager
+    return GoalTree(
+        root=team.pk, children=children, active=active, former=former, tenant_id=team.tenant_id
+    )
 
 
 def _holds(goal_holders: str, tree: GoalTree, title: str = "") -> set[int]:
@@ -127,8 +141,8 @@ def _holds(goal_holders: str, tree: GoalTree, title: str = "") -> set[int]:
     if title:
         return {pk for pk, member in tree.members.items() if member.title == title}
     if goal_holders == Goal.Holders.EVERYONE:
-        return set(tree.members)
-    return {pk for pk in tree.members if not tree.children.get(pk)}
+        return set(tree.active)
+    return {pk for pk in tree.active if not tree.children.get(pk)}
 
 
 def _level_split(split: GoalSplit | SplitInput) -> LevelSplit:
@@ -200,7 +214,7 @@ class GoalPlan:
 
     def member_targets(self, cycle: Cycle) -> dict[int, dict[str, MemberTarget]]:
         """Member id -> rule key -> targets in ``cycle``, members in tree order."""
-        table: dict[int, dict[str, MemberTarget]] = {pk: {} for pk in self.tree.members}
+        table: dict[int, dict[str, MemberTarget]] = {pk: {} for pk in self.tree.active}
         for rule in self.rules:
             for member_id, target in self.cycle_targets(rule, cycle).items():
                 table[member_id][rule.key] = target
@@ -320,7 +334,7 @@ def _check_targets(
         where = f"distribution.{index}"
         if split.rule is not None and split.rule not in rules:
             errors[where] = f"The ruleset has no rule {split.rule!r}."
-        elif split.parent.pk not in tree.members:
+        elif split.parent.pk not in tree.active:
             errors[where] = f"{split.parent.name} is not in this goal's team."
         elif not tree.children.get(split.parent.pk):
             errors[where] = f"{split.parent.name} has no one reporting to them to split among."
