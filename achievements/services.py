@@ -406,28 +406,24 @@ def _store_by_copy(goal: Goal, rows: list[Row], now: datetime) -> None:
 
 def _copy_text(rows: list[Row]) -> str:
     """The rows as COPY text-format lines (``crm.copy_upsert``'s format), in ``stored, _CELL``
-    order. Numbers are written as str() writes them, statuses are plain words, and each of
-    the few moments (the cycles' bounds) is formatted once."""
+    order. Numbers are written as str() writes them, statuses are plain words, and what a cycle
+    shares (its start, index, end and whether it is final) is formatted once."""
     moment = copy_formatter(Achievement._meta.get_field("cycle_start"))
-    moments: dict[datetime, str] = {}
-
-    def text(value: Any) -> str:
-        if value is None:
-            return NULL
-        if isinstance(value, datetime):
-            if value not in moments:
-                moments[value] = moment(value)
-            return moments[value]
-        return str(value)
-
-    return "".join(
-        [
-            f"{'t' if stored else 'f'}\t{rule}\t{member}\t{text(start)}\t"
-            + "\t".join(map(text, values))
-            + "\n"
-            for stored, (rule, member, start), values in rows
-        ]
-    )
+    numbers = len(_NUMBERS)
+    shared: dict[tuple, tuple[str, str]] = {}
+    lines = []
+    for stored, (rule, member, start), values in rows:
+        cycle = (start, *values[numbers:-1])
+        if cycle not in shared:
+            index, end, final = cycle[1:]
+            shared[cycle] = (moment(start), f"{index}\t{moment(end)}\t{'t' if final else 'f'}")
+        start_text, cycle_text = shared[cycle]
+        measured = "\t".join([NULL if v is None else str(v) for v in values[:numbers]])
+        lines.append(
+            f"{'t' if stored else 'f'}\t{rule}\t{member}\t{start_text}\t{measured}\t"
+            f"{cycle_text}\t{values[-1]}\n"
+        )
+    return "".join(lines)
 
 
 def goals_due(kinds: Iterable[str], *, now: datetime | None = None) -> list[int]:
