@@ -6,7 +6,7 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 
 from achievements.demo import GOALS, demo_goals_build
 from achievements.models import Achievement
@@ -41,6 +41,13 @@ def test_seed_demo_reset_clears_a_tenant_that_has_goals() -> None:
     call_command("seed_demo", "--members", "12", "--activities", "500", stdout=out)
     call_command("seed_goals", stdout=out)
     assert "Daily activity: daily" in out.getvalue()
+    demo = Tenant.objects.get(slug="demo")
+    with scope(tenant=demo):
+        kept = set(Achievement.objects.values_list("pk", flat=True))
+    assert kept
     call_command("seed_demo", "--members", "12", "--activities", "500", "--reset", stdout=out)
-    with scope(tenant=Tenant.objects.get(slug="demo")):
+    with scope(tenant=demo):
         assert not Goal.objects.exists()
+    # The database checks only an achievement's goal: its member and rule went with it.
+    with scopes_disabled():
+        assert not Achievement.objects.filter(pk__in=kept).exists()
