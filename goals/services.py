@@ -81,15 +81,15 @@ class GoalDraft:
 
 @dataclass(frozen=True)
 class GoalTree:
-    """A goal's team. ``active`` (in tree order) and ``children`` are the active members, as
-    the distribution sees them; ``former`` maps each deactivated member (always a leaf) to
-    their last manager: they hold no target, but what they did in a cycle still counts for
-    their team. ``members`` are the active members as models, read on first use: a recompute
-    needs only the ids."""
+    """A goal's team. ``active`` (each active member's title, by id in tree order) and
+    ``children`` are the active members, as the distribution sees them; ``former`` maps each
+    deactivated member (always a leaf) to their last manager: they hold no target, but what
+    they did in a cycle still counts for their team. ``members`` are the active members as
+    models, read on first use: a recompute needs only ids and titles."""
 
     root: int
     children: dict[int, list[int]]
-    active: list[int]
+    active: dict[int, str]
     former: dict[int, int]
     tenant_id: int
 
@@ -97,7 +97,7 @@ class GoalTree:
     def members(self) -> dict[int, Member]:
         """The active members with their users, in tree order (one query)."""
         with scope(tenant=self.tenant_id):
-            found = Member.objects.select_related("user").in_bulk(self.active)
+            found = Member.objects.select_related("user").in_bulk(list(self.active))
         return {pk: found[pk] for pk in self.active if pk in found}
 
     def reports(self, member_id: int) -> list[Member]:
@@ -118,14 +118,13 @@ def goal_tree(team: Member) -> GoalTree:
                 rght__lte=Subquery(where.values("rght")),
             )
             .order_by("lft")
-            .values_list("pk", "reports_to_id", "is_active")
+            .values_list("pk", "reports_to_id", "is_active", "title")
         )
-    active = [pk for pk, _manager, is_active in rows if is_active]
-    known = set(active)
+    active = {pk: title for pk, _manager, is_active, title in rows if is_active}
     children: dict[int, list[int]] = {}
     former: dict[int, int] = {}
-    for pk, manager, is_active in rows:
-        if pk == team.pk or manager not in known:
+    for pk, manager, is_active, _title in rows:
+        if pk == team.pk or manager not in active:
             continue
         if is_active:
             children.setdefault(manager, []).append(pk)
@@ -139,7 +138,7 @@ def goal_tree(team: Member) -> GoalTree:
 def _holds(goal_holders: str, tree: GoalTree, title: str = "") -> set[int]:
     """Who holds a personal target: by title for a KPI template, else per ``goal_holders``."""
     if title:
-        return {pk for pk, member in tree.members.items() if member.title == title}
+        return {pk for pk, member_title in tree.active.items() if member_title == title}
     if goal_holders == Goal.Holders.EVERYONE:
         return set(tree.active)
     return {pk for pk in tree.active if not tree.children.get(pk)}

@@ -205,6 +205,21 @@ def test_kpi_template_follows_the_title(org: Org) -> None:
     assert targets_in_first_cycle(goal)[org.sdr.name] == (None, Decimal(0))
 
 
+def test_a_goals_plan_reads_its_team_without_its_people(
+    org: Org, django_assert_num_queries
+) -> None:
+    """What a recompute reads: rules, targets, splits and the tree's ids and titles; the
+    members as models only when a page asks for them."""
+    goal = org.goal(actor=org.admin, team=org.admin, title="SDR",
+                    targets={"dialled_calls": TargetInput(Decimal(60))})  # fmt: skip
+    with django_assert_num_queries(4):
+        plan = goal_plan(goal)
+    assert plan.holders == {org.sdr.pk}
+    email = org.sdr.email
+    with django_assert_num_queries(1):
+        assert plan.tree.members[org.sdr.pk].user.email == email
+
+
 def test_only_admins_make_kpi_templates(org: Org) -> None:
     with pytest.raises(ValidationError) as excinfo:
         org.goal(title="SDR")
