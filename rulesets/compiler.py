@@ -59,8 +59,7 @@ class InArray(Lookup):
     elsewhere: a team's 2,000 member ids are then one value for Django and the database to
     read instead of 2,000 parameters, each prepared on its own."""
 
-    lookup_name = "in_array"
-    prepare_rhs = False
+    prepare_rhs = False  # the ids stay one list
 
     def as_sql(self, compiler: SQLCompiler, connection: Any) -> tuple[str, list[Any]]:
         if not self.rhs:
