@@ -398,9 +398,10 @@ def _store_by_copy(goal: Goal, rows: list[Row], now: datetime) -> None:
         )
         params = {"tenant": goal.tenant_id, "goal": goal.pk, "now": now}
         select = f"SELECT %(tenant)s, %(goal)s, {cell}, %(now)s FROM achievement_cells"
-        if not all(stored for stored, _key, _values in rows):
+        kinds = {stored for stored, _key, _values in rows}
+        if False in kinds:
             cursor.execute(f"{_insert_sql()} {select} WHERE NOT stored", params)
-        if any(stored for stored, _key, _values in rows):
+        if True in kinds:
             cursor.execute(f"{_insert_sql()} {select} WHERE stored {_conflict_sql()}", params)
 
 
