@@ -26,8 +26,8 @@ class TenantMiddleware:
         user = request.user
         if user.is_authenticated:
             with scopes_disabled():
-                members = Member.objects.select_related("tenant").filter(user_id=user.pk)
-                request.member = next(iter(members.filter(is_active=True)[:1]), None)
+                members = Member.objects.select_related("tenant")
+                request.member = members.filter(user_id=user.pk, is_active=True).first()
             if request.member is not None:
                 request.member.user = user  # the same row: no second read of it
         if request.member is not None:
