@@ -178,7 +178,9 @@ def people_choose(tenant: Tenant, wanted: int) -> list[tuple[Member, str]]:
 def session_create(user: AbstractBaseUser) -> str:
     """A server-side session logged in as ``user``, as ``django.test.Client.force_login``
     makes one (the first backend that can load a user, and the password's session hash, so
-    that the server accepts it without anyone knowing the password); its key."""
+    that the server accepts it without anyone knowing the password); its key. Not through
+    force_login itself: its login signal would stamp every chosen person's last login and
+    write an access-log row for each into the tenant under load."""
     backend = next(
         path
         for path in settings.AUTHENTICATION_BACKENDS
