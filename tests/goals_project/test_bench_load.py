@@ -46,6 +46,14 @@ def sessions_seen() -> set[str]:
     request_started.disconnect(dispatch_uid="test_bench_load")
 
 
+def bench_load_on_a_demo(live_server, *options: str) -> str:  # noqa: ANN001
+    """bench_load's output for two seconds against a small demo tenant."""
+    demo_tenant_build(slug="demo", members=12, days=5, activities=200)
+    out = io.StringIO()
+    call_command("bench_load", "--url", live_server.url, "--seconds", "2", *options, stdout=out)
+    return out.getvalue()
+
+
 def assert_one_session_each_used_and_deleted(
     made: dict[str, int], seen: set[str], *, people: int
 ) -> None:
@@ -60,11 +68,7 @@ def assert_one_session_each_used_and_deleted(
 def test_bench_load_reads_dashboards_and_posts_records(
     live_server, sessions_made, sessions_seen
 ) -> None:
-    demo_tenant_build(slug="demo", members=12, days=5, activities=200)
-    out = io.StringIO()
-    call_command("bench_load", "--url", live_server.url, "--clients", "3", "--seconds", "2",
-                 "--api-share", "0.3", stdout=out)  # fmt: skip
-    text = out.getvalue()
+    text = bench_load_on_a_demo(live_server, "--clients", "3", "--api-share", "0.3")
     assert "3 clients for" in text and "0 errors" in text
     assert "GET /me/" in text and "GET /team/" in text and "GET /overview/" in text
     assert "POST /api/v1/activities" in text and "p95" in text
@@ -80,12 +84,8 @@ def test_bench_load_reads_dashboards_and_posts_records(
 def test_bench_load_takes_turns_among_more_people_than_clients(
     live_server, sessions_made, sessions_seen
 ) -> None:
-    demo_tenant_build(slug="demo", members=12, days=5, activities=200)
-    out = io.StringIO()
-    call_command("bench_load", "--url", live_server.url, "--clients", "2", "--people", "6",
-                 "--seconds", "2", stdout=out)  # fmt: skip
-    assert "2 clients for" in out.getvalue() and "0 errors" in out.getvalue()
-    assert "6 distinct people" in out.getvalue()
+    text = bench_load_on_a_demo(live_server, "--clients", "2", "--people", "6")
+    assert "2 clients for" in text and "0 errors" in text and "6 distinct people" in text
     assert_one_session_each_used_and_deleted(sessions_made, sessions_seen, people=6)
 
 
