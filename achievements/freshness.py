@@ -32,18 +32,23 @@ def goals_affected(
     tenant_id: int, entity: str, *, owner_ids: Iterable[int], start: datetime, end: datetime
 ) -> list[int]:
     """Live goals of the tenant with a rule on ``entity`` whose dates meet ``start``..``end``
-    (a day of slack either side for time zones) and whose team holds one of the owners."""
+    (a day of slack either side for time zones) and whose team holds one of the owners.
+
+    A rule dated by a custom field places records by a date the change does not span, so its
+    goals are affected whatever their dates."""
     owner_ids = list(owner_ids)
     if not owner_ids:
         return []
+    dated = Q(
+        start__lte=(end + timedelta(days=1)).date(), end__gte=(start - timedelta(days=1)).date()
+    )
     with scopes_disabled():
         goals = list(
             Goal.objects.live()
             .filter(
+                dated | Q(ruleset__rules__date_field__startswith="custom."),
                 tenant_id=tenant_id,
                 ruleset__rules__entity=entity,
-                start__lte=(end + timedelta(days=1)).date(),
-                end__gte=(start - timedelta(days=1)).date(),
             )
             .values("pk", "team__tree_id", "team__lft", "team__rght")
             .distinct()

@@ -9,17 +9,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .catalogue import Condition, Op
 from .spec import Aggregation, AnyOf, RuleSpec
 
 Record = Mapping[str, Any]
+_UTC = ZoneInfo("UTC")
 
 
 def _empty(value: Any) -> bool:
+    """No value: NULL, or an empty text (a blank cell of an import is stored as '')."""
     return value is None or value == ""
 
 
@@ -33,10 +36,10 @@ def condition_holds(condition: Condition, record: Record) -> bool:
     if op is Op.IS_NOT_EMPTY:
         return not _empty(value)
     if op is Op.NE:
-        return value is None or value != wanted
+        return _empty(value) or value != wanted
     if op is Op.NOT_IN:
-        return value is None or value not in wanted
-    if value is None:
+        return _empty(value) or value not in wanted
+    if _empty(value):
         return False
     match op:
         case Op.EQ:
@@ -132,6 +135,14 @@ def aggregate(
     raise ValueError(f"{aggregation} is not computed from one rule's records")
 
 
+def _moment(when: date | datetime | None, zone: ZoneInfo) -> datetime | None:
+    """Where a date field places a record: a moment as it is, a day (a custom date field) at
+    its local midnight in the tenant's time zone."""
+    if when is None or isinstance(when, datetime):
+        return when
+    return datetime.combine(when, time(), tzinfo=zone)
+
+
 def evaluate(
     rule: RuleSpec,
     records: Iterable[Record],
@@ -140,21 +151,23 @@ def evaluate(
     end: datetime,
     members: set[int],
     bucket: Callable[[datetime], Hashable],
+    zone: ZoneInfo = _UTC,
 ) -> dict[tuple[int, Hashable], Parts]:
     """Parts per (member, bucket) for a counted rule over ``[start, end)`` and ``members``.
 
-    A record without a value in the measured field is not counted by sum, average, min, max
-    or distinct count (as SQL aggregates skip NULL)."""
+    A record without a value in the measured field (NULL or an empty text) is not counted by
+    sum, average, min, max or distinct count (as SQL aggregates skip NULL). ``zone``: the
+    tenant's, where a day of a date field begins."""
     result: dict[tuple[int, Hashable], Parts] = defaultdict(Parts)
     for record in records:
         member = record.get(rule.member_field)
-        when = record.get(rule.date_field)
+        when = _moment(record.get(rule.date_field), zone)
         if member not in members or when is None or not (start <= when < end):
             continue
         if not matches(rule, record):
             continue
         measured = record.get(rule.field) if rule.field else None
-        if rule.field and measured is None:
+        if rule.field and _empty(measured):
             continue
         result[(member, bucket(when))].add(measured)
     return dict(result)
