@@ -95,10 +95,15 @@ def recompute_request(goal_ids: Iterable[int], *, tenant_id: int) -> None:
         )
     delay = settings.RECOMPUTE_DEBOUNCE_SECONDS
     for goal_id in goal_ids:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            enqueue(recompute_goal, goal_id)
-        elif _first_of_burst(goal_id, delay):
-            enqueue(recompute_goal, goal_id, countdown=delay)
+        try:
+            if settings.CELERY_TASK_ALWAYS_EAGER:
+                enqueue(recompute_goal, goal_id)
+            elif _first_of_burst(goal_id, delay):
+                enqueue(recompute_goal, goal_id, countdown=delay)
+        except Exception:
+            # In the embedded mode the task runs here: one goal that fails must not keep the
+            # next ones from their recompute. Its request stays recorded for the sweep.
+            logger.exception("The recompute of goal %s failed; the sweep will try again", goal_id)
 
 
 def _first_of_burst(goal_id: int, delay: int) -> bool:

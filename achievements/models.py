@@ -101,11 +101,23 @@ class GoalComputation(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
     rows_written = models.PositiveIntegerField(default=0)
     requested_at = models.DateTimeField(null=True, help_text="A recompute was asked for then.")
+    # What the last recompute could not compute: [{"rule": key, "name": rule name, "message":
+    # why}] (an empty key: the goal as a whole), when; emptied by the next run without any.
+    errors = models.JSONField(default=list, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedManager(tenant="tenant")
 
     def __str__(self) -> str:
         return f"goal {self.goal_id} computed {self.computed_at}"
+
+    @property
+    def error_lines(self) -> list[str]:
+        """Each failure as a sentence: "Deals by segment could not be computed: ..."."""
+        return [
+            f"{error['name'] or 'The goal'} could not be computed: {error['message']}"
+            for error in self.errors
+        ]
 
     @property
     def pending(self) -> bool:
