@@ -11,6 +11,7 @@ query; values travel as parameters.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -18,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import EmptyResultSet
+from django.db import transaction
 from django.db.models import (
     Aggregate,
     Count,
@@ -45,7 +47,7 @@ from hierarchy.models import Tenant
 
 from .catalogue import NUMERIC, Condition, CustomFieldDecl, FieldSpec, FieldType, Op, fields_for
 from .reference import Parts
-from .spec import AnyOf, RuleSpec
+from .spec import Aggregation, AnyOf, RuleSpec
 
 MODELS: dict[str, type[Model]] = {
     "lead": Lead,
@@ -330,6 +332,47 @@ def rule_parts(
         else:
             parts.merge(found)
     return folded
+
+
+class RuleNotCompiled(Exception):
+    """A rule the database cannot run; ``field`` names the part of the rule at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def rule_check(rule: RuleSpec, *, tenant: Tenant, custom: Iterable[CustomFieldDecl] = ()) -> None:
+    """Run a counted rule on the database in use over no member, at every granularity, part by
+    part (its date field, what it measures, each condition), in a savepoint each; raise
+    RuleNotCompiled naming the first part the database refuses."""
+    now = datetime.now(ZoneInfo(tenant.time_zone))
+    bare = replace(rule, aggregation=Aggregation.COUNT, field=None, conditions=())
+    steps: list[tuple[str, RuleSpec, tuple[Granularity, ...]]] = [
+        ("date_field", bare, tuple(Granularity))
+    ]
+    if rule.field is not None:
+        steps.append(("field", replace(rule, conditions=()), (Granularity.DAY,)))
+    steps += [
+        (f"conditions[{n}]", replace(bare, conditions=(item,)), (Granularity.DAY,))
+        for n, item in enumerate(rule.conditions)
+    ]
+    for part, spec, granularities in steps:
+        for granularity in granularities:
+            try:
+                with transaction.atomic():
+                    rule_parts(
+                        spec,
+                        tenant=tenant,
+                        start=now - timedelta(days=1),
+                        end=now,
+                        member_ids=[0],  # no member has it: the query runs and finds nothing
+                        granularity=granularity,
+                        custom=custom,
+                    )
+            except Exception as exc:  # noqa: BLE001  (whatever the database says, it is said)
+                reason = str(exc).strip().splitlines()[:1] or [exc.__class__.__name__]
+                raise RuleNotCompiled(part, f"the database cannot compute it: {reason[0]}") from exc
 
 
 def _converted(compiler: SQLCompiler, alias: str) -> Callable[[Any], Any]:
