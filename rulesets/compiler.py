@@ -27,6 +27,7 @@ from django.db.models import (
     DecimalField,
     Expression,
     F,
+    Func,
     Lookup,
     Max,
     Min,
@@ -38,7 +39,7 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate, TruncMonth, TruncWeek
-from django.db.models.lookups import In
+from django.db.models.lookups import Contains, In
 from django.db.models.sql.compiler import SQLCompiler
 from django_scopes import scope
 
@@ -72,6 +73,20 @@ class InArray(Lookup):
             return compiler.compile(In(self.lhs, self.rhs))
         lhs, lhs_params = self.process_lhs(compiler, connection)
         return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
+
+
+class UnicodeLower(Func):
+    """LOWER() of every letter: SQLite's own lowers only ASCII ('CAFÉ' stayed 'cafÉ'), so
+    there it is Python's str.lower, registered on each connection (``rulesets.apps``)."""
+
+    function = "LOWER"
+    output_field = TextField()
+
+    def as_sqlite(self, compiler: SQLCompiler, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, function=SQLITE_LOWER, **extra)
+
+
+SQLITE_LOWER = "goals_lower"
 
 
 class Granularity(StrEnum):
@@ -131,8 +146,8 @@ def _q(alias: str, spec: FieldSpec, condition: Condition) -> Q:
             return empty | ~Q(**{f"{alias}__in": value})
         case Op.BETWEEN:
             return Q(**{f"{alias}__range": value})
-        case Op.CONTAINS:
-            return Q(**{f"{alias}__icontains": value})
+        case Op.CONTAINS:  # ignoring case beyond ASCII, as str.lower() does
+            return Q(Contains(UnicodeLower(F(alias)), str(value).lower()))
     return Q(**{f"{alias}__{op.value}": value})  # gt, gte, lt, lte
 
 
