@@ -157,7 +157,9 @@ def _bucket(placed: Expression, day: bool, granularity: Granularity, zone: ZoneI
         if granularity is Granularity.DAY:
             return placed
         trunc = TruncWeek if granularity is Granularity.WEEK else TruncMonth
-        return trunc(placed, output_field=DateField())
+        # A date again: PostgreSQL truncates a date as a timestamp with time zone, whose UTC
+        # midnight read in a zone west of UTC is the day before.
+        return Cast(trunc(placed, output_field=DateField()), DateField())
     trunc = {Granularity.DAY: TruncDate, Granularity.WEEK: TruncWeek, Granularity.MONTH: TruncMonth}
     return trunc[granularity](placed, tzinfo=zone)
 

@@ -180,8 +180,11 @@ def test_it_places_records_in_cycles_by_a_custom_date_in_the_tenant_time_zone(cr
     assert compiled == {(rep, date(2025, 3, 1)): 1, (rep, date(2025, 3, 31)): 1}
 
 
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York", "Pacific/Auckland"])
 @pytest.mark.parametrize("granularity", list(Granularity))
-def test_it_buckets_a_custom_date_at_every_granularity(crm, granularity):
+def test_it_buckets_a_custom_date_at_every_granularity(crm, granularity, zone):
+    crm.tenant.time_zone = zone
+    crm.tenant.save()
     _leads(crm, {"attributes": {"renewal": "2025-03-12"}})
     custom, _ = tenant_vocabulary(crm.tenant)
     (rule,) = rules_parse(
