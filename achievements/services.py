@@ -39,7 +39,7 @@ from goals.services import GoalPlan, goal_plan
 from goals.targets import is_additive
 from rulesets.compiler import granularity_for, rule_parts
 from rulesets.models import GoalRule
-from rulesets.reference import Parts
+from rulesets.parts import Parts
 from rulesets.services import rules_parse, tenant_vocabulary
 from rulesets.spec import Aggregation, Direction, RulesetError, RuleSpec, Unit
 

@@ -47,7 +47,7 @@ from crm.models import Activity, Lead, Opportunity, StageChange
 from hierarchy.models import Tenant
 
 from .catalogue import NUMERIC, Condition, CustomFieldDecl, FieldSpec, FieldType, Op, fields_for
-from .reference import Parts
+from .parts import Parts
 from .spec import Aggregation, AnyOf, RuleSpec
 
 MODELS: dict[str, type[Model]] = {
