@@ -15,7 +15,7 @@ from achievements.services import goals_due, goals_to_close
 from crm.ingest import records_upsert
 from goals.services import TargetInput, goal_archive
 from goals_project.beat import DAILY, LONGER
-from tests.goals.conftest import Org
+from tests.conftest import Org
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager")]
 

@@ -12,8 +12,7 @@ from achievements.services import goal_recompute
 from crm.ingest import records_upsert
 from goals.models import Goal
 from goals.services import TargetInput
-from tests.conftest import client_for
-from tests.goals.conftest import Org
+from tests.conftest import Org, client_for
 
 pytestmark = pytest.mark.django_db
 

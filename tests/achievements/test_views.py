@@ -16,27 +16,12 @@ from django.utils import timezone
 from achievements.fragments import FRAGMENTS
 from achievements.panels import PANELS
 from achievements.services import goal_recompute
-from crm.ingest import records_upsert
 from goals.models import Goal
 from goals.services import TargetInput
-from tests.conftest import client_for
+from tests.conftest import Org, client_for
 from tests.factories import MemberFactory
-from tests.goals.conftest import Org
 
-pytestmark = pytest.mark.django_db
-
-
-def calls(org: Org, owner, count: int) -> None:  # noqa: ANN001
-    now = timezone.now()
-    records_upsert(
-        tenant=org.admin.tenant,
-        entity="activity",
-        records=[
-            {"external_id": f"{owner.pk}-{n}", "owner_email": owner.email, "type": "Call",
-             "occurred_at": (now - timedelta(minutes=n + 1)).isoformat(), "status": "completed"}
-            for n in range(count)
-        ],
-    )  # fmt: skip
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_noon")]
 
 
 def company_goal(org: Org) -> Goal:
@@ -48,8 +33,8 @@ def company_goal(org: Org) -> Goal:
         cycle="daily",
         targets={"dialled_calls": TargetInput(40), "won_value": TargetInput(1000)},
     )
-    calls(org, org.rep, 3)
-    calls(org, org.sdr, 1)
+    org.log(*(org.call(n, owner=org.rep) for n in range(3)))
+    org.log(*(org.call(n, owner=org.sdr) for n in range(1)))
     goal_recompute(goal.pk)
     return goal
 
@@ -86,7 +71,7 @@ def test_a_recompute_shows_on_a_panel_at_once(org: Org, goal: Goal) -> None:
     manager = client_for(org.east)
     cell = f'member={org.rep.pk}&amp;cycle=0&amp;scope=team">'
     assert f"{cell}3</a>" in manager.get("/team/").content.decode()
-    calls(org, org.rep, 5)
+    org.log(*(org.call(n, owner=org.rep) for n in range(5)))
     goal_recompute(goal.pk)
     assert "<strong>5</strong> of 10" in rep.get("/me/").content.decode()
     assert f"{cell}5</a>" in manager.get("/team/").content.decode()

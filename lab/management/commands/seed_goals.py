@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from achievements.demo import demo_goals_build
-from crm.demo import DEMO_SLUG
 from hierarchy.management.commands._tenant import tenant_by_slug
+from lab.demo_goals import demo_goals_build
+from lab.demo_tenant import DEMO_SLUG
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from crm.ingest import records_upsert
-from tests.crm.conftest import Crm
+from tests.conftest import Crm
 
 pytestmark = pytest.mark.django_db
 

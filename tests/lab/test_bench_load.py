@@ -12,9 +12,9 @@ from django.core.management import call_command
 from django.core.signals import request_started
 from django_scopes import scopes_disabled
 
-from crm.demo import demo_tenant_build
-from goals_project.management.commands import bench_load
 from hierarchy.models import Member
+from lab.demo_tenant import demo_tenant_build
+from lab.management.commands import bench_load
 
 
 @pytest.fixture

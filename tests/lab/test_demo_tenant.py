@@ -12,10 +12,10 @@ from django.core.management import CommandError, call_command
 from django.db.models import QuerySet
 from django_scopes import scope, scopes_disabled
 
-from crm import demo
-from crm.demo import DEMO_PASSWORD, DemoResult, demo_domain, demo_tenant_build
 from crm.models import Activity, ActivityType, Lead, Opportunity, PipelineStage, StageChange
 from hierarchy.models import Member, Tenant
+from lab import demo_tenant as demo
+from lab.demo_tenant import DEMO_PASSWORD, DemoResult, demo_domain, demo_tenant_build
 
 pytestmark = pytest.mark.django_db
 

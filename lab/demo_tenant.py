@@ -32,12 +32,9 @@ from django.db import connection, models, reset_queries, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from hierarchy.importer import COLUMNS, members_upsert
-from hierarchy.models import Member, Tenant
-
-from . import signals
-from .ingest import Progress, entities_changed
-from .models import (
+from crm import signals
+from crm.ingest import Progress, entities_changed
+from crm.models import (
     Activity,
     ActivityType,
     CustomField,
@@ -47,6 +44,8 @@ from .models import (
     PipelineStage,
     StageChange,
 )
+from hierarchy.importer import COLUMNS, members_upsert
+from hierarchy.models import Member, Tenant
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Sales Co"

@@ -9,7 +9,11 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import ProtectedError
 
-from crm.demo import (
+from crm.ingest import Progress
+from hierarchy.importer import MemberImportError
+from hierarchy.management.progress import progress_line
+from hierarchy.models import Member, Tenant
+from lab.demo_tenant import (
     ACTIVITIES_PER_LEAD,
     DEFAULT_ACTIVITIES,
     DEFAULT_DAYS,
@@ -24,10 +28,6 @@ from crm.demo import (
     demo_tenant_build,
     demo_tenant_clear,
 )
-from crm.ingest import Progress
-from hierarchy.importer import MemberImportError
-from hierarchy.management.progress import progress_line
-from hierarchy.models import Member, Tenant
 
 
 def _at_least(least: int) -> Callable[[str], int]:

@@ -8,11 +8,11 @@ import pytest
 from django.core.management import call_command
 from django_scopes import scope, scopes_disabled
 
-from achievements.demo import GOALS, demo_goals_build
 from achievements.models import Achievement
-from crm.demo import demo_tenant_build
 from goals.models import Goal
 from hierarchy.models import Tenant
+from lab.demo_goals import GOALS, demo_goals_build
+from lab.demo_tenant import demo_tenant_build
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,6 @@ from django_scopes import scope
 
 from achievements.models import Achievement
 from achievements.services import CLOSE_GRACE, goal_recompute
-from crm.demo import DEFAULT_SEED, MIN_MEMBERS, demo_domain, demo_tenant_build
 from crm.models import Activity, Lead, Opportunity
 from goals.calendar import Cycle
 from goals.models import Goal, tenant_today
@@ -31,6 +30,7 @@ from goals_project.celery import app
 from hierarchy.importer import MemberImportError, members_upsert
 from hierarchy.management.progress import progress_line
 from hierarchy.models import Member, Tenant
+from lab.demo_tenant import DEFAULT_SEED, MIN_MEMBERS, demo_domain, demo_tenant_build
 from rulesets.models import Ruleset
 from rulesets.presets import preset_rules
 from rulesets.services import ruleset_save

@@ -16,11 +16,11 @@ from django.db import connection
 from django.test import Client
 from django_scopes import scope, scopes_disabled
 
-from crm.demo import demo_tenant_clear
 from crm.models import Activity, ActivityType
 from hierarchy.importer import members_upsert
 from hierarchy.models import Tenant
 from hierarchy.services import api_token_create
+from lab.demo_tenant import demo_tenant_clear
 
 OUTCOMES = ("connected", "no answer", "voicemail", "busy")
 

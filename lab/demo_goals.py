@@ -15,21 +15,20 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils import timezone
 from django_scopes import scope
 
-from crm.demo import tables_analyze
+from achievements.models import Achievement
+from achievements.services import CLOSE_GRACE, goal_recompute
 from goals.calendar import local_day_start
 from goals.models import Goal, tenant_calendar, tenant_today
 from goals.services import GoalDraft, TargetInput, goal_save
 from goals.targets import is_additive, quantum_for
 from hierarchy.models import Member, Tenant
+from lab.demo_tenant import tables_analyze
 from rulesets.compiler import Granularity, rule_parts
 from rulesets.models import Ruleset
 from rulesets.parts import Parts
 from rulesets.presets import preset_rules
 from rulesets.services import rules_parse, ruleset_save, tenant_vocabulary
 from rulesets.spec import Aggregation, RuleSpec
-
-from .models import Achievement
-from .services import CLOSE_GRACE, goal_recompute
 
 RULESET_NAME = "Sales essentials"
 PRESETS = (
