@@ -13,6 +13,7 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from achievements.models import Achievement, GoalComputation
+from achievements.receivers import entities_changed
 from achievements.services import goal_recompute
 from goals.models import Goal
 from rulesets.models import GoalRule
@@ -184,12 +185,10 @@ def test_an_after_commit_hook_that_fails_still_asks_for_the_running_goals(org: O
     with scopes_disabled():
         GoalComputation.objects.filter(goal=goal).delete()
     with mock.patch(
-        "achievements.freshness.goals_affected", side_effect=OverflowError("out of range")
+        "achievements.receivers.goals_affected", side_effect=OverflowError("out of range")
     ):
-        from achievements.apps import _entities_changed
-
         now = org.today
-        _entities_changed(
+        entities_changed(
             None,
             tenant_id=org.admin.tenant_id,
             entity="activity",

@@ -36,8 +36,8 @@ from django.test import Client
 from django.utils import timezone
 from django_scopes import scope
 
-from achievements.freshness import goals_behind
 from achievements.models import Achievement, GoalComputation
+from achievements.selectors import goals_behind
 from achievements.services import goal_recompute
 from achievements.tasks import recompute_goal, sweep
 from crm.ingest import records_upsert
