@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "rulesets",
     "goals",
     "achievements",
+    "dashboards",
     "lab",
 ]
 

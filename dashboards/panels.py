@@ -32,11 +32,10 @@ from typing import Any, NamedTuple, TypeVar
 
 from django.db.models import Exists, OuterRef, Q
 
+from achievements.models import Achievement
 from goals.calendar import Cycle
 from goals.models import GoalTarget
 from hierarchy.models import Member, Tenant
-
-from .models import Achievement
 
 TIMEOUT = 60  # seconds: how long a rename or a move can take to show
 T = TypeVar("T")

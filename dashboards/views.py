@@ -14,6 +14,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
+from achievements.models import Achievement, GoalComputation
+from achievements.queries import achievement_rows, write_rows
 from goals.calendar import cycle_containing
 from goals.models import Goal, tenant_calendar, tenant_today
 from hierarchy.decorators import member_required
@@ -22,9 +24,7 @@ from hierarchy.models import Member, Tenant
 from .chart import bar_chart, sparkline
 from .dashboard import Progress, progress, time_left
 from .fragments import Fragment, render_fragment
-from .models import Achievement, GoalComputation
 from .panels import Person, cached, held, held_cells, team_panel, team_totals
-from .queries import achievement_rows, write_rows
 
 MANAGERS = (Member.Role.ADMIN, Member.Role.MANAGER)
 POLL = "every 30s [document.visibilityState === 'visible']"
@@ -35,7 +35,7 @@ def _template(request: HttpRequest, name: str, partial: str) -> str:
 
 
 def _bars(bars: list[Progress]) -> Fragment:
-    return Fragment("achievements/_bars.html", {"bars": bars}, tuple(bar.shown for bar in bars))
+    return Fragment("dashboards/_bars.html", {"bars": bars}, tuple(bar.shown for bar in bars))
 
 
 def _member_goals(tenant: Tenant, member: Member, now: datetime) -> list[dict[str, Any]]:
@@ -119,14 +119,14 @@ def _upcoming(member: Member) -> list[Goal]:
 @member_required()
 @vary_on_headers("HX-Request")
 def assigned_to_me(request: HttpRequest) -> HttpResponse:
-    return _goals_page(request, request.member, "achievements/assigned_to_me.html")
+    return _goals_page(request, request.member, "dashboards/assigned_to_me.html")
 
 
 @member_required(*MANAGERS)
 @vary_on_headers("HX-Request")
 def member_goals(request: HttpRequest, pk: int) -> HttpResponse:
     subject = get_object_or_404(Member.objects.visible_to(request.member), pk=pk)
-    return _goals_page(request, subject, "achievements/member_goals.html")
+    return _goals_page(request, subject, "dashboards/member_goals.html")
 
 
 def _goals_page(request: HttpRequest, subject: Member, template: str) -> HttpResponse:
@@ -206,7 +206,7 @@ def my_team(request: HttpRequest) -> HttpResponse:
         raise Http404("no such goal of your team")  # another tenant's, or another team's
     if not goals:
         context["direct_reports"] = viewer.direct_reports.filter(is_active=True).order_by("name")
-        return render(request, "achievements/my_team.html", context)
+        return render(request, "dashboards/my_team.html", context)
     goal = next((g for g in goals if str(g.pk) == chosen), None) or next(
         (g for g in goals if g.status_on(tenant_today(g.tenant)) == Goal.Status.IN_PROGRESS),
         goals[0],
@@ -231,7 +231,7 @@ def my_team(request: HttpRequest) -> HttpResponse:
     reports = _leaderboard(by_member, sort)
     board = {"goal": goal, "cycle": cycle, "node": node, "sort": sort, "team_bars": team_bars,
              "reports": reports}  # fmt: skip
-    leaderboard = Fragment("achievements/_leaderboard.html", board, _board_shown(board))
+    leaderboard = Fragment("dashboards/_leaderboard.html", board, _board_shown(board))
     context |= board | {
         "cycles": goal.cycles(),
         "team_bars_html": render_fragment(_bars(team_bars)),
@@ -239,11 +239,11 @@ def my_team(request: HttpRequest) -> HttpResponse:
         "breadcrumb": [manager for manager in panel.managers if manager.lft >= top.lft],
         "computed_at": panel.cells[0].computed_at if panel.cells else None,
     }
-    return render(request, _template(request, "achievements/my_team.html", "team-panel"), context)
+    return render(request, _template(request, "dashboards/my_team.html", "team-panel"), context)
 
 
 def _board_shown(board: dict[str, Any]) -> tuple[Any, ...]:
-    """Everything templates/achievements/_leaderboard.html shows."""
+    """Everything templates/dashboards/_leaderboard.html shows."""
     return (
         board["goal"].pk,
         board["cycle"].index,
@@ -313,7 +313,7 @@ def goal_progress(request: HttpRequest, pk: int) -> HttpResponse:
         "table": dict(table),
         "computation": GoalComputation.objects.filter(goal=goal).first(),
     }
-    return render(request, "achievements/goal_progress.html", context)
+    return render(request, "dashboards/goal_progress.html", context)
 
 
 @member_required(*MANAGERS)
@@ -361,4 +361,4 @@ def company_overview(request: HttpRequest) -> HttpResponse:
         for goal in goals
     ]
     context = {"entries": entries, "poll": POLL, "now": now}
-    return render(request, _template(request, "achievements/overview.html", "panel"), context)
+    return render(request, _template(request, "dashboards/overview.html", "panel"), context)

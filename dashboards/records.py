@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.vary import vary_on_headers
 
+from achievements.models import Achievement
 from crm.listings import LISTING_OF_ENTITY, PAGE_SIZE
 from goals.models import Goal
 from hierarchy.decorators import member_required
@@ -19,8 +20,6 @@ from rulesets.compiler import Granularity, rule_parts, rule_records
 from rulesets.parts import Parts
 from rulesets.services import rules_parse, tenant_vocabulary
 from rulesets.spec import Aggregation
-
-from .models import Achievement
 
 
 def _number(request: HttpRequest, name: str) -> int:
@@ -97,7 +96,7 @@ def achievement_records(request: HttpRequest) -> HttpResponse:
         "dashboard": (row.team_value if whole_team else row.value) if row else None,
         "computed_at": row.computed_at if row else None,
     }
-    template = "records/behind_number.html"
+    template = "dashboards/behind_number.html"
     if request.htmx and request.htmx.target == "records":
         template += "#records"
     return render(request, template, context)

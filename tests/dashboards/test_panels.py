@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from unittest import mock
 
-from achievements.panels import Memo
+from dashboards.panels import Memo
 
 
 def test_it_forgets_the_least_recently_used_entry_past_its_size() -> None:
@@ -18,9 +18,9 @@ def test_it_forgets_the_least_recently_used_entry_past_its_size() -> None:
 
 def test_it_forgets_an_entry_older_than_its_age_limit() -> None:
     memo = Memo(size=10, seconds=60)
-    with mock.patch("achievements.panels.time.monotonic", return_value=1000.0):
+    with mock.patch("dashboards.panels.time.monotonic", return_value=1000.0):
         memo.set("a", 1)
-    with mock.patch("achievements.panels.time.monotonic", return_value=1059.0):
+    with mock.patch("dashboards.panels.time.monotonic", return_value=1059.0):
         assert memo.get("a") == 1
-    with mock.patch("achievements.panels.time.monotonic", return_value=1061.0):
+    with mock.patch("dashboards.panels.time.monotonic", return_value=1061.0):
         assert memo.get("a") is None

@@ -16,12 +16,12 @@ from typing import Any
 from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 
+from achievements.models import Achievement
+from achievements.pace import Pace, expected_by_now, pace
 from goals.calendar import Cycle, elapsed_fraction
 from goals.targets import is_additive
 from rulesets.models import GoalRule
 
-from .models import Achievement
-from .pace import Pace, expected_by_now, pace
 from .panels import Cell, Rule
 
 

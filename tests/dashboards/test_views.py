@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from achievements.fragments import FRAGMENTS
-from achievements.panels import PANELS
 from achievements.services import goal_recompute
+from dashboards.fragments import FRAGMENTS
+from dashboards.panels import PANELS
 from goals.models import Goal
 from goals.services import TargetInput
 from tests.conftest import Org, client_for
