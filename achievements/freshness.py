@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from django_scopes import scope
 
-from goals_project.queue import enqueue
+from core.queue import enqueue
 
 from .models import GoalComputation
 from .tasks import recompute_goal

@@ -8,7 +8,7 @@ from typing import Any
 from celery import shared_task
 from django.utils import timezone
 
-from goals_project.queue import enqueue
+from core.queue import enqueue
 
 from .selectors import goals_behind, goals_due, goals_to_close
 from .services import CLOSE_GRACE, goal_recompute

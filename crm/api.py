@@ -19,11 +19,12 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 from ninja.responses import Status
 
-from goals_project.pagination import Pages
-from hierarchy.api import ErrorsOut, RecordError, problems_out
+from core.limits import MAX_RECORDS
+from core.pagination import Pages
+from core.problems import ErrorsOut, RecordError, problems_out
 from hierarchy.audit import audit_record
 
-from .ingest import BATCH_SIZE, RecordsInvalid, records_delete, records_upsert
+from .ingest import RecordsInvalid, records_delete, records_upsert
 from .models import ENTITY_MODELS, ActivityType, CustomField, Entity, PipelineStage
 from .timeparse import parse_timestamp
 
@@ -31,7 +32,7 @@ from .timeparse import parse_timestamp
 class RecordsIn(Schema):
     records: list[dict[str, Any]] = Field(
         ...,
-        max_length=BATCH_SIZE,
+        max_length=MAX_RECORDS,
         description="Records keyed by the entity's record fields (see docs/crm-import.md); "
         "custom fields in `attributes`.",
     )
@@ -45,7 +46,7 @@ class UpsertOut(Schema):
 
 
 class ExternalIdsIn(Schema):
-    external_ids: list[str] = Field(..., min_length=1, max_length=BATCH_SIZE)
+    external_ids: list[str] = Field(..., min_length=1, max_length=MAX_RECORDS)
 
 
 class DeletedOut(Schema):
@@ -129,12 +130,18 @@ def _filtered(request: HttpRequest, entity: str, filters: Filters) -> QuerySet:
 def entity_router(entity: str, plural: str, out: type[RecordOut]) -> Router:
     router = Router(tags=[plural])
 
-    @router.post("", response={200: UpsertOut, 422: ErrorsOut}, operation_id=f"{plural}_upsert")
+    @router.post(
+        "",
+        response={200: UpsertOut, 422: ErrorsOut},
+        operation_id=f"{plural}_upsert",
+        description=(
+            f"Create or update up to {MAX_RECORDS:,} records by `external_id`, all or nothing: "
+            "any bad record answers 422 naming every bad record and field. `partial=true` "
+            "writes the valid ones and lists the rest under `rejected`. Sending the same batch "
+            "twice changes nothing."
+        ),
+    )
     def upsert(request: HttpRequest, body: RecordsIn, partial: bool = False) -> Status:
-        """Create or update up to 1,000 records by `external_id`, all or nothing: any bad
-        record answers 422 naming every bad record and field. `partial=true` writes the valid
-        ones and lists the rest under `rejected`. Sending the same batch twice changes
-        nothing."""
         try:
             result = records_upsert(
                 tenant=request.tenant, entity=entity, records=body.records, partial=partial

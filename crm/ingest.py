@@ -30,17 +30,18 @@ from django.db import connection, models, reset_queries, transaction
 from django.utils import timezone
 from django_scopes import scope
 
-from hierarchy.importer import Problem
-from hierarchy.models import Member, Tenant
-from hierarchy.services import normalize_email
-
-from . import signals
-from .copy_upsert import (
+from core.copy_upsert import (
     Written,
     copy_formatter,
     foreign_keys_checked_per_statement,
     upsert_by_copy,
 )
+from core.limits import MAX_RECORDS
+from core.problems import Problem
+from hierarchy.models import Member, Tenant
+from hierarchy.services import normalize_email
+
+from . import signals
 from .models import (
     ENTITY_MODELS,
     ActivityType,
@@ -55,7 +56,7 @@ from .timeparse import parse_timestamp
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 1000  # records per API request and per CSV batch
+BATCH_SIZE = MAX_RECORDS  # records per CSV batch: what one API request may send
 
 REQUIRED: dict[str, frozenset[str]] = {
     Entity.LEAD: frozenset({"external_id", "owner_email", "name"}),
@@ -580,7 +581,7 @@ def _write(tenant: Tenant, entity: str, batch: list[dict[str, Any]]) -> UpsertRe
 def _write_by_copy(
     tenant: Tenant, entity: str, batch: list[dict[str, Any]], now: datetime
 ) -> list[Written]:
-    """PostgreSQL: the batch as COPY rows, written by one statement (``crm.copy_upsert``)."""
+    """PostgreSQL: the batch as COPY rows, written by one statement (``core.copy_upsert``)."""
     model = ENTITY_MODELS[entity]
     fields = _columns(model)
     stamps = _stamps(entity)

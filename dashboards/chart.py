@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from goals.templatetags.goal_format import in_unit
+from core.formatting import in_unit
 from rulesets.models import GoalRule
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 220, 8, 36, 18

@@ -16,7 +16,7 @@ from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
 
-from goals_project.pagination import Pages
+from core.pagination import Pages
 from hierarchy.models import Member
 from rulesets.models import Ruleset
 

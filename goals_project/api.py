@@ -12,12 +12,11 @@ from ninja import NinjaAPI
 from ninja.errors import ValidationError
 from ninja.security import HttpBearer
 
+from core.limits import MAX_RECORDS, too_large
 from crm.api import routers as crm_routers
 from crm.api import settings_router as crm_settings_router
 from hierarchy.models import ApiToken
 from hierarchy.services import api_token_authenticate
-
-from .limits import MAX_RECORDS, too_large
 
 
 class TokenAuth(HttpBearer):

@@ -5,14 +5,14 @@ from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
 
-from goals_project.pagination import Pages
+from core.limits import MAX_RECORDS
+from core.pagination import Pages
+from core.problems import ErrorsOut, Problem, RecordError, problems_out
 
-from .importer import ImportResult, MemberImportError, Problem, members_upsert
+from .importer import ImportResult, MemberImportError, members_upsert
 from .models import Member
 
 router = Router()
-
-MAX_RECORDS = 1000
 
 
 class MemberIn(Schema):
@@ -27,22 +27,12 @@ class MembersIn(Schema):
     records: list[MemberIn] = Field(..., max_length=MAX_RECORDS)
 
 
-class RecordError(Schema):
-    record: int = Field(..., description="The record's index in the request, from 0.")
-    field: str | None
-    message: str
-
-
 class MembersOut(Schema):
     created: int
     updated: int
     moved: int
     unchanged: int
     rejected: list[RecordError] = []
-
-
-class ErrorsOut(Schema):
-    detail: list[RecordError]
 
 
 class MemberOut(Schema):
@@ -56,11 +46,6 @@ class MemberOut(Schema):
     @staticmethod
     def resolve_reports_to(member: Member) -> str | None:
         return member.reports_to.user.email if member.reports_to_id else None
-
-
-def problems_out(problems: list[Problem]) -> list[RecordError]:
-    """The API's form of importer problems: every bad record and field named."""
-    return [RecordError(record=p.line, field=p.field, message=p.message) for p in problems]
 
 
 @router.post("", response={200: MembersOut, 422: ErrorsOut})

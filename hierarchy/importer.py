@@ -18,6 +18,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django_scopes import scope
 
+from core.problems import Problem
+
 from .audit import audit_record
 from .models import Member, Tenant
 from .services import Actor, _lock_tree, member_create, normalize_email
@@ -26,17 +28,6 @@ from .signals import members_changed_on_commit
 COLUMNS = ("email", "name", "role", "reports_to", "title")
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class Problem:
-    line: int  # the CSV line (the header is line 1), or the record's index in an API request
-    message: str
-    field: str | None = None
-    unit: str = "line"
-
-    def __str__(self) -> str:
-        return f"{self.unit} {self.line}: {self.message}"
 
 
 class MemberImportError(Exception):

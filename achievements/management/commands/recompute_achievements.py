@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from achievements.services import goal_recompute
-from hierarchy.management.progress import progress_line
+from core.commands import progress_line
 
 from ._goals import goals_for
 

@@ -4,11 +4,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.commands import progress_line
+from core.problems import Problem
 from crm.ingest import RecordsInvalid, records_import
 from crm.models import ENTITY_MODELS
-from hierarchy.importer import Problem
 from hierarchy.management.commands._tenant import tenant_by_slug
-from hierarchy.management.progress import progress_line
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.commands import progress_line
 from hierarchy.importer import COLUMNS, MemberImportError, members_import
-from hierarchy.management.progress import progress_line
 
 from ._tenant import tenant_by_slug
 

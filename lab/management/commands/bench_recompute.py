@@ -22,13 +22,13 @@ from django_scopes import scope
 
 from achievements.models import Achievement
 from achievements.services import CLOSE_GRACE, goal_recompute
+from core.commands import progress_line
 from crm.models import Activity, Lead, Opportunity
 from goals.calendar import Cycle
 from goals.models import Goal, tenant_today
 from goals.services import GoalDraft, TargetInput, goal_save
 from goals_project.celery import app
 from hierarchy.importer import MemberImportError, members_upsert
-from hierarchy.management.progress import progress_line
 from hierarchy.models import Member, Tenant
 from lab.demo_tenant import DEFAULT_SEED, MIN_MEMBERS, demo_domain, demo_tenant_build
 from rulesets.models import Ruleset

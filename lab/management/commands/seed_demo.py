@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import ProtectedError
 
+from core.commands import progress_line
 from crm.ingest import Progress
 from hierarchy.importer import MemberImportError
-from hierarchy.management.progress import progress_line
 from hierarchy.models import Member, Tenant
 from lab.demo_tenant import (
     ACTIVITIES_PER_LEAD,

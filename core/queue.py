@@ -1,4 +1,4 @@
-"""Enqueue Celery tasks after the transaction that asked for them commits, never failing it.
+"""Send Celery tasks for data already committed, never failing the request that wrote it.
 
 The data is already committed when a task is sent: a broker that cannot be reached is logged
 and the scheduled jobs catch up later, so the request that wrote the data still succeeds.
@@ -10,7 +10,6 @@ import logging
 from typing import Any
 
 from celery import Task
-from django.db import transaction
 from kombu.exceptions import OperationalError
 
 logger = logging.getLogger(__name__)
@@ -29,12 +28,3 @@ def enqueue(task: Task, *args: Any, countdown: float | None = None, **kwargs: An
         )
         return False
     return True
-
-
-def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
-    """Send ``task`` once the current transaction commits (at once outside one).
-
-    In the embedded mode the task runs in-process right then; an error in it is logged
-    (``robust``) rather than turned into a failed request for data that is already saved.
-    """
-    transaction.on_commit(lambda: enqueue(task, *args, **kwargs), robust=True)

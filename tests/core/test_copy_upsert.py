@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from crm.copy_upsert import copy_formatter
+from core.copy_upsert import copy_formatter
 from crm.models import Activity, Opportunity
 
 
