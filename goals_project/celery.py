@@ -1,4 +1,5 @@
-"""The Celery app. Tasks take ids and are sent with ``goals_project.queue.enqueue_on_commit``."""
+"""The Celery app. Tasks take ids; they are sent with ``core.queue.enqueue`` once the data they
+read is committed (after-commit hooks)."""
 
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "goals_project.limits.BodyLimitMiddleware",
+    "core.limits.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -80,7 +80,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
-# Request bodies over 5 MB answer 413 (goals_project.limits).
+# Request bodies over 5 MB answer 413 (core.limits).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 ROOT_URLCONF = "goals_project.urls"
@@ -168,7 +168,7 @@ if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Celery: with REDIS_URL, a Redis broker and result backend and a separate worker; without it
-# the embedded mode runs every task in-process (tasks are sent with enqueue_on_commit, so
+# the embedded mode runs every task in-process (tasks are sent from after-commit hooks, so
 # they run right after the transaction that asked for them commits).
 REDIS_URL = env_redis_url("REDIS_URL")
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
