@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
+
+from goals.targets import is_additive
 
 BAND = Decimal("0.10")
 
@@ -64,3 +67,25 @@ def pace(
     if value < expected - abs(expected) * BAND:
         return Pace.BEHIND
     return Pace.ON_TRACK
+
+
+class Measured(Protocol):
+    """What a rule's status reads of it: a GoalRule, a parsed RuleSpec or a dashboard Rule."""
+
+    aggregation: str
+    direction: str
+
+
+def rule_pace(
+    rule: Measured, value: Decimal | None, target: Decimal | None, elapsed: float, *, final: bool
+) -> Pace:
+    """The status of one rule's value against its target: the one place a row's status is
+    assembled (pages, exports and the closing of a cycle)."""
+    return pace(
+        value,
+        target,
+        elapsed,
+        additive=is_additive(rule.aggregation),
+        lower_is_better=rule.direction == "lower",
+        final=final,
+    )

@@ -15,10 +15,9 @@ from django_scopes import scope
 
 from goals.calendar import elapsed_fraction
 from goals.models import Goal
-from goals.targets import is_additive
 
 from .models import Achievement
-from .pace import Pace, pace
+from .pace import Pace, rule_pace
 
 EXPORT_FIELDS = (
     "member",
@@ -63,15 +62,7 @@ class AchievementRow:
 
 def row_status(row: Achievement, *, elapsed: float) -> Pace:
     """A row's status from its team value (a rep's team is themselves) and team target."""
-    rule = row.rule
-    return pace(
-        row.team_value,
-        row.team_target,
-        elapsed,
-        additive=is_additive(rule.aggregation),
-        lower_is_better=rule.direction == "lower",
-        final=row.final,
-    )
+    return rule_pace(row.rule, row.team_value, row.team_target, elapsed, final=row.final)
 
 
 def achievement_rows(

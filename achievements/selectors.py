@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from goals.models import Goal, tenant_today
-from hierarchy.models import Member
+from hierarchy.models import Member, in_subtree
 
 from .cadence import cadence
 from .models import Achievement
@@ -53,7 +53,7 @@ def goals_affected(
         goal["pk"]
         for goal in goals
         if any(
-            tree == goal["team__tree_id"] and goal["team__lft"] <= lft <= goal["team__rght"]
+            in_subtree((goal["team__tree_id"], goal["team__lft"], goal["team__rght"]), tree, lft)
             for tree, lft in owners
         )
     ]

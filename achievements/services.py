@@ -26,25 +26,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from crm.copy_upsert import NULL, copy_formatter
+from core.copy_upsert import NULL, copy_formatter
 from goals.calendar import Cycle
 from goals.models import Goal
 from goals.services import GoalPlan, goal_plan
-from goals.targets import is_additive
 from rulesets.compiler import granularity_for, rule_parts
 from rulesets.models import GoalRule
 from rulesets.parts import Parts
-from rulesets.services import rules_parse, tenant_vocabulary
-from rulesets.spec import Aggregation, Direction, RulesetError, RuleSpec, Unit
+from rulesets.services import part_failed, rule_specs, tenant_vocabulary
+from rulesets.spec import Aggregation, RuleSpec, Unit
 
 from .models import Achievement, GoalComputation
-from .pace import Pace, pace
+from .pace import Pace, rule_pace
 from .rollup import Column, TreeOrder, rolled_up
 
 logger = logging.getLogger(__name__)
@@ -142,14 +141,7 @@ def _measure(spec: RuleSpec, sides: list[tuple[Column, str]]) -> Measure:
 
 def _status(spec: RuleSpec, value: Decimal | None, target: Decimal | None) -> str:
     """A closed cycle's status: achieved or missed (open when there is no target)."""
-    final = pace(
-        value,
-        target,
-        1.0,
-        additive=is_additive(spec.aggregation),
-        lower_is_better=spec.direction == Direction.LOWER,
-        final=True,
-    )
+    final = rule_pace(spec, value, target, 1.0, final=True)
     return Achievement.Status.OPEN if final is Pace.NO_TARGET else final.value
 
 
@@ -237,7 +229,7 @@ def _recompute(
         return
     tenant = goal.tenant
     custom, vocab = tenant_vocabulary(tenant)
-    specs, failed = _specs(tenant, plan.rules, custom, vocab)
+    specs, failed = rule_specs(tenant=tenant, rules=plan.rules, custom=custom, vocab=vocab)
     tree = _team_tree(plan)
     counted = {
         side.key: side
@@ -279,33 +271,6 @@ def _recompute(
     result.written = _write(goal, selected, [rule.pk for rule in measured_rules], cells, now)
 
 
-def _specs(
-    tenant: Any, rules: list[GoalRule], custom: Any, vocab: Any
-) -> tuple[dict[str, RuleSpec], dict[str, str]]:
-    """The goal's rules as specs, and the reason of each that no longer parses (a field or a
-    name removed since the ruleset was saved): those are left out, and so are the ratios
-    over them, while the rest are computed."""
-    raw = [rule.definition() for rule in rules]
-    failed: dict[str, str] = {}
-    while True:
-        for definition in raw:
-            broken = [definition.get(part) for part in ("numerator", "denominator")]
-            if key := next((key for key in broken if key in failed), None):
-                failed[definition["key"]] = _part_failed(key, failed[key])
-        raw = [definition for definition in raw if definition["key"] not in failed]
-        try:
-            parsed = rules_parse(tenant=tenant, rules=raw, custom=custom, vocab=vocab)
-        except RulesetError as exc:
-            for problem in exc.problems:
-                failed.setdefault(problem.key, f"{problem.field}: {problem.message}")
-            continue
-        return {spec.key: spec for spec in parsed}, failed
-
-
-def _part_failed(key: str, reason: str) -> str:
-    return f"its rule {key!r} could not be computed: {reason}"
-
-
 def _failures(
     rules: list[GoalRule], specs: dict[str, RuleSpec], failed: dict[str, str]
 ) -> list[RuleFailure]:
@@ -316,7 +281,7 @@ def _failures(
         if reason is None and rule.key in specs:
             broken = [side.key for side in _measured(specs[rule.key], specs) if side.key in failed]
             if broken and broken != [rule.key]:
-                reason = _part_failed(broken[0], failed[broken[0]])
+                reason = part_failed(broken[0], failed[broken[0]])
         if reason is not None:
             failures.append(RuleFailure(rule.key, rule.name, reason))
     return failures
@@ -332,7 +297,28 @@ def _by_cycle(parts: dict[tuple[int, Hashable], Parts]) -> dict[Hashable, dict[i
 
 # One cell: (rule id, member id, cycle start) -> what is stored of it besides the key.
 Key = tuple[int, int, datetime]
-_STORED = (*_NUMBERS, "cycle_index", "cycle_end", "final", "status")
+
+
+class Stored(NamedTuple):
+    """What is stored of one cell besides its key: its numbers (``_NUMBERS``, first), then its
+    cycle and status. Equal to the plain tuple of the same columns read back."""
+
+    value: Decimal | None
+    team_value: Decimal | None
+    numerator: Decimal | None
+    denominator: Decimal | None
+    team_numerator: Decimal | None
+    team_denominator: Decimal | None
+    target: Decimal | None
+    team_target: Decimal | None
+    cycle_index: int
+    cycle_end: datetime
+    final: bool
+    status: str
+
+
+_STORED = Stored._fields
+assert _STORED[: len(_NUMBERS)] == _NUMBERS  # the COPY text relies on it
 
 
 def _cells(
@@ -343,10 +329,10 @@ def _cells(
     tree: TreeOrder,
     parts: dict[str, dict[Hashable, dict[int, Parts]]],
     close_before: datetime | None,
-) -> dict[Key, tuple]:
-    """Every cell's stored values (in ``_STORED`` order), as plain tuples: most recomputes
-    change few cells, so only those that changed are written."""
-    cells: dict[Key, tuple] = {}
+) -> dict[Key, Stored]:
+    """Every cell's stored values: most recomputes change few cells, so only those that
+    changed are written."""
+    cells: dict[Key, Stored] = {}
     for cycle in selected:
         closing = close_before is not None and cycle.end <= close_before
         columns = {
@@ -370,18 +356,19 @@ def _cells(
                 strict=True,
             )
             targets = plan.cycle_targets(rule, cycle)
-            rule_id, start, stored = rule.pk, cycle.start, (cycle.index, cycle.end, closing)
-            for member, measured in zip(tree.members, numbers, strict=True):
+            rule_id, start = rule.pk, cycle.start
+            for member, team, measured in zip(tree.members, team_value, numbers, strict=True):
                 target = targets.get(member)
                 own_target, team_target = (target.own, target.team) if target else (None, None)
-                status = _status(spec, measured[1], team_target) if closing else ""
-                cell = (*measured, own_target, team_target, *stored, status)
-                cells[(rule_id, member, start)] = cell
+                status = _status(spec, team, team_target) if closing else ""
+                cells[(rule_id, member, start)] = Stored(
+                    *measured, own_target, team_target, cycle.index, cycle.end, closing, status
+                )
     return cells
 
 
 def _write(
-    goal: Goal, selected: list[Cycle], rule_ids: list[int], cells: dict[Key, tuple], now: datetime
+    goal: Goal, selected: list[Cycle], rule_ids: list[int], cells: dict[Key, Stored], now: datetime
 ) -> int:
     """Insert the new cells, update those whose values changed, drop rows of members no longer
     in the team (of the rules computed: a rule that failed keeps its rows).
@@ -417,10 +404,10 @@ def _write(
 
 
 # A cell to store: whether a row of it is stored (it changed) or not (it is new), its key
-# and its values (``_STORED`` order).
-Row = tuple[bool, Key, tuple]
-_CELL = ("rule_id", "member_id", "cycle_start", *_STORED)
-_COLUMNS = ("tenant_id", "goal_id", *_CELL, "computed_at")
+# and its values.
+Row = tuple[bool, Key, Stored]
+_CELL_COLUMNS = ("rule_id", "member_id", "cycle_start", *_STORED)
+_COLUMNS = ("tenant_id", "goal_id", *_CELL_COLUMNS, "computed_at")
 _VALUES_BATCH = 1000  # rows a statement where rows travel as parameters
 
 
@@ -434,7 +421,7 @@ def _store_by_values(goal: Goal, rows: list[Row], now: datetime) -> None:
             adapted[moment] = connection.ops.adapt_datetimefield_value(moment)
         return adapted[moment]
 
-    at = [n for n, column in enumerate(_CELL) if column in ("cycle_start", "cycle_end")]
+    at = [n for n, column in enumerate(_CELL_COLUMNS) if column in ("cycle_start", "cycle_end")]
     values = []
     for _stored, key, cell_values in rows:
         row = [*key, *cell_values]
@@ -473,7 +460,7 @@ def _store_by_copy(goal: Goal, rows: list[Row], now: datetime) -> None:
     An upsert probes the unique cell for every row before it writes: for a goal's 18,000 new
     rows the plain insert takes about 40% less time."""
     quote = connection.ops.quote_name
-    cell = ", ".join(map(quote, _CELL))
+    cell = ", ".join(map(quote, _CELL_COLUMNS))
     with connection.cursor() as cursor:
         # Until the end of the transaction, and emptied first: recomputes in one transaction
         # (tests, an operator's shell) share it.
@@ -495,22 +482,23 @@ def _store_by_copy(goal: Goal, rows: list[Row], now: datetime) -> None:
 
 
 def _copy_text(rows: list[Row]) -> str:
-    """The rows as COPY text-format lines (``crm.copy_upsert``'s format), in ``stored, _CELL``
-    order. Numbers are written as str() writes them, statuses are plain words, and what a cycle
-    shares (its start, index, end and whether it is final) is formatted once."""
+    """The rows as COPY text-format lines (``core.copy_upsert``'s format), in ``stored,
+    _CELL_COLUMNS`` order. Numbers are written as str() writes them, statuses are plain
+    words, and what a cycle shares (its start, index, end and whether it is final) is
+    formatted once."""
     moment = copy_formatter(Achievement._meta.get_field("cycle_start"))
-    numbers = len(_NUMBERS)
+    numbers = len(_NUMBERS)  # the numbers lead a Stored
     shared: dict[tuple, tuple[str, str]] = {}
     lines = []
     for stored, (rule, member, start), values in rows:
-        cycle = (start, *values[numbers:-1])
+        cycle = (start, values.cycle_index, values.cycle_end, values.final)
         if cycle not in shared:
-            index, end, final = cycle[1:]
+            _start, index, end, final = cycle
             shared[cycle] = (moment(start), f"{index}\t{moment(end)}\t{'t' if final else 'f'}")
         start_text, cycle_text = shared[cycle]
         measured = "\t".join([NULL if v is None else str(v) for v in values[:numbers]])
         lines.append(
             f"{'t' if stored else 'f'}\t{rule}\t{member}\t{start_text}\t{measured}\t"
-            f"{cycle_text}\t{values[-1]}\n"
+            f"{cycle_text}\t{values.status}\n"
         )
     return "".join(lines)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
 from hierarchy.decorators import member_required
-from hierarchy.models import Member
+from hierarchy.models import MANAGING_ROLES, Member
 
 from .listings import LISTINGS, PAGE_SIZE, Listing
 
@@ -66,7 +66,7 @@ def _records(request: HttpRequest, listing: Listing, form: RecordFilters) -> Que
     return rows
 
 
-@member_required(Member.Role.ADMIN, Member.Role.MANAGER)
+@member_required(*MANAGING_ROLES)
 @vary_on_headers("HX-Request")
 def record_list(request: HttpRequest, kind: str) -> HttpResponse:
     listing = LISTINGS.get(kind)

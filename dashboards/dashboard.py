@@ -17,7 +17,7 @@ from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 from achievements.models import Achievement
-from achievements.pace import Pace, expected_by_now, pace
+from achievements.pace import Pace, expected_by_now, rule_pace
 from goals.calendar import Cycle, elapsed_fraction
 from goals.targets import is_additive
 from rulesets.models import GoalRule
@@ -76,15 +76,8 @@ def progress(row: Achievement | Cell, cycle: Cycle, now: datetime, *, team: bool
     value = row.team_value if team else row.value
     target = row.team_target if team else row.target
     elapsed = elapsed_fraction(cycle, now)
+    status = rule_pace(rule, value, target, elapsed, final=row.final)
     additive = is_additive(rule.aggregation)
-    status = pace(
-        value,
-        target,
-        elapsed,
-        additive=additive,
-        lower_is_better=rule.direction == "lower",
-        final=row.final,
-    )
     expected = None if target is None else expected_by_now(target, elapsed, additive=additive)
     marker = None if expected is None else min(_percent(expected, target) or 0, 100)
     return Progress(

@@ -35,7 +35,7 @@ from django.db.models import Exists, OuterRef, Q
 from achievements.models import Achievement
 from goals.calendar import Cycle
 from goals.models import GoalTarget
-from hierarchy.models import Member, Tenant
+from hierarchy.models import MANAGING_ROLES, Member, Tenant
 
 TIMEOUT = 60  # seconds: how long a rename or a move can take to show
 T = TypeVar("T")
@@ -79,7 +79,7 @@ class Person(NamedTuple):
 
     @property
     def manages_people(self) -> bool:
-        return self.role in (Member.Role.ADMIN, Member.Role.MANAGER)
+        return self.role in MANAGING_ROLES
 
 
 class TeamPanel(NamedTuple):
@@ -88,7 +88,7 @@ class TeamPanel(NamedTuple):
     managers: list[Person]  # above the node, from the root down
 
 
-_CELL = ("goal_id", "rule_id", "member_id", "cycle_index", "value", "team_value", "target",
+_CELL_FIELDS = ("goal_id", "rule_id", "member_id", "cycle_index", "value", "team_value", "target",
          "team_target", "final", "computed_at")  # fmt: skip
 _CELL_RULE = tuple(f"rule__{name}" for name in Rule._fields[1:])  # the rule's, after its id
 _PERSON = ("pk", "name", "role", "lft")
@@ -151,14 +151,16 @@ def _cells(rows: Q, order: Iterable[str]) -> list[Cell]:
     """The achievement rows matching ``rows`` (in the current scope), in ``order``, with their
     rules; one query (the rules joined: a second round trip cost more than the repeated
     columns)."""
-    found = Achievement.objects.filter(rows).order_by(*order).values_list(*_CELL, *_CELL_RULE)
+    found = (
+        Achievement.objects.filter(rows).order_by(*order).values_list(*_CELL_FIELDS, *_CELL_RULE)
+    )
     rules: dict[int, Rule] = {}
     cells = []
     for row in found:
         rule = rules.get(row[1])
         if rule is None:
-            rule = rules[row[1]] = Rule(row[1], *row[len(_CELL) :])
-        cells.append(Cell(row[0], rule, *row[2 : len(_CELL)]))
+            rule = rules[row[1]] = Rule(row[1], *row[len(_CELL_FIELDS) :])
+        cells.append(Cell(row[0], rule, *row[2 : len(_CELL_FIELDS)]))
     return cells
 
 

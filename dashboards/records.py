@@ -6,6 +6,9 @@ their whole team) and the cycle, so the count it shows is the count the engine c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -13,87 +16,113 @@ from django.views.decorators.vary import vary_on_headers
 
 from achievements.models import Achievement
 from crm.listings import LISTING_OF_ENTITY, PAGE_SIZE
+from goals.calendar import Cycle
 from goals.models import Goal
 from hierarchy.decorators import member_required
 from hierarchy.models import Member
 from rulesets.compiler import Granularity, rule_parts, rule_records
+from rulesets.models import GoalRule
 from rulesets.parts import Parts
-from rulesets.services import rules_parse, tenant_vocabulary
-from rulesets.spec import Aggregation
+from rulesets.services import rule_specs, tenant_vocabulary
+from rulesets.spec import Aggregation, RuleSpec
 
 
-def _number(request: HttpRequest, name: str) -> int:
+def _whole(request: HttpRequest, name: str) -> int:
     try:
         return int(request.GET.get(name, ""))
     except ValueError:
         raise Http404(f"{name} must be a whole number") from None
 
 
+@dataclass(frozen=True)
+class Number:
+    """What a link to the records behind a number names: a goal's rule, a member (or their
+    team), a cycle, and for a ratio which side."""
+
+    goal: Goal
+    rule: GoalRule
+    member: Member
+    cycle: Cycle
+    whole_team: bool
+    side: str
+
+
+def _number_asked(request: HttpRequest) -> Number:
+    """The number of ``?goal=&rule=&member=&cycle=<index>&scope=own|team[&side=denominator]``,
+    or 404 for anything the viewer may not see or that does not exist."""
+    goals = Goal.objects.select_related("tenant", "team", "ruleset")
+    goal = get_object_or_404(goals, pk=_whole(request, "goal"))
+    member = get_object_or_404(
+        Member.objects.visible_to(request.member), pk=_whole(request, "member")
+    )
+    if not goal.team.contains(member):
+        raise Http404("not in this goal's team")
+    rule = get_object_or_404(goal.ruleset.rules.all(), pk=_whole(request, "rule"))
+    cycles = goal.cycles()
+    index = _whole(request, "cycle")
+    if not 0 <= index < len(cycles):
+        raise Http404("no such cycle")
+    side = "denominator" if request.GET.get("side") == "denominator" else "numerator"
+    whole_team = request.GET.get("scope") == "team"
+    return Number(goal, rule, member, cycles[index], whole_team, side)
+
+
+def _counted(shown: RuleSpec, custom: list, window: dict) -> Decimal | None:
+    """The value of the listed records, computed by the engine's own query."""
+    counted = Parts()
+    found = rule_parts(
+        shown, custom=custom, granularity=Granularity.MONTH, cycle_of=lambda day: 0, **window
+    )
+    for parts in found.values():
+        counted.merge(parts)
+    return counted.value(shown.aggregation)
+
+
 @member_required()
 @vary_on_headers("HX-Request")
 def achievement_records(request: HttpRequest) -> HttpResponse:
-    """``?goal=&rule=&member=&cycle=<index>&scope=own|team[&side=denominator]``."""
-    goals = Goal.objects.select_related("tenant", "team", "ruleset")
-    goal = get_object_or_404(goals, pk=_number(request, "goal"))
-    member = get_object_or_404(
-        Member.objects.visible_to(request.member), pk=_number(request, "member")
-    )
-    team = goal.team
-    if not (member.tree_id == team.tree_id and team.lft <= member.lft <= team.rght):
-        raise Http404("not in this goal's team")
-    rule = get_object_or_404(goal.ruleset.rules.all(), pk=_number(request, "rule"))
-    cycles = goal.cycles()
-    index = _number(request, "cycle")
-    if not 0 <= index < len(cycles):
-        raise Http404("no such cycle")
-    cycle = cycles[index]
-    whole_team = request.GET.get("scope") == "team"
+    """The records behind one number, a page at a time, with the value they make."""
+    number = _number_asked(request)
     tenant = request.tenant
     custom, vocab = tenant_vocabulary(tenant)
-    specs = {
-        spec.key: spec
-        for spec in rules_parse(
-            tenant=tenant,
-            rules=[r.definition() for r in goal.ruleset.rules.all()],
-            custom=custom,
-            vocab=vocab,
-        )
-    }
-    spec = specs[rule.key]
-    side = "denominator" if request.GET.get("side") == "denominator" else "numerator"
-    shown = specs[getattr(spec, side)] if spec.aggregation == Aggregation.RATIO else spec
-    members = (
-        list(Member.objects.subtree(member).values_list("pk", flat=True))
-        if whole_team
-        else [member.pk]
+    specs, _failed = rule_specs(
+        tenant=tenant, rules=number.goal.ruleset.rules.all(), custom=custom, vocab=vocab
     )
+    spec = specs.get(number.rule.key)
+    if spec is None:  # no longer computable: the goal's page says why
+        raise Http404("this rule cannot be computed")
+    ratio = spec.aggregation == Aggregation.RATIO
+    shown = specs[getattr(spec, number.side)] if ratio else spec
+    members = (
+        list(Member.objects.subtree(number.member).values_list("pk", flat=True))
+        if number.whole_team
+        else [number.member.pk]
+    )
+    cycle = number.cycle
     window = {"tenant": tenant, "start": cycle.start, "end": cycle.end, "member_ids": members}
     listing = LISTING_OF_ENTITY[shown.entity]
     records = rule_records(shown, custom=custom, **window)
     records = records.select_related(*listing.related).order_by(f"-{shown.date_field}", "-pk")
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
-    counted = Parts()
-    for parts in rule_parts(
-        shown, custom=custom, granularity=Granularity.MONTH, cycle_of=lambda day: 0, **window
-    ).values():
-        counted.merge(parts)
-    row = Achievement.objects.filter(goal=goal, rule=rule, member=member, cycle_index=index).first()
+    row = Achievement.objects.filter(
+        goal=number.goal, rule=number.rule, member=number.member, cycle_index=cycle.index
+    ).first()
     query = request.GET.copy()
     query.pop("page", None)
     context = {
-        "goal": goal,
-        "rule": rule,
+        "goal": number.goal,
+        "rule": number.rule,
         "shown": shown,
-        "ratio_side": side if spec.aggregation == Aggregation.RATIO else None,
-        "subject": member,
-        "whole_team": whole_team,
+        "ratio_side": number.side if ratio else None,
+        "subject": number.member,
+        "whole_team": number.whole_team,
         "cycle": cycle,
         "listing": listing,
         "page": page,
         "rows": [[cell(record) for _, cell in listing.columns] for record in page],
         "query": query.urlencode(),
-        "counted": counted.value(shown.aggregation),
-        "dashboard": (row.team_value if whole_team else row.value) if row else None,
+        "counted": _counted(shown, custom, window),
+        "dashboard": (row.team_value if number.whole_team else row.value) if row else None,
         "computed_at": row.computed_at if row else None,
     }
     template = "dashboards/behind_number.html"

@@ -19,14 +19,13 @@ from achievements.queries import achievement_rows, write_rows
 from goals.calendar import cycle_containing
 from goals.models import Goal, tenant_calendar, tenant_today
 from hierarchy.decorators import member_required
-from hierarchy.models import Member, Tenant
+from hierarchy.models import MANAGING_ROLES, Member, Tenant
 
 from .chart import bar_chart, sparkline
 from .dashboard import Progress, progress, time_left
 from .fragments import Fragment, render_fragment
 from .panels import Person, cached, held, held_cells, team_panel, team_totals
 
-MANAGERS = (Member.Role.ADMIN, Member.Role.MANAGER)
 POLL = "every 30s [document.visibilityState === 'visible']"
 
 
@@ -105,12 +104,8 @@ def _upcoming(member: Member) -> list[Goal]:
     today = tenant_today(member.tenant)
     return list(
         Goal.objects.live()
-        .filter(
-            start__gt=today,
-            team__tree_id=member.tree_id,
-            team__lft__lte=member.lft,
-            team__rght__gte=member.rght,
-        )
+        .covering(member)
+        .filter(start__gt=today)
         .select_related("team")
         .order_by("start")
     )
@@ -122,7 +117,7 @@ def assigned_to_me(request: HttpRequest) -> HttpResponse:
     return _goals_page(request, request.member, "dashboards/assigned_to_me.html")
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 @vary_on_headers("HX-Request")
 def member_goals(request: HttpRequest, pk: int) -> HttpResponse:
     subject = get_object_or_404(Member.objects.visible_to(request.member), pk=pk)
@@ -152,9 +147,7 @@ def _top(request: HttpRequest, goal: Goal) -> Member:
     """Where the viewer's view of a goal starts: its team, or the viewer when the goal covers
     more than their own part of the tree (a company goal seen by a regional manager)."""
     viewer, team = request.member, goal.team
-    if viewer.is_admin or (
-        team.tree_id == viewer.tree_id and viewer.lft <= team.lft <= viewer.rght
-    ):
+    if viewer.is_admin or viewer.contains(team):
         return team
     return viewer
 
@@ -171,7 +164,7 @@ def _node(request: HttpRequest, goal: Goal) -> Member:
         raise Http404("member must be an id") from None
     node = get_object_or_404(Member.objects.visible_to(request.member), pk=pk)
     team = goal.team
-    if not (node.tree_id == team.tree_id and team.lft <= node.lft <= team.rght):
+    if not team.contains(node):
         raise Http404("not in this goal's team")
     return node
 
@@ -185,7 +178,7 @@ def _cycle_index(request: HttpRequest, goal: Goal, now: datetime) -> int:
     return started[-1] if started else 0
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 @vary_on_headers("HX-Request")
 def my_team(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
@@ -280,7 +273,7 @@ def _progress_goal(request: HttpRequest, pk: int) -> Goal:
     return get_object_or_404(goals, pk=pk)
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 @vary_on_headers("HX-Request")
 def goal_progress(request: HttpRequest, pk: int) -> HttpResponse:
     goal = _progress_goal(request, pk)
@@ -316,7 +309,7 @@ def goal_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "dashboards/goal_progress.html", context)
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 def goal_export(request: HttpRequest, pk: int) -> HttpResponse:
     goal = _progress_goal(request, pk)
     buffer = io.StringIO()

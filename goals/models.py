@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from django.db import models
 from django.utils import timezone
@@ -11,7 +10,6 @@ from hierarchy.models import Member, Tenant
 from rulesets.models import GoalRule, Ruleset
 
 from .calendar import Cycle, CycleKind, TenantCalendar, cycles
-from .targets import RuleTarget
 
 
 def tenant_calendar(tenant: Tenant) -> TenantCalendar:
@@ -31,22 +29,15 @@ class GoalQuerySet(models.QuerySet["Goal"]):
     def live(self) -> GoalQuerySet:
         return self.filter(archived_at__isnull=True)
 
-    def in_progress(self, today: date) -> GoalQuerySet:
-        return self.live().filter(start__lte=today, end__gte=today)
-
     def covering(self, member: Member) -> GoalQuerySet:
         """Goals whose team includes the member (their team is the member or above them)."""
-        return self.filter(
-            team__tree_id=member.tree_id, team__lft__lte=member.lft, team__rght__gte=member.rght
-        )
+        return self.filter(member.above_q("team"))
 
     def visible_to(self, member: Member) -> GoalQuerySet:
         """Goals of teams in the member's subtree (all of them for an admin)."""
         if member.is_admin:
             return self
-        return self.filter(
-            team__tree_id=member.tree_id, team__lft__gte=member.lft, team__rght__lte=member.rght
-        )
+        return self.filter(member.subtree_q("team"))
 
 
 class Goal(models.Model):
@@ -141,14 +132,6 @@ class GoalTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule.key}: {self.amount}"
-
-    def rule_target(self) -> RuleTarget:
-        return RuleTarget(
-            aggregation=self.rule.aggregation,
-            unit=self.rule.unit,
-            amount=self.amount,
-            phasing=tuple(Decimal(str(p)) for p in self.phasing),
-        )
 
 
 class GoalSplit(models.Model):

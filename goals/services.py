@@ -303,12 +303,7 @@ def _check_scope(draft: GoalDraft, actor: Member | None) -> dict[str, str]:
     if draft.ruleset.tenant_id != tenant_id:
         errors["ruleset"] = "Unknown ruleset."
     if actor is not None and not actor.is_admin:
-        inside = (
-            draft.team.tree_id == actor.tree_id
-            and actor.lft <= draft.team.lft
-            and draft.team.rght <= actor.rght
-        )
-        if not actor.manages_people or not inside:
+        if not actor.manages_people or not actor.contains(draft.team):
             errors["team"] = "You can set goals only for your own team."
         if draft.title:
             errors["title"] = "Only an admin can set targets by title (KPI templates)."

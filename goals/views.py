@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.vary import vary_on_headers
 
 from hierarchy.decorators import member_required
-from hierarchy.models import AuditEntry, Member
+from hierarchy.models import MANAGING_ROLES, AuditEntry
 
 from .forms import (
     METHODS,
@@ -34,7 +34,6 @@ from .services import (
     goal_tree,
 )
 
-MANAGERS = (Member.Role.ADMIN, Member.Role.MANAGER)
 TABS = ("in_progress", "upcoming", "ended", "archived")
 # What each step's errors are called in goal_check's answer.
 STEP_OF_FIELD = {"targets": "targets", "distribution": "distribution", "share": "distribution"}
@@ -45,7 +44,7 @@ def _visible(request: HttpRequest):  # noqa: ANN202
     return Goal.objects.visible_to(request.member).select_related("tenant", "ruleset", "team__user")
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 def goal_list(request: HttpRequest) -> HttpResponse:
     today = tenant_today(request.tenant)
     tab = request.GET.get("tab") if request.GET.get("tab") in TABS else "in_progress"
@@ -68,7 +67,7 @@ def _step_of(field: str) -> str:
     return STEP_OF_FIELD.get(field.split(".")[0].split("-")[0], "basics")
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 @vary_on_headers("HX-Request")
 def goal_wizard(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     """Every step in one form: basics, targets per rule, the distribution down the tree, review.
@@ -215,7 +214,7 @@ def _tree_rows(request: HttpRequest, context: dict, targeted: list) -> list[dict
     return rows
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 def goal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     goal = get_object_or_404(_visible(request), pk=pk)
     today = tenant_today(request.tenant)
@@ -242,7 +241,7 @@ def goal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "goals/goal_detail.html", context)
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 def goal_archive_view(request: HttpRequest, pk: int) -> HttpResponse:
     goal = get_object_or_404(_visible(request), pk=pk)  # another tenant's id: 404 on any method
     if request.method != "POST":

@@ -69,11 +69,19 @@ class Tenant(models.Model):
             return super().delete(*args, **kwargs)
 
 
+def in_subtree(top: tuple[int, int, int], tree_id: int, lft: int) -> bool:
+    """Whether the member at (``tree_id``, ``lft``) is in the subtree of ``top`` (its
+    tree_id, lft and rght), the top included: the one test of the rule, on plain values."""
+    top_tree, top_lft, top_rght = top
+    return tree_id == top_tree and top_lft <= lft <= top_rght
+
+
 class MemberQuerySet(models.QuerySet["Member"]):
     def subtree(self, member: Member, *, include_self: bool = True) -> MemberQuerySet:
         """The member's team: everyone in their subtree (one range query on lft/rght)."""
-        lower = {"lft__gte": member.lft} if include_self else {"lft__gt": member.lft}
-        return self.filter(tree_id=member.tree_id, rght__lte=member.rght, **lower)
+        if include_self:
+            return self.filter(member.subtree_q())
+        return self.filter(member.subtree_q(), lft__gt=member.lft)
 
     def visible_to(self, viewer: Member) -> MemberQuerySet:
         """Members the viewer may look at: everyone for admins, otherwise their own subtree."""
@@ -182,7 +190,34 @@ class Member(MPTTModel):
     @property
     def manages_people(self) -> bool:
         """Managers and admins see team pages and create goals."""
-        return self.role in (self.Role.ADMIN, self.Role.MANAGER)
+        return self.role in MANAGING_ROLES
+
+    def contains(self, other: Member) -> bool:
+        """Whether ``other`` is this member or in their team (their subtree)."""
+        return in_subtree((self.tree_id, self.lft, self.rght), other.tree_id, other.lft)
+
+    def subtree_q(self, via: str = "") -> Q:
+        """Rows whose member (reached through ``via``, e.g. "team") is in this member's team."""
+        prefix = f"{via}__" if via else ""
+        return Q(
+            **{
+                f"{prefix}tree_id": self.tree_id,
+                f"{prefix}lft__gte": self.lft,
+                f"{prefix}rght__lte": self.rght,
+            }
+        )
+
+    def above_q(self, via: str = "") -> Q:
+        """Rows whose member (through ``via``) is this member or one of their managers: the
+        members whose team holds this one."""
+        prefix = f"{via}__" if via else ""
+        return Q(
+            **{
+                f"{prefix}tree_id": self.tree_id,
+                f"{prefix}lft__lte": self.lft,
+                f"{prefix}rght__gte": self.rght,
+            }
+        )
 
     def clean(self) -> None:
         if self.reports_to_id is None:
@@ -262,3 +297,7 @@ class AuditEntry(models.Model):
             for key in dict.fromkeys([*before, *after])
             if before.get(key) != after.get(key)
         ]
+
+
+MANAGING_ROLES = frozenset({Member.Role.ADMIN, Member.Role.MANAGER})
+"""The roles that manage people: they see team pages and set goals for their team."""

@@ -92,11 +92,7 @@ def _check_manager(member: Member | None, manager: Member, field: str = "reports
         raise ValidationError({field: "The manager must belong to the same organization."})
     if not manager.is_active:
         raise ValidationError({field: f"{manager.name} is inactive and cannot have reports."})
-    if (
-        member is not None
-        and manager.tree_id == member.tree_id
-        and (member.lft <= manager.lft and manager.rght <= member.rght)
-    ):
+    if member is not None and member.contains(manager):
         who = "themselves" if manager.pk == member.pk else f"{manager.name}, who is in their team"
         raise ValidationError({field: f"{member.name} cannot report to {who}."})
 

@@ -26,9 +26,8 @@ from .forms import (
     MembersImportForm,
 )
 from .importer import MemberImportError, members_export, members_import
-from .models import ApiToken, AuditEntry, Member
+from .models import MANAGING_ROLES, ApiToken, AuditEntry, Member
 
-MANAGERS = (Member.Role.ADMIN, Member.Role.MANAGER)
 SEARCH_LIMIT = 50
 
 
@@ -80,7 +79,7 @@ def _tree_context(request: HttpRequest, expand: Member | None = None) -> dict[st
     return {"roots": [by_id[top.pk]], "can_edit": request.member.is_admin}
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 @vary_on_headers("HX-Request")
 def organization(request: HttpRequest) -> HttpResponse:
     context = _tree_context(request)
@@ -88,7 +87,7 @@ def organization(request: HttpRequest) -> HttpResponse:
     return render(request, "hierarchy/organization.html", context)
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 def member_children(request: HttpRequest, pk: int) -> HttpResponse:
     parent = _member_or_404(request, pk)
     children = parent.direct_reports.select_related("user").order_by("lft")
@@ -98,7 +97,7 @@ def member_children(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "hierarchy/organization.html#node-list", context)
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 @require_GET
 def member_search(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "").strip()
@@ -114,7 +113,7 @@ def member_search(request: HttpRequest) -> HttpResponse:
     return render(request, "hierarchy/organization.html#search-results", context)
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 @require_GET
 def member_options(request: HttpRequest) -> HttpResponse:
     """<option>s for a manager picker's datalist, by name or email."""
@@ -177,7 +176,7 @@ def _handle(
     return _form_response(request, subject, form, action)
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 def member_add(request: HttpRequest, pk: int) -> HttpResponse:
     manager = _editable(request, pk)
     form = MemberAddForm(request.POST or None, auto_id=f"%s-add-{pk}")
@@ -196,7 +195,7 @@ def member_add(request: HttpRequest, pk: int) -> HttpResponse:
     return _handle(request, manager, form, "add", apply)
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     member = _editable(request, pk)
     initial = {"name": member.name, "title": member.title, "role": member.role}
@@ -209,7 +208,7 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _handle(request, member, form, "edit", apply)
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 def member_move(request: HttpRequest, pk: int) -> HttpResponse:
     member = _editable(request, pk)
     form = MemberMoveForm(request.POST or None, members=_visible(request), auto_id=f"%s-move-{pk}")
@@ -223,7 +222,7 @@ def member_move(request: HttpRequest, pk: int) -> HttpResponse:
     return _handle(request, member, form, "move", apply)
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     member = _editable(request, pk)
     form = MemberDeactivateForm(
@@ -239,7 +238,7 @@ def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     return _handle(request, member, form, "deactivate", apply)
 
 
-@member_required(*MANAGERS)
+@member_required(*MANAGING_ROLES)
 def member_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
     member = _editable(request, pk)
     if request.method != "POST":

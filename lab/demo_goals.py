@@ -27,7 +27,7 @@ from rulesets.compiler import Granularity, rule_parts
 from rulesets.models import Ruleset
 from rulesets.parts import Parts
 from rulesets.presets import preset_rules
-from rulesets.services import rules_parse, ruleset_save, tenant_vocabulary
+from rulesets.services import rule_specs, ruleset_save, tenant_vocabulary
 from rulesets.spec import Aggregation, RuleSpec
 
 RULESET_NAME = "Sales essentials"
@@ -132,8 +132,7 @@ def demo_goals_build(tenant: Tenant, *, now: datetime | None = None) -> list[Goa
         return existing
     ruleset = _ruleset(tenant)
     with scope(tenant=tenant):
-        definitions = [rule.definition() for rule in ruleset.rules.all()]
-    specs = {spec.key: spec for spec in rules_parse(tenant=tenant, rules=definitions)}
+        specs, _failed = rule_specs(tenant=tenant, rules=list(ruleset.rules.all()))
     per_day = _per_day(tenant, specs, root)
     today = tenant_today(tenant)
     length = {"daily": 1, "weekly": 7, "monthly": 30}

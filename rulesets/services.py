@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -54,6 +55,39 @@ def rules_parse(
         default_currency=tenant.default_currency,
         time_zone=tenant.time_zone,
     )
+
+
+def rule_specs(
+    *,
+    tenant: Tenant,
+    rules: Iterable[GoalRule],
+    custom: list[CustomFieldDecl] | None = None,
+    vocab: dict[Vocabulary, set[str]] | None = None,
+) -> tuple[dict[str, RuleSpec], dict[str, str]]:
+    """Saved rules as specs by key, as the tenant reads them now (the one place that turns a
+    goal's rules into specs), and the reason of each that no longer parses (a field or a name
+    removed since the ruleset was saved): those are left out, and so are the ratios over
+    them, while the rest are given."""
+    raw = [rule.definition() for rule in rules]
+    failed: dict[str, str] = {}
+    while True:
+        for definition in raw:
+            broken = [definition.get(part) for part in ("numerator", "denominator")]
+            if key := next((key for key in broken if key in failed), None):
+                failed[definition["key"]] = part_failed(key, failed[key])
+        raw = [definition for definition in raw if definition["key"] not in failed]
+        try:
+            parsed = rules_parse(tenant=tenant, rules=raw, custom=custom, vocab=vocab)
+        except RulesetError as exc:
+            for problem in exc.problems:
+                failed.setdefault(problem.key, f"{problem.field}: {problem.message}")
+            continue
+        return {spec.key: spec for spec in parsed}, failed
+
+
+def part_failed(key: str, reason: str) -> str:
+    """Why a ratio is not computed: the part it reads is not."""
+    return f"its rule {key!r} could not be computed: {reason}"
 
 
 def rules_compile(*, tenant: Tenant, rules: Any) -> list[RuleSpec]:
