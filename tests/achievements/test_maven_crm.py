@@ -123,6 +123,22 @@ def build_tenant(*, custom: bool = False):  # noqa: ANN201
     return tenant, root, people, teams
 
 
+def company_goal(root: Member, rules: list[dict], start: date, **targets: TargetInput):  # noqa: ANN201
+    """A backfilled monthly goal of the whole company from ``start`` to the end of 2017."""
+    ruleset = ruleset_save(tenant=root.tenant, name=f"Rules from {start}", rules=rules)
+    draft = GoalDraft(
+        name=f"2017 from {start}",
+        ruleset=ruleset,
+        team=root,
+        cycle="monthly",
+        start=start,
+        end=date(2017, 12, 31),
+        backfill=True,
+        targets=targets,
+    )
+    return goal_save(draft=draft, actor=root)
+
+
 def expected(teams: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, Decimal]]:
     """(person, "YYYY-MM") -> won value, won, closed: straight from the CSV, each deal counted
     for its agent, their manager, their office and the company."""
@@ -146,23 +162,13 @@ def expected(teams: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, Dec
 
 def test_every_agent_manager_and_office_matches_the_csv() -> None:
     tenant, root, people, teams = build_tenant()
-    ruleset = ruleset_save(tenant=tenant, name="Revenue", rules=RULES)
-    goal = goal_save(
-        draft=GoalDraft(
-            name="2017 revenue",
-            ruleset=ruleset,
-            team=root,
-            cycle="monthly",
-            start=date(2017, 3, 1),
-            end=date(2017, 12, 31),
-            backfill=True,
-            targets={
-                "won_value": TargetInput(Decimal("600000")),
-                "won": TargetInput(Decimal(450)),
-                "win_rate": TargetInput(Decimal(60)),
-            },
-        ),
-        actor=root,
+    goal = company_goal(
+        root,
+        RULES,
+        date(2017, 3, 1),
+        won_value=TargetInput(Decimal("600000")),
+        won=TargetInput(Decimal(450)),
+        win_rate=TargetInput(Decimal(60)),
     )
     result = goal_recompute(goal.pk)
     assert result.cycles == 10
@@ -249,20 +255,8 @@ def expected_custom(teams: list[dict[str, str]]) -> dict[tuple[str, str], dict[s
 
 def test_distinct_counts_averages_custom_texts_and_custom_dates_match_the_csv() -> None:
     tenant, root, people, teams = build_tenant(custom=True)
-    ruleset = ruleset_save(tenant=tenant, name="Custom", rules=CUSTOM_RULES)
-    goal = goal_save(
-        draft=GoalDraft(
-            name="2017 by product and account",
-            ruleset=ruleset,
-            team=root,
-            cycle="monthly",
-            start=date(2017, 1, 1),
-            end=date(2017, 12, 31),
-            backfill=True,
-            targets={"accounts_won": TargetInput(Decimal(80))},  # the others are tracked
-        ),
-        actor=root,
-    )
+    # Only the accounts won have a target: the other rules are tracked metrics.
+    goal = company_goal(root, CUSTOM_RULES, date(2017, 1, 1), accounts_won=TargetInput(80))
     assert goal_recompute(goal.pk).errors == []
     names = {member.pk: member.name for member in people.values()} | {root.pk: "CEO"}
     totals = expected_custom(teams)

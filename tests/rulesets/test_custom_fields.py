@@ -63,18 +63,23 @@ def _leads(crm, *rows: dict) -> list[dict]:
 
 def _both(crm, raw_rule: dict, records: list[dict]) -> tuple[dict, dict]:
     """(compiled, reference) values per (member, local day) of one rule over March 2025."""
-    tenant = crm.tenant
-    custom, vocab = tenant_vocabulary(tenant)
-    (rule,) = rules_parse(tenant=tenant, rules=[{"key": "r"} | raw_rule], custom=custom)
-    team = {crm.personas.rep.pk}
+    custom, _vocab = tenant_vocabulary(crm.tenant)
+    (rule,) = rules_parse(tenant=crm.tenant, rules=[{"key": "r"} | raw_rule], custom=custom)
+    return _compared(crm.tenant, rule, records, crm.personas.rep.pk, Granularity.DAY)
+
+
+def _compared(tenant, rule, records, member: int, granularity: Granularity) -> tuple[dict, dict]:  # noqa: ANN001
+    """(compiled, reference) values of a parsed rule over March 2025 for one member, by the
+    local bucket of ``granularity``."""
+    custom, _vocab = tenant_vocabulary(tenant)
     with scope(tenant=tenant):
         compiled = rule_parts(
             rule,
             tenant=tenant,
             start=START,
             end=END,
-            member_ids=team,
-            granularity=Granularity.DAY,
+            member_ids=[member],
+            granularity=granularity,
             custom=custom,
         )
     expected = evaluate(
@@ -82,11 +87,10 @@ def _both(crm, raw_rule: dict, records: list[dict]) -> tuple[dict, dict]:
         records,
         start=START,
         end=END,
-        members=team,
-        bucket=lambda when: when.astimezone(ZONE).date(),
+        members={member},
+        bucket=lambda when: _bucket_of(when.astimezone(ZONE).date(), granularity),
         zone=ZONE,
     )
-
     return {key: p.value(rule.aggregation) for key, p in compiled.items()}, expected
 
 
@@ -362,25 +366,8 @@ def test_the_compiled_query_agrees_with_the_reference_on_every_lead_field(declar
                 attributes=attributes,
             )
             records.append(_reference_view(row, owners[row["owner"]].pk))
-        compiled = rule_parts(
-            rule,
-            tenant=tenant,
-            start=START,
-            end=END,
-            member_ids=[declared.personas.rep.pk],
-            granularity=granularity,
-            custom=custom,
-        )
-    expected = evaluate(
-        rule,
-        records,
-        start=START,
-        end=END,
-        members={declared.personas.rep.pk},
-        bucket=lambda when: _bucket_of(when.astimezone(ZONE).date(), granularity),
-        zone=ZONE,
-    )
-    assert {k: p.value(rule.aggregation) for k, p in compiled.items()} == expected, raw_rule
+    compiled, expected = _compared(tenant, rule, records, declared.personas.rep.pk, granularity)
+    assert compiled == expected, raw_rule
 
 
 def _bucket_of(day: date, granularity: Granularity) -> date:
