@@ -9,12 +9,15 @@ use is never deleted: the ValidationError says what uses it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.db.models import ProtectedError, Q
+from django_scopes import scope
 
 from hierarchy.audit import audit_record
 from hierarchy.models import Member, Tenant
@@ -281,3 +284,110 @@ def custom_field_delete(*, custom_field: CustomField, actor: Actor) -> None:
         before=custom_field_snapshot(custom_field),
     )
     custom_field.delete()
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One entry of a settings file: where it is ("line 3", "custom_fields entry 2") and its
+    values: a stage's ``name``; an activity type's ``name`` and ``category``; a custom field's
+    ``entity``, ``name``, ``type`` and ``choices``."""
+
+    where: str
+    values: dict[str, Any]
+
+
+class SettingsInvalid(Exception):
+    """Nothing was declared: these problems, each naming its entry, stand in the way."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass
+class DeclareResult:
+    pipeline: list[str] = field(default_factory=list)  # empty when none was declared
+    pipeline_changed: bool = False
+    activity_types: Counter[str] = field(default_factory=Counter)  # created, updated, unchanged
+    custom_fields: Counter[str] = field(default_factory=Counter)
+
+
+def _problems(where: str, exc: ValidationError) -> list[str]:
+    return [
+        f"{where}: {name} {message}" if name != NON_FIELD_ERRORS else f"{where}: {message}"
+        for name, messages in exc.message_dict.items()
+        for message in messages
+    ]
+
+
+def _repeats(entries: Sequence[Declared], key: Callable[[dict[str, Any]], tuple]) -> list[str]:
+    """An entry that names again what an earlier one declared: which should win is a guess."""
+    first: dict[tuple, str] = {}
+    problems = []
+    for entry in entries:
+        if (seen := first.setdefault(key(entry.values), entry.where)) != entry.where:
+            problems.append(f"{entry.where}: repeats {seen}")
+    return problems
+
+
+def _tally(counts: Counter[str], before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+    counts["created" if before is None else "updated" if before != after else "unchanged"] += 1
+
+
+def settings_declare(
+    *,
+    tenant: Tenant,
+    stages: Sequence[Declared],
+    activity_types: Sequence[Declared],
+    custom_fields: Sequence[Declared],
+    actor: Actor,
+) -> DeclareResult:
+    """Declare a tenant's settings from a file, all or nothing; running it again changes
+    nothing. ``stages`` (when any) become the whole pipeline, in order (``stages_set``);
+    activity types are matched by name in any case, custom fields by entity and name: new ones
+    are created, changed ones updated, and nothing is deleted. Raises SettingsInvalid with every
+    problem, each naming its entry, and then nothing is written."""
+    result = DeclareResult()
+    problems = _repeats(stages, lambda v: (v["name"].strip().lower(),))
+    problems += _repeats(activity_types, lambda v: (v["name"].strip().lower(),))
+    problems += _repeats(custom_fields, lambda v: (v["entity"], v["name"].strip()))
+    with scope(tenant=tenant), transaction.atomic():
+        if stages and not problems:
+            before = [stage.name for stage in _pipeline(tenant)]
+            names = [entry.values["name"] for entry in stages]
+            try:
+                result.pipeline = stages_set(tenant=tenant, names=names, actor=actor)
+            except ValidationError as exc:
+                problems += _problems(f"{stages[0].where} to {stages[-1].where}", exc)
+            result.pipeline_changed = result.pipeline != before
+        types = {row.name.lower(): row for row in ActivityType.objects.filter(tenant=tenant)}
+        for entry in activity_types:
+            row = types.get(entry.values["name"].strip().lower())
+            before = row and activity_type_snapshot(row)
+            try:
+                if row is None:
+                    row = activity_type_create(tenant=tenant, actor=actor, **entry.values)
+                else:
+                    activity_type_update(activity_type=row, actor=actor, **entry.values)
+            except ValidationError as exc:
+                problems += _problems(entry.where, exc)
+            else:
+                _tally(result.activity_types, before, activity_type_snapshot(row))
+        fields = {(f.entity, f.name): f for f in CustomField.objects.filter(tenant=tenant)}
+        for entry in custom_fields:
+            values = dict(entry.values)
+            row = fields.get((values["entity"], values["name"].strip()))
+            before = row and custom_field_snapshot(row)
+            try:
+                if row is None:
+                    row = custom_field_create(tenant=tenant, actor=actor, **values)
+                else:
+                    del values["entity"], values["name"]
+                    custom_field_update(custom_field=row, actor=actor, **values)
+            except ValidationError as exc:
+                problems += _problems(entry.where, exc)
+            else:
+                _tally(result.custom_fields, before, custom_field_snapshot(row))
+        if problems:
+            raise SettingsInvalid(problems)  # rolls back what the valid entries wrote
+    return result
