@@ -12,6 +12,7 @@ from django_scopes import scope, scopes_disabled
 from crm import ingest, signals
 from crm.ingest import RecordsInvalid, records_delete, records_upsert, records_validate
 from crm.models import Activity, Lead, Opportunity, StageChange
+from crm.timeparse import DURATION_FORMATS
 from tests.conftest import Crm
 
 pytestmark = pytest.mark.django_db
@@ -60,13 +61,13 @@ NOT_A_NUMBER = "is not a number (use digits and a point: 1250.50)"
             "activity",
             {"duration_seconds": "1m"},
             "duration_seconds",
-            f"duration_seconds '1m' {NOT_A_NUMBER}",
+            f"duration_seconds '1m' is not a duration: use {DURATION_FORMATS}",
         ),
         (
             "activity",
             {"duration_seconds": "90.5"},
             "duration_seconds",
-            "duration_seconds '90.5' is not a whole number",
+            f"duration_seconds '90.5' is not a duration: use {DURATION_FORMATS}",
         ),
         (
             "activity",
@@ -156,7 +157,7 @@ NOT_A_NUMBER = "is not a number (use digits and a point: 1250.50)"
             "lead",
             {"attributes": {"vip": "maybe"}},
             "attributes.vip",
-            "vip 'maybe' is not one of true, false, yes, no, 1, 0",
+            "vip 'maybe' is not yes or no: use yes/no, y/n, true/false or 1/0",
         ),
         (
             "lead",
