@@ -281,6 +281,7 @@ class _Reference:
     key: Callable[[str], str]  # how a value matches: emails and names ignore case
     rows: Callable[[set[str]], Iterable[tuple[str, int]]]  # (key, pk) rows for those keys
     lists_known: bool = False  # a tenant's types and stages are few: name them in the message
+    declared: str = ""  # where an admin declares a missing one
 
 
 REFERENCES: dict[str, _Reference] = {
@@ -297,6 +298,8 @@ REFERENCES: dict[str, _Reference] = {
         str.lower,
         lambda keys: ActivityType.objects.values_list("name", "pk"),
         lists_known=True,
+        declared="Settings → Activity types, manage.py declare_settings or "
+        "POST /api/v1/settings/activity-types",
     ),
     "stage": _Reference(
         "stage_id",
@@ -304,6 +307,8 @@ REFERENCES: dict[str, _Reference] = {
         str.lower,
         lambda keys: PipelineStage.objects.values_list("name", "pk"),
         lists_known=True,
+        declared="Settings → Pipeline stages, manage.py declare_settings or "
+        "PUT /api/v1/settings/stages",
     ),
     "lead_external_id": _Reference(
         "lead_id",
@@ -429,6 +434,8 @@ def _resolve(records: list[_Record]) -> None:
             message = f"{name} {_shown(text)} {reference.missing}"
             if reference.lists_known:
                 message += f" (known: {', '.join(key for key, _ in rows) or 'none'})"
+            if reference.declared:
+                message += f"; an admin declares it first: {reference.declared}"
             for record in sent:
                 record.errors.append((name, message))
 
