@@ -147,7 +147,7 @@ SETTING_KINDS: dict[str, SettingKind] = {
     "custom-fields": SettingKind(
         title="Custom fields",
         intro="Extra fields of leads, activities or opportunities: a CSV column of the same "
-        "name, a key of `attributes` in the API.",
+        "name, a key of attributes in the API.",
         rows=lambda: CustomField.objects.order_by("entity", "name"),
         add_form=CustomFieldForm,
         edit_form=CustomFieldEditForm,
