@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Model, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -107,6 +107,7 @@ class SettingKind:
     """One section of Settings: its rows, forms and the services that change them."""
 
     title: str
+    route: str  # its pages are <route>_add, <route>_edit and <route>_delete
     intro: str
     rows: Callable[[], QuerySet]
     add_form: type[forms.Form]
@@ -121,6 +122,7 @@ class SettingKind:
 SETTING_KINDS: dict[str, SettingKind] = {
     "stages": SettingKind(
         title="Pipeline stages",
+        route="stage",
         intro="The steps of your sales pipeline, in order. Opportunities name their stage.",
         rows=lambda: PipelineStage.objects.order_by("position", "name"),
         add_form=StageForm,
@@ -133,6 +135,7 @@ SETTING_KINDS: dict[str, SettingKind] = {
     ),
     "activity-types": SettingKind(
         title="Activity types",
+        route="activity_type",
         intro="The kinds of activity your people log, each in a category. Activities name "
         "their type.",
         rows=lambda: ActivityType.objects.order_by("name"),
@@ -146,6 +149,7 @@ SETTING_KINDS: dict[str, SettingKind] = {
     ),
     "custom-fields": SettingKind(
         title="Custom fields",
+        route="custom_field",
         intro="Extra fields of leads, activities or opportunities: a CSV column of the same "
         "name, a key of attributes in the API.",
         rows=lambda: CustomField.objects.order_by("entity", "name"),
@@ -184,9 +188,12 @@ def _section(
     rows = list(spec.rows())
     for row in rows:
         row.badges = spec.badges(row)
+        row.edit_url = reverse(f"{spec.route}_edit", args=[row.pk])
+        row.delete_url = reverse(f"{spec.route}_delete", args=[row.pk])
     return {
         "key": kind,
         "spec": spec,
+        "add_url": reverse(f"{spec.route}_add"),
         "rows": rows,
         "add_form": add_form or spec.add_form(prefix=f"{kind}-add"),
         "editing": editing,
@@ -256,10 +263,11 @@ def setting_edit(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 
 
 @member_required(Member.Role.ADMIN)
-@require_POST
 def setting_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     spec = _setting_kind(kind)
-    row = _setting_row(kind, pk)
+    row = _setting_row(kind, pk)  # another tenant's id is a 404 whatever the method
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     try:
         spec.delete(row, actor=request.member)
     except ValidationError as exc:
@@ -268,9 +276,10 @@ def setting_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 
 
 @member_required(Member.Role.ADMIN)
-@require_POST
 def stage_move(request: HttpRequest, pk: int) -> HttpResponse:
     stage = _setting_row("stages", pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     offset = -1 if request.POST.get("direction") == "up" else 1
     services.stage_move(stage=stage, offset=offset, actor=request.member)
     return _setting_changed(request, "stages", notice=f"Moved {stage}.")
