@@ -334,6 +334,61 @@ def _tally(counts: Counter[str], before: dict[str, Any] | None, after: dict[str,
     counts["created" if before is None else "updated" if before != after else "unchanged"] += 1
 
 
+def _pipeline_declare(
+    tenant: Tenant, entries: Sequence[Declared], actor: Actor, result: DeclareResult
+) -> list[str]:
+    before = [stage.name for stage in _pipeline(tenant)]
+    names = [entry.values["name"] for entry in entries]
+    try:
+        result.pipeline = stages_set(tenant=tenant, names=names, actor=actor)
+    except ValidationError as exc:
+        return _problems(f"{entries[0].where} to {entries[-1].where}", exc)
+    result.pipeline_changed = result.pipeline != before
+    return []
+
+
+def _activity_types_declare(
+    tenant: Tenant, entries: Sequence[Declared], actor: Actor, counts: Counter[str]
+) -> list[str]:
+    problems: list[str] = []
+    types = {row.name.lower(): row for row in ActivityType.objects.filter(tenant=tenant)}
+    for entry in entries:
+        row = types.get(entry.values["name"].strip().lower())
+        before = None if row is None else activity_type_snapshot(row)
+        try:
+            if row is None:
+                row = activity_type_create(tenant=tenant, actor=actor, **entry.values)
+            else:
+                activity_type_update(activity_type=row, actor=actor, **entry.values)
+        except ValidationError as exc:
+            problems += _problems(entry.where, exc)
+        else:
+            _tally(counts, before, activity_type_snapshot(row))
+    return problems
+
+
+def _custom_fields_declare(
+    tenant: Tenant, entries: Sequence[Declared], actor: Actor, counts: Counter[str]
+) -> list[str]:
+    problems: list[str] = []
+    fields = {(f.entity, f.name): f for f in CustomField.objects.filter(tenant=tenant)}
+    for entry in entries:
+        values = dict(entry.values)
+        row = fields.get((values["entity"], values["name"].strip()))
+        before = None if row is None else custom_field_snapshot(row)
+        try:
+            if row is None:
+                row = custom_field_create(tenant=tenant, actor=actor, **values)
+            else:
+                del values["entity"], values["name"]  # what records carry: they stay
+                custom_field_update(custom_field=row, actor=actor, **values)
+        except ValidationError as exc:
+            problems += _problems(entry.where, exc)
+        else:
+            _tally(counts, before, custom_field_snapshot(row))
+    return problems
+
+
 def settings_declare(
     *,
     tenant: Tenant,
@@ -353,41 +408,9 @@ def settings_declare(
     problems += _repeats(custom_fields, lambda v: (v["entity"], v["name"].strip()))
     with scope(tenant=tenant), transaction.atomic():
         if stages and not problems:
-            before = [stage.name for stage in _pipeline(tenant)]
-            names = [entry.values["name"] for entry in stages]
-            try:
-                result.pipeline = stages_set(tenant=tenant, names=names, actor=actor)
-            except ValidationError as exc:
-                problems += _problems(f"{stages[0].where} to {stages[-1].where}", exc)
-            result.pipeline_changed = result.pipeline != before
-        types = {row.name.lower(): row for row in ActivityType.objects.filter(tenant=tenant)}
-        for entry in activity_types:
-            row = types.get(entry.values["name"].strip().lower())
-            before = row and activity_type_snapshot(row)
-            try:
-                if row is None:
-                    row = activity_type_create(tenant=tenant, actor=actor, **entry.values)
-                else:
-                    activity_type_update(activity_type=row, actor=actor, **entry.values)
-            except ValidationError as exc:
-                problems += _problems(entry.where, exc)
-            else:
-                _tally(result.activity_types, before, activity_type_snapshot(row))
-        fields = {(f.entity, f.name): f for f in CustomField.objects.filter(tenant=tenant)}
-        for entry in custom_fields:
-            values = dict(entry.values)
-            row = fields.get((values["entity"], values["name"].strip()))
-            before = row and custom_field_snapshot(row)
-            try:
-                if row is None:
-                    row = custom_field_create(tenant=tenant, actor=actor, **values)
-                else:
-                    del values["entity"], values["name"]
-                    custom_field_update(custom_field=row, actor=actor, **values)
-            except ValidationError as exc:
-                problems += _problems(entry.where, exc)
-            else:
-                _tally(result.custom_fields, before, custom_field_snapshot(row))
+            problems += _pipeline_declare(tenant, stages, actor, result)
+        problems += _activity_types_declare(tenant, activity_types, actor, result.activity_types)
+        problems += _custom_fields_declare(tenant, custom_fields, actor, result.custom_fields)
         if problems:
             raise SettingsInvalid(problems)  # rolls back what the valid entries wrote
     return result
