@@ -11,8 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Model, ProtectedError, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
@@ -22,8 +21,8 @@ from ninja.responses import Status
 from core.limits import MAX_RECORDS
 from core.pagination import Pages
 from core.problems import ErrorsOut, RecordError, problems_out
-from hierarchy.audit import audit_record
 
+from . import services
 from .ingest import RecordsInvalid, records_delete, records_upsert
 from .models import ENTITY_MODELS, ActivityType, CustomField, Entity, PipelineStage
 from .timeparse import parse_timestamp
@@ -215,33 +214,8 @@ def _invalid(exc: ValidationError) -> Status:
     return Status(422, {"detail": errors})
 
 
-def _saved(instance: Model) -> Status | None:
-    """Validate and save; the 422 answer when the instance is refused."""
-    try:
-        instance.full_clean()
-    except ValidationError as exc:
-        return _invalid(exc)
-    instance.save()
-    return None
-
-
-def _created(request: HttpRequest, action: str, instance: Model, fields: dict[str, Any]) -> Status:
-    """Save a new setting with its audit entry, or the 422 answer."""
-    with transaction.atomic():
-        if refused := _saved(instance):
-            return refused
-        _audited(request, action, instance, after=fields)
-    return Status(201, fields)
-
-
-def _audited(request: HttpRequest, action: str, target: Model, **changes: Any) -> None:
-    audit_record(
-        tenant=request.tenant,
-        actor=f"API token {request.auth.name!r}",
-        action=action,
-        target=target,
-        **changes,
-    )
+def _actor(request: HttpRequest) -> str:
+    return f"API token {request.auth.name!r}"
 
 
 settings_router = Router(tags=["settings"])
@@ -255,8 +229,11 @@ def activity_types_list(request: HttpRequest) -> list[dict[str, str]]:
 @settings_router.post("/activity-types", response={201: ActivityTypeIO, 422: SettingErrorsOut})
 def activity_types_create(request: HttpRequest, body: ActivityTypeIO) -> Status:
     """Add an activity type in one of the categories (call, email, meeting, demo, ...)."""
-    activity_type = ActivityType(tenant=request.tenant, **body.dict())
-    return _created(request, "activity_type.create", activity_type, body.dict())
+    try:
+        services.activity_type_create(tenant=request.tenant, actor=_actor(request), **body.dict())
+    except ValidationError as exc:
+        return _invalid(exc)
+    return Status(201, body.dict())
 
 
 class StagesOut(Schema):
@@ -274,36 +251,10 @@ def stages_list(request: HttpRequest) -> dict[str, list[str]]:
 def stages_set(request: HttpRequest, body: StagesIO) -> Status:
     """Set the pipeline's stages in order. Existing stages are kept (matched by name, in any
     case) and renumbered; a stage that records or stage changes use cannot be removed."""
-    names = [name.strip() for name in body.stages]
-    if len({name.lower() for name in names}) != len(names) or not all(names):
-        return Status(
-            422,
-            {
-                "detail": [
-                    {"field": "stages", "message": "Stage names must be non-empty and different."}
-                ]
-            },
-        )
-    with transaction.atomic():
-        existing = {stage.name.lower(): stage for stage in PipelineStage.objects.all()}
-        before = [stage.name for stage in sorted(existing.values(), key=lambda s: s.position)]
-        for position, name in enumerate(names):
-            stage = existing.pop(name.lower(), None) or PipelineStage(tenant=request.tenant)
-            stage.name, stage.position = name, position
-            if refused := _saved(stage):
-                transaction.set_rollback(True)
-                return refused
-        try:
-            for stage in existing.values():
-                stage.delete()
-        except ProtectedError:
-            transaction.set_rollback(True)
-            used = ", ".join(sorted(stage.name for stage in existing.values()))
-            message = f"Records use the stage(s) {used}: keep them in the list."
-            return Status(422, {"detail": [{"field": "stages", "message": message}]})
-        if names != before:
-            changes = {"before": {"stages": before}, "after": {"stages": names}}
-            _audited(request, "stages.set", request.tenant, **changes)
+    try:
+        names = services.stages_set(tenant=request.tenant, names=body.stages, actor=_actor(request))
+    except ValidationError as exc:
+        return _invalid(exc)
     return Status(200, {"stages": names})
 
 
@@ -316,5 +267,8 @@ def custom_fields_list(request: HttpRequest) -> list[dict[str, Any]]:
 def custom_fields_create(request: HttpRequest, body: CustomFieldIO) -> Status:
     """Declare a custom field; records then carry it in `attributes` (a CSV column of its
     name), typed and checked on the way in."""
-    custom_field = CustomField(tenant=request.tenant, **body.dict())
-    return _created(request, "custom_field.create", custom_field, body.dict())
+    try:
+        services.custom_field_create(tenant=request.tenant, actor=_actor(request), **body.dict())
+    except ValidationError as exc:
+        return _invalid(exc)
+    return Status(201, body.dict())

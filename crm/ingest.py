@@ -52,7 +52,7 @@ from .models import (
     PipelineStage,
     StageChange,
 )
-from .timeparse import parse_timestamp
+from .timeparse import DURATION_FORMATS, parse_duration, parse_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,12 @@ STATUS_STAMPS: dict[str, dict[str, str]] = {
     Entity.OPPORTUNITY: {Opportunity.Status.WON: "closed_at", Opportunity.Status.LOST: "closed_at"},
 }
 
-BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+# How CRM exports write yes and no, read trimmed and in any case; anything else is refused.
+BOOLEANS = {
+    **dict.fromkeys(("yes", "y", "true", "1"), True),
+    **dict.fromkeys(("no", "n", "false", "0"), False),
+}
+BOOLEAN_FORMATS = "yes/no, y/n, true/false or 1/0"
 
 
 class RecordsInvalid(Exception):
@@ -135,6 +140,26 @@ def _whole_number(name: str, value: object) -> int:
     return int(number)
 
 
+def _duration(name: str, value: object) -> int:
+    """Whole seconds, or a clock duration (``hh:mm:ss``, ``mm:ss``) as CRM exports write it."""
+    if isinstance(value, str) and ":" in value:
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise _Bad(f"{name} {exc}") from None
+    try:
+        return _whole_number(name, value)
+    except _Bad:
+        raise _Bad(f"{name} {_shown(value)} is not a duration: use {DURATION_FORMATS}") from None
+
+
+def _boolean(name: str, value: object) -> bool:
+    flag = value if isinstance(value, bool) else BOOLEANS.get(str(value).strip().lower())
+    if flag is None:
+        raise _Bad(f"{name} {_shown(value)} is not yes or no: use {BOOLEAN_FORMATS}")
+    return flag
+
+
 def _timestamp(name: str, value: object, *, time_zone: str) -> datetime:
     if not isinstance(value, str):
         raise _Bad(f"{name} {_shown(value)} is not an ISO 8601 timestamp")
@@ -161,7 +186,9 @@ def _field_reader(name: str, model_field: models.Field, time_zone: str) -> Calla
     if isinstance(model_field, models.DateTimeField):
         return partial(_timestamp, name, time_zone=time_zone)
     parse: Callable[[Any], Any]
-    if isinstance(model_field, models.DecimalField):
+    if name == "duration_seconds":
+        parse = partial(_duration, name)
+    elif isinstance(model_field, models.DecimalField):
         parse = partial(_decimal, name)
     elif isinstance(model_field, models.PositiveIntegerField):
         parse = partial(_whole_number, name)
@@ -231,10 +258,7 @@ def _custom_value(declared: CustomField, raw: object) -> object:
         _validated(name, raw, number, [DecimalValidator(value.max_digits, value.decimal_places)])
         return str(number.quantize(Decimal("0.01")))
     if kind is CustomField.Type.BOOLEAN:
-        flag = BOOLEANS.get(str(raw).strip().lower()) if not isinstance(raw, bool) else raw
-        if flag is None:
-            raise _Bad(f"{name} {_shown(raw)} is not one of true, false, yes, no, 1, 0")
-        return flag
+        return _boolean(name, raw)
     text = _text(name, raw)
     if kind is CustomField.Type.DATE:
         try:
@@ -258,6 +282,7 @@ class _Reference:
     key: Callable[[str], str]  # how a value matches: emails and names ignore case
     rows: Callable[[set[str]], Iterable[tuple[str, int]]]  # (key, pk) rows for those keys
     lists_known: bool = False  # a tenant's types and stages are few: name them in the message
+    declared: str = ""  # where an admin declares a missing one
 
 
 REFERENCES: dict[str, _Reference] = {
@@ -274,6 +299,8 @@ REFERENCES: dict[str, _Reference] = {
         str.lower,
         lambda keys: ActivityType.objects.values_list("name", "pk"),
         lists_known=True,
+        declared="Settings → Activity types, manage.py declare_settings or "
+        "POST /api/v1/settings/activity-types",
     ),
     "stage": _Reference(
         "stage_id",
@@ -281,6 +308,8 @@ REFERENCES: dict[str, _Reference] = {
         str.lower,
         lambda keys: PipelineStage.objects.values_list("name", "pk"),
         lists_known=True,
+        declared="Settings → Pipeline stages, manage.py declare_settings or "
+        "PUT /api/v1/settings/stages",
     ),
     "lead_external_id": _Reference(
         "lead_id",
@@ -406,6 +435,8 @@ def _resolve(records: list[_Record]) -> None:
             message = f"{name} {_shown(text)} {reference.missing}"
             if reference.lists_known:
                 message += f" (known: {', '.join(key for key, _ in rows) or 'none'})"
+            if reference.declared:
+                message += f"; an admin declares it first: {reference.declared}"
             for record in sent:
                 record.errors.append((name, message))
 

@@ -1,22 +1,32 @@
-"""Record pages: the leads, activities and opportunities of the viewer's part of the tree."""
+"""Record pages: the leads, activities and opportunities of the viewer's part of the tree;
+and Settings, where admins declare what records name (stages, activity types, custom fields)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Model, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from hierarchy.decorators import member_required
 from hierarchy.models import MANAGING_ROLES, Member
 
+from . import services
+from .forms import ActivityTypeForm, CustomFieldEditForm, CustomFieldForm, StageForm
 from .listings import LISTINGS, PAGE_SIZE, Listing
+from .models import ActivityType, CustomField, PipelineStage
 
 
 class RecordFilters(forms.Form):
@@ -90,3 +100,186 @@ def record_list(request: HttpRequest, kind: str) -> HttpResponse:
     if request.htmx and request.htmx.target == "records":
         template += "#records"
     return render(request, template, context)
+
+
+@dataclass(frozen=True)
+class SettingKind:
+    """One section of Settings: its rows, forms and the services that change them."""
+
+    title: str
+    route: str  # its pages are <route>_add, <route>_edit and <route>_delete
+    intro: str
+    rows: Callable[[], QuerySet]
+    add_form: type[forms.Form]
+    edit_form: type[forms.Form]
+    edited: Callable[[Any], dict[str, Any]]  # a row's values as its edit form's initial data
+    badges: Callable[[Any], list[str]]
+    create: Callable[..., Model]  # (tenant=, actor=, **cleaned_data)
+    update: Callable[..., Model]  # (row, actor=, **cleaned_data)
+    delete: Callable[..., None]  # (row, actor=)
+
+
+SETTING_KINDS: dict[str, SettingKind] = {
+    "stages": SettingKind(
+        title="Pipeline stages",
+        route="stage",
+        intro="The steps of your sales pipeline, in order. Opportunities name their stage.",
+        rows=lambda: PipelineStage.objects.order_by("position", "name"),
+        add_form=StageForm,
+        edit_form=StageForm,
+        edited=lambda stage: {"name": stage.name},
+        badges=lambda stage: [],
+        create=services.stage_create,
+        update=lambda stage, **data: services.stage_update(stage=stage, **data),
+        delete=lambda stage, **data: services.stage_delete(stage=stage, **data),
+    ),
+    "activity-types": SettingKind(
+        title="Activity types",
+        route="activity_type",
+        intro="The kinds of activity your people log, each in a category. Activities name "
+        "their type.",
+        rows=lambda: ActivityType.objects.order_by("name"),
+        add_form=ActivityTypeForm,
+        edit_form=ActivityTypeForm,
+        edited=lambda row: {"name": row.name, "category": row.category},
+        badges=lambda row: [row.get_category_display()],
+        create=services.activity_type_create,
+        update=lambda row, **data: services.activity_type_update(activity_type=row, **data),
+        delete=lambda row, **data: services.activity_type_delete(activity_type=row, **data),
+    ),
+    "custom-fields": SettingKind(
+        title="Custom fields",
+        route="custom_field",
+        intro="Extra fields of leads, activities or opportunities: a CSV column of the same "
+        "name, a key of attributes in the API.",
+        rows=lambda: CustomField.objects.order_by("entity", "name"),
+        add_form=CustomFieldForm,
+        edit_form=CustomFieldEditForm,
+        edited=lambda row: {"type": row.type, "choices": row.choices},
+        badges=lambda row: [row.get_entity_display(), row.get_type_display(), *row.choices],
+        create=services.custom_field_create,
+        update=lambda row, **data: services.custom_field_update(custom_field=row, **data),
+        delete=lambda row, **data: services.custom_field_delete(custom_field=row, **data),
+    ),
+}
+
+
+def _setting_kind(kind: str) -> SettingKind:
+    if kind not in SETTING_KINDS:
+        raise Http404
+    return SETTING_KINDS[kind]
+
+
+def _setting_row(kind: str, pk: int) -> Model:
+    """A row of the viewer's tenant (the scope); another tenant's id does not exist."""
+    return get_object_or_404(_setting_kind(kind).rows(), pk=pk)
+
+
+def _section(
+    kind: str,
+    *,
+    add_form: forms.Form | None = None,
+    editing: int | None = None,
+    edit_form: forms.Form | None = None,
+    notice: str = "",
+    error: str = "",
+) -> dict[str, Any]:
+    spec = _setting_kind(kind)
+    rows = list(spec.rows())
+    for row in rows:
+        row.badges = spec.badges(row)
+        row.edit_url = reverse(f"{spec.route}_edit", args=[row.pk])
+        row.delete_url = reverse(f"{spec.route}_delete", args=[row.pk])
+    return {
+        "key": kind,
+        "spec": spec,
+        "add_url": reverse(f"{spec.route}_add"),
+        "rows": rows,
+        "add_form": add_form or spec.add_form(prefix=f"{kind}-add"),
+        "editing": editing,
+        "edit_form": edit_form,
+        "notice": notice,
+        "error": error,
+    }
+
+
+def _settings_response(request: HttpRequest, section: dict[str, Any]) -> HttpResponse:
+    """The page with ``section`` as given, or only that section for HTMX."""
+    if request.htmx:
+        return render(request, "crm/settings.html#section", {"section": section})
+    sections = [section if kind == section["key"] else _section(kind) for kind in SETTING_KINDS]
+    return render(request, "crm/settings.html", {"sections": sections})
+
+
+def _setting_changed(
+    request: HttpRequest, kind: str, notice: str = "", error: str = ""
+) -> HttpResponse:
+    if request.htmx:
+        return _settings_response(request, _section(kind, notice=notice, error=error))
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, notice)
+    return redirect(reverse("settings") + f"#{kind}")
+
+
+@member_required(Member.Role.ADMIN)
+@vary_on_headers("HX-Request")
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """Every section; an HTMX request asks for one (``?section=stages``)."""
+    kind = request.GET.get("section") or next(iter(SETTING_KINDS))
+    return _settings_response(request, _section(kind))
+
+
+@member_required(Member.Role.ADMIN)
+@require_POST
+def setting_add(request: HttpRequest, kind: str) -> HttpResponse:
+    spec = _setting_kind(kind)
+    form = spec.add_form(request.POST, prefix=f"{kind}-add")
+    if form.is_valid():
+        try:
+            row = spec.create(tenant=request.tenant, actor=request.member, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            return _setting_changed(request, kind, notice=f"Added {row}.")
+    return _settings_response(request, _section(kind, add_form=form))
+
+
+@member_required(Member.Role.ADMIN)
+@vary_on_headers("HX-Request")
+def setting_edit(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    spec = _setting_kind(kind)
+    row = _setting_row(kind, pk)
+    form = spec.edit_form(request.POST or None, initial=spec.edited(row), prefix=f"{kind}-{pk}")
+    if request.method == "POST" and form.is_valid():
+        try:
+            row = spec.update(row, actor=request.member, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            return _setting_changed(request, kind, notice=f"Saved {row}.")
+    return _settings_response(request, _section(kind, editing=pk, edit_form=form))
+
+
+@member_required(Member.Role.ADMIN)
+def setting_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    spec = _setting_kind(kind)
+    row = _setting_row(kind, pk)  # another tenant's id is a 404 whatever the method
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        spec.delete(row, actor=request.member)
+    except ValidationError as exc:
+        return _setting_changed(request, kind, error=" ".join(exc.messages))
+    return _setting_changed(request, kind, notice=f"Deleted {row}.")
+
+
+@member_required(Member.Role.ADMIN)
+def stage_move(request: HttpRequest, pk: int) -> HttpResponse:
+    stage = _setting_row("stages", pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    offset = -1 if request.POST.get("direction") == "up" else 1
+    services.stage_move(stage=stage, offset=offset, actor=request.member)
+    return _setting_changed(request, "stages", notice=f"Moved {stage}.")

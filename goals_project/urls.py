@@ -36,6 +36,7 @@ urlpatterns = [
     path("rulesets/", include("rulesets.urls")),
     path("organization/", include("hierarchy.urls")),
     path("records/", include("crm.urls")),
+    path("settings/", include("crm.settings_urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -12,6 +12,7 @@ from django_scopes import scope, scopes_disabled
 from crm import ingest, signals
 from crm.ingest import RecordsInvalid, records_delete, records_upsert, records_validate
 from crm.models import Activity, Lead, Opportunity, StageChange
+from crm.timeparse import DURATION_FORMATS
 from tests.conftest import Crm
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +34,10 @@ def counts() -> tuple[int, int, int, int]:
 
 
 NOT_A_NUMBER = "is not a number (use digits and a point: 1250.50)"
+DECLARE_TYPE = (
+    "; an admin declares it first: Settings → Activity types, manage.py declare_settings or "
+    "POST /api/v1/settings/activity-types"
+)
 
 
 @pytest.mark.parametrize(
@@ -48,7 +53,8 @@ NOT_A_NUMBER = "is not a number (use digits and a point: 1250.50)"
             "activity",
             {"type": "Fax"},
             "type",
-            "type 'Fax' is not an activity type of this organization (known: Call, Demo, Email)",
+            "type 'Fax' is not an activity type of this organization (known: Call, Demo, Email)"
+            + DECLARE_TYPE,
         ),
         (
             "activity",
@@ -60,13 +66,13 @@ NOT_A_NUMBER = "is not a number (use digits and a point: 1250.50)"
             "activity",
             {"duration_seconds": "1m"},
             "duration_seconds",
-            f"duration_seconds '1m' {NOT_A_NUMBER}",
+            f"duration_seconds '1m' is not a duration: use {DURATION_FORMATS}",
         ),
         (
             "activity",
             {"duration_seconds": "90.5"},
             "duration_seconds",
-            "duration_seconds '90.5' is not a whole number",
+            f"duration_seconds '90.5' is not a duration: use {DURATION_FORMATS}",
         ),
         (
             "activity",
@@ -156,7 +162,7 @@ NOT_A_NUMBER = "is not a number (use digits and a point: 1250.50)"
             "lead",
             {"attributes": {"vip": "maybe"}},
             "attributes.vip",
-            "vip 'maybe' is not one of true, false, yes, no, 1, 0",
+            "vip 'maybe' is not yes or no: use yes/no, y/n, true/false or 1/0",
         ),
         (
             "lead",
@@ -181,7 +187,8 @@ NOT_A_NUMBER = "is not a number (use digits and a point: 1250.50)"
             {"stage": "Closing"},
             "stage",
             "stage 'Closing' is not a pipeline stage of this organization "
-            "(known: Prospect, Proposal, Negotiation)",
+            "(known: Prospect, Proposal, Negotiation); an admin declares it first: "
+            "Settings → Pipeline stages, manage.py declare_settings or PUT /api/v1/settings/stages",
         ),
         ("opportunity", {"value": "1,000"}, "value", f"value '1,000' {NOT_A_NUMBER}"),
         (
@@ -237,7 +244,8 @@ def test_it_reports_every_problem_of_every_record_and_writes_nothing(crm: Crm) -
         (
             2,
             "type",
-            "type 'Fax' is not an activity type of this organization (known: Call, Demo, Email)",
+            "type 'Fax' is not an activity type of this organization (known: Call, Demo, Email)"
+            + DECLARE_TYPE,
         ),
         (3, "external_id", "external_id 'A-1' is repeated (first on record 0)"),
     ]
@@ -500,7 +508,7 @@ def test_it_resolves_only_the_tenant_own_members_names_and_records(crm: Crm) -> 
             1,
             "type",
             "type 'Carrier pigeon' is not an activity type of this organization "
-            "(known: Call, Demo, Email)",
+            "(known: Call, Demo, Email)" + DECLARE_TYPE,
         ),
         (
             2,

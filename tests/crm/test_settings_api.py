@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from crm.ingest import records_upsert
@@ -83,3 +84,24 @@ def test_settings_belong_to_the_tokens_tenant(crm: Crm):
     names = {t["name"] for t in other.get("/api/v1/settings/activity-types").json()}
     assert names == {"Call", "Carrier pigeon"}
     assert other.get("/api/v1/settings/stages").json() == {"stages": ["Closing"]}
+
+
+def test_it_tells_an_importer_how_to_declare_an_unknown_stage_or_type(crm: Crm, client, tmp_path):
+    answer = client.post(
+        "/api/v1/opportunities",
+        {"records": [crm.opportunity(stage="Won")]},
+        content_type="application/json",
+    ).json()
+    assert answer["detail"][0]["field"] == "stage"
+    assert answer["detail"][0]["message"].endswith(
+        "an admin declares it first: Settings → Pipeline stages, manage.py declare_settings or "
+        "PUT /api/v1/settings/stages"
+    )
+    path = tmp_path / "activities.csv"
+    path.write_text(
+        f"external_id,owner_email,type,occurred_at\nA-1,{crm.rep_email},Visit,2025-03-03\n"
+    )
+    with pytest.raises(CommandError) as failure:
+        call_command("import_entities", "--tenant", crm.tenant.slug, "--entity", "activity", path)
+    assert "line 2: type 'Visit' is not an activity type of this organization" in str(failure.value)
+    assert "Settings → Activity types, manage.py declare_settings or POST" in str(failure.value)

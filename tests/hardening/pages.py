@@ -23,7 +23,7 @@ from django_scopes import scope
 
 from crm.ingest import records_upsert
 from crm.listings import LISTINGS
-from crm.models import Activity, Lead, Opportunity
+from crm.models import Activity, ActivityType, CustomField, Lead, Opportunity, PipelineStage
 from goals.models import Goal
 from hierarchy.models import Member
 from hierarchy.services import api_token_create
@@ -145,6 +145,14 @@ ACCESS: dict[str, Access] = {
     },
     # CRM records
     "record_list": Access(MANAGERS),
+    # Settings: what records name
+    "settings": Access(ADMINS),
+    "stage_move": Access(ADMINS, pk="stage"),
+    **{
+        f"{kind}_{page}": Access(ADMINS, pk=None if page == "add" else kind)
+        for kind in ("stage", "activity_type", "custom_field")
+        for page in ("add", "edit", "delete")
+    },
 }
 
 # A rule card with a condition row, as the builder posts it, and a preset to add.
@@ -208,6 +216,11 @@ def world_build(org: Org, crm: Crm, label: str = "Acme") -> World:
     _, key_b = api_token_create(tenant=org.personas.outsider.tenant, name="Globex token")
     with scope(tenant=tenant):
         rule = org.ruleset.rules.get(key="dialled_calls")
+        settings = {
+            "stage": [PipelineStage.objects.first()],
+            "activity_type": [ActivityType.objects.first()],
+            "custom_field": [CustomField.objects.first()],
+        }
         by_entity = {
             kind: [model.objects.get(external_id=records[kind]["external_id"])]
             for kind, model in (
@@ -223,6 +236,7 @@ def world_build(org: Org, crm: Crm, label: str = "Acme") -> World:
         "rule": [rule],
         "token": [token],
         **by_entity,
+        **settings,
     }
     return World(org=org, objects=objects, key_a=key_a, key_b=key_b)
 
