@@ -16,11 +16,13 @@ from redis import Redis
 
 HEARTBEAT_TASK = "goals.heartbeat"
 KEYS = {"worker": "goals:health:worker", "beat": "goals:health:beat"}
-STALE_AFTER = 180  # seconds: three missed heartbeats
 
 
 def _redis() -> Redis:
-    return Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    timeout = settings.BROKER_TIMEOUT
+    return Redis.from_url(
+        settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout
+    )
 
 
 def beat_mark(process: str) -> None:

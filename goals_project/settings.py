@@ -11,6 +11,7 @@ from .beat import beat_schedule
 from .env import (
     database_from_url,
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_redis_url,
@@ -173,7 +174,31 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or None
+# A request that enqueues work never waits on Redis for long: connecting, each command and the
+# publish's one retry are bounded by BROKER_TIMEOUT seconds, and no result is stored or awaited
+# for the tasks that requests send (only check_worker's ping keeps one). A publish that fails
+# is logged; the request is recorded on its goal and the sweep sends it later.
+BROKER_TIMEOUT = env_float("BROKER_TIMEOUT", 0.5)
+_REDIS_TIMEOUTS = {"socket_connect_timeout": BROKER_TIMEOUT, "socket_timeout": BROKER_TIMEOUT}
+CELERY_BROKER_TRANSPORT_OPTIONS = dict(_REDIS_TIMEOUTS)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = BROKER_TIMEOUT
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
+}
+# Workers outlive a broker outage: they retry connecting for ever (at start-up too) and resume
+# when it is back; a task cut off by the outage is delivered again (acks late, recomputes are
+# idempotent) rather than acknowledged on a dead connection.
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
@@ -191,8 +216,13 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": dict(_REDIS_TIMEOUTS),
         }
     }
+# /healthz answers 503 when no worker ran beat's minutely heartbeat within this many seconds,
+# or beat sent none (services mode only: the embedded mode has no worker or beat).
+HEALTHZ_WORKER_WINDOW = env_int("HEALTHZ_WORKER_WINDOW", 180)
+HEALTHZ_BEAT_WINDOW = env_int("HEALTHZ_BEAT_WINDOW", 180)
 
 LOG_FORMAT = env_str("LOG_FORMAT", "text")
 if LOG_FORMAT not in ("text", "json"):

@@ -160,16 +160,20 @@ def blocked_writers() -> int:
 
 @contextmanager
 def broker_at(url: str) -> Iterator[None]:
-    """Point this process's Celery producer at another broker URL (and back)."""
-    previous = app.conf.broker_url
+    """Point this process's Celery producer and result backend at another Redis URL (and
+    back), as one Redis is both in services mode."""
+    previous = app.conf.broker_url, app.conf.result_backend
 
-    def use(target: str) -> None:
-        app.conf.broker_url = target
+    def use(broker: str, results: str | None) -> None:
+        app.conf.broker_url = broker
+        app.conf.result_backend = results
         app._pool = None
         app.amqp._producer_pool = None
+        app._backend_cache = None
+        app._local.__dict__.pop("backend", None)
 
-    use(url)
+    use(url, url)
     try:
         yield
     finally:
-        use(previous)
+        use(*previous)

@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from goals_project.env import (
     database_from_url,
     env_bool,
+    env_float,
     env_list,
     env_redis_url,
     env_url_origins,
@@ -170,3 +171,17 @@ def test_gunicorn_reads_its_settings_from_the_environment():
     settings = runpy.run_path("gunicorn.conf.py", init_globals={})
     assert settings["bind"] == f"0.0.0.0:{os.environ.get('PORT', '8000')}"
     assert settings["workers"] >= 1 and settings["accesslog"] == "-"
+
+
+def test_it_reads_positive_numbers(monkeypatch):
+    monkeypatch.setenv("TIMEOUT", "0.25")
+    assert env_float("TIMEOUT", 1.0) == 0.25
+    monkeypatch.delenv("TIMEOUT")
+    assert env_float("TIMEOUT", 1.0) == 1.0
+
+
+@pytest.mark.parametrize("raw", ["soon", "0", "-1", "nan", "inf"])
+def test_it_rejects_a_number_that_is_not_positive(monkeypatch, raw):
+    monkeypatch.setenv("TIMEOUT", raw)
+    with pytest.raises(ImproperlyConfigured, match="TIMEOUT="):
+        env_float("TIMEOUT", 1.0)
