@@ -50,8 +50,8 @@ ERROR_SCHEMA = {
 
 class GoalsAPI(NinjaAPI):
     """The API, whose schema also documents the answers every operation can give: 401 for a
-    missing or revoked token, 404 for an id not in the token's tenant, 413 for a body over the
-    limits, 422 for invalid input."""
+    missing or revoked token, 404 for an id not in the token's tenant, 411 for a chunked body,
+    413 for a body over the limits, 422 for invalid input."""
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(**kwargs)
@@ -62,6 +62,7 @@ class GoalsAPI(NinjaAPI):
                 if "{" in path:
                     common["404"] = "Not found in the token's tenant."
                 if method in ("post", "put", "patch"):
+                    common["411"] = "A chunked body: send it with a Content-Length header."
                     common["413"] = "Over 5 MB or over 1,000 records."
                 responses = operation.setdefault("responses", {})
                 for code, text in common.items():
