@@ -51,7 +51,7 @@ ERROR_SCHEMA = {
 class GoalsAPI(NinjaAPI):
     """The API, whose schema also documents the answers every operation can give: 401 for a
     missing or revoked token, 404 for an id not in the token's tenant, 411 for a chunked body,
-    413 for a body over the limits, 422 for invalid input."""
+    413 for a body over the limits, 422 for invalid input, 429 over a rate limit."""
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(**kwargs)
@@ -67,10 +67,24 @@ class GoalsAPI(NinjaAPI):
                 responses = operation.setdefault("responses", {})
                 for code, text in common.items():
                     responses.setdefault(code, {"description": text, "content": _ERROR_CONTENT})
+                responses.setdefault("429", _TOO_MANY)
         return schema
 
 
 _ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_TOO_MANY = {
+    "description": (
+        "Over a rate limit a minute (goals_project.throttle): requests per token or per address,"
+        " or failed authentications per address."
+    ),
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds until the limit's minute is over.",
+            "schema": {"type": "integer"},
+        }
+    },
+    "content": _ERROR_CONTENT,
+}
 
 api = GoalsAPI(
     title="Goals API",

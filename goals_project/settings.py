@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "goals_project.throttle.ApiThrottleMiddleware",
     "goals_project.limits.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -78,6 +79,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# API rate limits a minute (goals_project.throttle), over which the API answers 429 with
+# Retry-After: requests per token and per address, and failed authentications per address
+# (checked before any token is looked up).
+API_RATE_LIMIT_PER_TOKEN = env_int("API_RATE_LIMIT_PER_TOKEN", 3000)
+API_RATE_LIMIT_PER_ADDRESS = env_int("API_RATE_LIMIT_PER_ADDRESS", 6000)
+API_FAILED_AUTH_LIMIT_PER_ADDRESS = env_int("API_FAILED_AUTH_LIMIT_PER_ADDRESS", 60)
 
 # Request bodies over 5 MB answer 413 (goals_project.limits).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
