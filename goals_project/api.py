@@ -64,14 +64,27 @@ class GoalsAPI(NinjaAPI):
                 if method in ("post", "put", "patch"):
                     common["411"] = "A chunked body: send it with a Content-Length header."
                     common["413"] = "Over 5 MB or over 1,000 records."
-                responses = operation.setdefault("responses", {})
+                # ninja keys an operation's own answers by number: as text, like ours, so no
+                # code is listed twice (a JSON object with "422" twice is no valid schema, and
+                # Swagger UI would not render it). Where both say what a code answers, the
+                # answer is either: the operation's own, or a middleware's message.
+                responses = {
+                    str(code): answer for code, answer in operation.get("responses", {}).items()
+                }
+                operation["responses"] = responses
                 for code, text in common.items():
-                    responses.setdefault(code, {"description": text, "content": _ERROR_CONTENT})
+                    own = responses.get(code, {}).get("content", {}).get("application/json")
+                    content = _ERROR_CONTENT
+                    if own is not None:
+                        either = {"anyOf": [own["schema"], _ERROR_CONTENT[_JSON]["schema"]]}
+                        content = {_JSON: {"schema": either}}
+                    responses[code] = {"description": text, "content": content}
                 responses.setdefault("429", _TOO_MANY)
         return schema
 
 
-_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_JSON = "application/json"
+_ERROR_CONTENT = {_JSON: {"schema": {"$ref": "#/components/schemas/Error"}}}
 _TOO_MANY = {
     "description": (
         "Over a rate limit a minute (goals_project.throttle): requests per token or per address,"
