@@ -113,11 +113,11 @@ def test_it_keeps_answering_and_loses_nothing_while_the_broker_is_down(
     }
     monkeypatch.setenv("REDIS_URL", url)
     with broker_at(url):
+        status, body = healthz()
+        assert status == 503 and body["worker"] == "never seen"
         process = worker()
         goal = org.goal()
         wait_for(lambda: team_value(goal, org.east.pk) == 0)  # computed by the worker
-        status, body = healthz()
-        assert status == 503 and body["worker"] == "never seen"
         heartbeat.apply_async()  # what beat sends every minute
         wait_for(lambda: healthz()[0] == 200)
 

@@ -151,6 +151,9 @@ def test_it_refuses_to_start_in_production_without_collected_static_files(tmp_pa
     assert "manage.py collectstatic --no-input" in checked.stderr
     served = _load_settings(sys.executable, "-c", "import goals_project.wsgi", **env)
     assert served.returncode != 0 and message in served.stderr
+    # Commands that are not serving run without it (migrate runs every non-deploy check).
+    plain = _load_settings(sys.executable, "manage.py", "check", **env)
+    assert plain.returncode == 0, plain.stderr
 
 
 def test_json_logging_writes_one_object_a_line():

@@ -104,3 +104,16 @@ def test_it_stays_200_in_the_embedded_mode_where_there_is_no_worker(settings):
     response = Client().get(reverse("healthz"))
     assert response.status_code == 200
     assert response.json()["worker"] == "embedded"
+
+
+def test_a_worker_and_beat_are_seen_from_their_start(settings):
+    if not settings.REDIS_URL:
+        pytest.skip("in embedded mode there is no worker or beat to see")
+    from celery.signals import beat_init, worker_ready
+
+    from goals_project.heartbeat import KEYS, _redis, ages
+
+    _redis().delete(*KEYS.values())
+    worker_ready.send(sender=None)
+    beat_init.send(sender=None)
+    assert all(age is not None and age < 5 for age in ages().values())
