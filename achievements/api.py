@@ -22,11 +22,19 @@ class AchievementOut(Schema):
     cycle: str
     cycle_start: date = Field(..., description="The cycle's first local day.")
     cycle_end: date = Field(..., description="The cycle's last local day.")
-    value: Decimal | None = Field(None, description="The member's own value.")
+    value: Decimal | None = Field(
+        None, description="The member's own value (a percent ratio is 0-100, not 0-1)."
+    )
     target: Decimal | None = Field(None, description="The member's own target, if they hold one.")
     team_value: Decimal | None = Field(None, description="Own plus the whole subtree's.")
     team_target: Decimal | None
-    status: str = Field(..., description="achieved, ahead, on_track, behind, missed, no_target")
+    status: str = Field(
+        ...,
+        description=(
+            "achieved, ahead, on_track, behind, missed, or no_target (a tracked metric, a rule "
+            "of the goal without a target, or a member who holds none)"
+        ),
+    )
     final: bool = Field(..., description="The cycle is closed and its numbers frozen.")
     computed_at: datetime
 

@@ -47,9 +47,17 @@ def _entities_changed(
     end: Any,
     **_: Any,
 ) -> None:
-    from .freshness import goals_affected, recompute_request
+    import logging
 
-    goal_ids = goals_affected(tenant_id, entity, owner_ids=owner_ids, start=start, end=end)
+    from .freshness import goals_affected, goals_running, recompute_request
+
+    try:
+        goal_ids = goals_affected(tenant_id, entity, owner_ids=owner_ids, start=start, end=end)
+    except Exception:
+        # Never lose the request of a whole batch over one odd record: ask for every running
+        # goal of the tenant instead.
+        logging.getLogger(__name__).exception("Could not tell which goals a change affects")
+        goal_ids = goals_running(tenant_id)
     recompute_request(goal_ids, tenant_id=tenant_id)
 
 

@@ -23,8 +23,8 @@ from goals.targets import is_additive, quantum_for
 from hierarchy.models import Member, Tenant
 from rulesets.compiler import Granularity, rule_parts
 from rulesets.models import Ruleset
+from rulesets.parts import Parts
 from rulesets.presets import preset_rules
-from rulesets.reference import Parts
 from rulesets.services import rules_parse, ruleset_save, tenant_vocabulary
 from rulesets.spec import Aggregation, RuleSpec
 

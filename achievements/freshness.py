@@ -32,18 +32,23 @@ def goals_affected(
     tenant_id: int, entity: str, *, owner_ids: Iterable[int], start: datetime, end: datetime
 ) -> list[int]:
     """Live goals of the tenant with a rule on ``entity`` whose dates meet ``start``..``end``
-    (a day of slack either side for time zones) and whose team holds one of the owners."""
+    (a day of slack either side for time zones) and whose team holds one of the owners.
+
+    A rule dated by a custom field places records by a date the change does not span, so its
+    goals are affected whatever their dates."""
     owner_ids = list(owner_ids)
     if not owner_ids:
         return []
+    dated = Q(
+        start__lte=(end + timedelta(days=1)).date(), end__gte=(start - timedelta(days=1)).date()
+    )
     with scopes_disabled():
         goals = list(
             Goal.objects.live()
             .filter(
+                dated | Q(ruleset__rules__date_field__startswith="custom."),
                 tenant_id=tenant_id,
                 ruleset__rules__entity=entity,
-                start__lte=(end + timedelta(days=1)).date(),
-                end__gte=(start - timedelta(days=1)).date(),
             )
             .values("pk", "team__tree_id", "team__lft", "team__rght")
             .distinct()
@@ -90,10 +95,15 @@ def recompute_request(goal_ids: Iterable[int], *, tenant_id: int) -> None:
         )
     delay = settings.RECOMPUTE_DEBOUNCE_SECONDS
     for goal_id in goal_ids:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            enqueue(recompute_goal, goal_id)
-        elif _first_of_burst(goal_id, delay):
-            enqueue(recompute_goal, goal_id, countdown=delay)
+        try:
+            if settings.CELERY_TASK_ALWAYS_EAGER:
+                enqueue(recompute_goal, goal_id)
+            elif _first_of_burst(goal_id, delay):
+                enqueue(recompute_goal, goal_id, countdown=delay)
+        except Exception:
+            # In the embedded mode the task runs here: one goal that fails must not keep the
+            # next ones from their recompute. Its request stays recorded for the sweep.
+            logger.exception("The recompute of goal %s failed; the sweep will try again", goal_id)
 
 
 def _first_of_burst(goal_id: int, delay: int) -> bool:

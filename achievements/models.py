@@ -33,7 +33,8 @@ class Achievement(models.Model):
     # recompute under its lock on the goal, and each key check is one more lookup at commit for
     # every row written: for the issue's 54,000 rows the other three cost 0.5 s of 2.9. What
     # keeps those keys true: the tenant is the goal's (and row-level security checks it on
-    # every write); a rule with rows has a target, which protects it from deletion; members
+    # every write); a rule is deleted through the ORM, whose cascade takes its rows (a rule
+    # with a target is protected from deletion, a tracked one is not); members
     # are deactivated, never deleted, except with their tenant, whose goals go first. Deletes
     # still cascade here, in Django; the goal's key check catches a goal (or tenant) deleted
     # while a recompute writes its rows.
@@ -101,11 +102,23 @@ class GoalComputation(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
     rows_written = models.PositiveIntegerField(default=0)
     requested_at = models.DateTimeField(null=True, help_text="A recompute was asked for then.")
+    # What the last recompute could not compute: [{"rule": key, "name": rule name, "message":
+    # why}] (an empty key: the goal as a whole), when; emptied by the next run without any.
+    errors = models.JSONField(default=list, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedManager(tenant="tenant")
 
     def __str__(self) -> str:
         return f"goal {self.goal_id} computed {self.computed_at}"
+
+    @property
+    def error_lines(self) -> list[str]:
+        """Each failure as a sentence: "Deals by segment could not be computed: ..."."""
+        return [
+            f"{error['name'] or 'The goal'} could not be computed: {error['message']}"
+            for error in self.errors
+        ]
 
     @property
     def pending(self) -> bool:

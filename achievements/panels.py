@@ -30,9 +30,10 @@ from decimal import Decimal
 from functools import reduce
 from typing import Any, NamedTuple, TypeVar
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from goals.calendar import Cycle
+from goals.models import GoalTarget
 from hierarchy.models import Member, Tenant
 
 from .models import Achievement
@@ -179,13 +180,19 @@ def team_panel(goal_id: int, cycle: Cycle, node: Member) -> TeamPanel:
     return TeamPanel(people, team, managers)
 
 
+def held() -> Q:
+    """A member's rows that are theirs to follow: those they hold a target of, and those of the
+    goal's tracked metrics (its rules without a target)."""
+    targeted = GoalTarget.objects.filter(goal=OuterRef("goal_id"), rule=OuterRef("rule_id"))
+    return Q(target__isnull=False) | ~Exists(targeted)
+
+
 def held_cells(member_id: int, cycles: dict[int, Cycle]) -> list[Cell]:
-    """The member's rows with a target in the given cycle of each goal (goal id -> cycle)."""
+    """The member's ``held()`` rows in the given cycle of each goal (goal id -> cycle)."""
     if not cycles:
         return []
     rows = reduce(operator.or_, (_in_cycle(pk, cycle) for pk, cycle in cycles.items()))
-    return _cells(rows & Q(member_id=member_id, target__isnull=False),
-                  ("goal__name", "rule__position"))  # fmt: skip
+    return _cells(rows & held() & Q(member_id=member_id), ("goal__name", "rule__position"))
 
 
 def team_totals(teams: list[tuple[int, int, Cycle]]) -> list[Cell]:

@@ -16,7 +16,7 @@ from goals.models import Goal
 from hierarchy.decorators import member_required
 from hierarchy.models import Member
 from rulesets.compiler import Granularity, rule_parts, rule_records
-from rulesets.reference import Parts
+from rulesets.parts import Parts
 from rulesets.services import rules_parse, tenant_vocabulary
 from rulesets.spec import Aggregation
 

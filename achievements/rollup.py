@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import partial
 from itertools import accumulate
 
-from rulesets.reference import Parts, aggregate
+from rulesets.parts import Parts, aggregate
 from rulesets.spec import Aggregation
 
 

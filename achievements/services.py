@@ -22,7 +22,7 @@ import logging
 import time
 from bisect import bisect_right
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
@@ -39,9 +39,9 @@ from goals.services import GoalPlan, goal_plan
 from goals.targets import is_additive
 from rulesets.compiler import granularity_for, rule_parts
 from rulesets.models import GoalRule
-from rulesets.reference import Parts
+from rulesets.parts import Parts
 from rulesets.services import rules_parse, tenant_vocabulary
-from rulesets.spec import Aggregation, Direction, RuleSpec, Unit
+from rulesets.spec import Aggregation, Direction, RulesetError, RuleSpec, Unit
 
 from .models import Achievement, GoalComputation
 from .pace import Pace, pace
@@ -65,6 +65,18 @@ _NUMBERS = (
 )
 
 
+@dataclass(frozen=True)
+class RuleFailure:
+    """A rule of a goal that could not be computed (``key`` empty: the goal as a whole)."""
+
+    key: str
+    name: str
+    message: str
+
+    def stored(self) -> dict[str, str]:
+        return {"rule": self.key, "name": self.name, "message": self.message}
+
+
 @dataclass
 class RecomputeResult:
     goal_id: int
@@ -73,6 +85,7 @@ class RecomputeResult:
     written: int = 0
     closed: int = 0
     seconds: float = 0.0
+    errors: list[RuleFailure] = field(default_factory=list)
 
 
 def _quantized(numbers: list[Decimal | None]) -> list[Decimal | None]:
@@ -159,25 +172,45 @@ def goal_recompute(
         tenant_id = Goal.objects.filter(pk=goal_id).values_list("tenant_id", flat=True).first()
     if tenant_id is None:
         return result
-    with transaction.atomic(), scope(tenant=tenant_id):
-        goal = Goal.objects.select_for_update().select_related("tenant", "team").get(pk=goal_id)
-        if goal.archived_at is None:
-            _recompute(goal, result, all_cycles=all_cycles, close_before=close_before, now=now)
-        result.seconds = time.monotonic() - began
-        done = GoalComputation(
-            tenant_id=tenant_id,
-            goal=goal,
-            computed_at=now,
-            duration_ms=int(result.seconds * 1000),
-            rows_written=result.written,
-        )
-        GoalComputation.objects.bulk_create(
-            [done],
-            update_conflicts=True,
-            unique_fields=["goal"],
-            update_fields=["computed_at", "duration_ms", "rows_written"],
-        )
+    try:
+        with transaction.atomic(), scope(tenant=tenant_id):
+            goal = Goal.objects.select_for_update().select_related("tenant", "team").get(pk=goal_id)
+            if goal.archived_at is None:
+                _recompute(goal, result, all_cycles=all_cycles, close_before=close_before, now=now)
+            result.seconds = time.monotonic() - began
+            done = GoalComputation(
+                tenant_id=tenant_id,
+                goal=goal,
+                computed_at=now,
+                duration_ms=int(result.seconds * 1000),
+                rows_written=result.written,
+                errors=[error.stored() for error in result.errors],
+                failed_at=now if result.errors else None,
+            )
+            GoalComputation.objects.bulk_create(
+                [done],
+                update_conflicts=True,
+                unique_fields=["goal"],
+                update_fields=["computed_at", "duration_ms", "rows_written", "errors", "failed_at"],
+            )
+    except Exception as exc:
+        # Nothing of this run is kept; the goal keeps its numbers, says why, and stays asked
+        # for (its computed_at is unchanged), so the sweep tries it again.
+        logger.exception("Recompute of goal %s failed", goal_id)
+        failure = RuleFailure("", "", _reason(exc))
+        result = RecomputeResult(goal_id, seconds=time.monotonic() - began, errors=[failure])
+        with scope(tenant=tenant_id):
+            GoalComputation.objects.update_or_create(
+                goal_id=goal_id,
+                defaults={"tenant_id": tenant_id, "errors": [failure.stored()], "failed_at": now},
+            )
     return result
+
+
+def _reason(exc: Exception) -> str:
+    """What went wrong, in one line (a database's message can run on with its SQL)."""
+    text = str(exc).strip().splitlines()
+    return f"{exc.__class__.__name__}: {text[0]}" if text else exc.__class__.__name__
 
 
 def _recompute(
@@ -204,37 +237,89 @@ def _recompute(
         return
     tenant = goal.tenant
     custom, vocab = tenant_vocabulary(tenant)
-    specs = {
-        spec.key: spec
-        for spec in rules_parse(
-            tenant=tenant, rules=[r.definition() for r in plan.rules], custom=custom, vocab=vocab
-        )
-    }
-    measured_rules = [rule for rule in plan.rules if rule.pk in plan.targets]
+    specs, failed = _specs(tenant, plan.rules, custom, vocab)
     tree = _team_tree(plan)
     counted = {
-        side.key: side for rule in measured_rules for side in _measured(specs[rule.key], specs)
+        side.key: side
+        for rule in plan.rules
+        if rule.key in specs
+        for side in _measured(specs[rule.key], specs)
     }
     cycle_index = _cycle_of(plan.cycles)
-    parts = {
-        key: _by_cycle(
-            rule_parts(
-                spec,
-                tenant=tenant,
-                start=selected[0].start,
-                end=selected[-1].end,
-                member_ids=tree.members,
-                granularity=granularity_for(goal.cycle, tenant.week_start),
-                custom=custom,
-                cycle_of=cycle_index,
-            )
-        )
-        for key, spec in counted.items()
-    }
+    parts = {}
+    for key, spec in counted.items():
+        try:
+            with transaction.atomic():  # a savepoint: a failed query leaves the goal's going
+                found = rule_parts(
+                    spec,
+                    tenant=tenant,
+                    start=selected[0].start,
+                    end=selected[-1].end,
+                    member_ids=tree.members,
+                    granularity=granularity_for(goal.cycle, tenant.week_start),
+                    custom=custom,
+                    cycle_of=cycle_index,
+                )
+        except Exception as exc:  # noqa: BLE001  (reported on the goal, never swallowed)
+            logger.warning("Goal %s: rule %r failed", goal.pk, key, exc_info=True)
+            failed[key] = _reason(exc)
+        else:
+            parts[key] = _by_cycle(found)
+    # Every rule of the ruleset: those without a target are tracked metrics (no status).
+    measured_rules = [
+        rule
+        for rule in plan.rules
+        if rule.key in specs
+        and all(side.key in parts for side in _measured(specs[rule.key], specs))
+    ]
+    result.errors = _failures(plan.rules, specs, failed)
     cells = _cells(plan, selected, measured_rules, specs, tree, parts, close_before)
     result.cells = len(cells)
     result.closed = sum(1 for c in selected if close_before is not None and c.end <= close_before)
-    result.written = _write(goal, selected, cells, now)
+    result.written = _write(goal, selected, [rule.pk for rule in measured_rules], cells, now)
+
+
+def _specs(
+    tenant: Any, rules: list[GoalRule], custom: Any, vocab: Any
+) -> tuple[dict[str, RuleSpec], dict[str, str]]:
+    """The goal's rules as specs, and the reason of each that no longer parses (a field or a
+    name removed since the ruleset was saved): those are left out, and so are the ratios
+    over them, while the rest are computed."""
+    raw = [rule.definition() for rule in rules]
+    failed: dict[str, str] = {}
+    while True:
+        for definition in raw:
+            broken = [definition.get(part) for part in ("numerator", "denominator")]
+            if key := next((key for key in broken if key in failed), None):
+                failed[definition["key"]] = _part_failed(key, failed[key])
+        raw = [definition for definition in raw if definition["key"] not in failed]
+        try:
+            parsed = rules_parse(tenant=tenant, rules=raw, custom=custom, vocab=vocab)
+        except RulesetError as exc:
+            for problem in exc.problems:
+                failed.setdefault(problem.key, f"{problem.field}: {problem.message}")
+            continue
+        return {spec.key: spec for spec in parsed}, failed
+
+
+def _part_failed(key: str, reason: str) -> str:
+    return f"its rule {key!r} could not be computed: {reason}"
+
+
+def _failures(
+    rules: list[GoalRule], specs: dict[str, RuleSpec], failed: dict[str, str]
+) -> list[RuleFailure]:
+    """Each rule of the goal that was not computed, with its own reason or its part's."""
+    failures = []
+    for rule in rules:
+        reason = failed.get(rule.key)
+        if reason is None and rule.key in specs:
+            broken = [side.key for side in _measured(specs[rule.key], specs) if side.key in failed]
+            if broken and broken != [rule.key]:
+                reason = _part_failed(broken[0], failed[broken[0]])
+        if reason is not None:
+            failures.append(RuleFailure(rule.key, rule.name, reason))
+    return failures
 
 
 def _by_cycle(parts: dict[tuple[int, Hashable], Parts]) -> dict[Hashable, dict[int, Parts]]:
@@ -295,14 +380,18 @@ def _cells(
     return cells
 
 
-def _write(goal: Goal, selected: list[Cycle], cells: dict[Key, tuple], now: datetime) -> int:
+def _write(
+    goal: Goal, selected: list[Cycle], rule_ids: list[int], cells: dict[Key, tuple], now: datetime
+) -> int:
     """Insert the new cells, update those whose values changed, drop rows of members no longer
-    in the team.
+    in the team (of the rules computed: a rule that failed keeps its rows).
 
     Under the goal's row lock nothing else writes the goal's rows, so what is read here is what
     is stored until the commit: on PostgreSQL a cell not found is a plain insert (there is no
     conflict to resolve), and only the changed ones go through the upsert."""
-    stored = Achievement.objects.filter(goal=goal, cycle_start__in=[c.start for c in selected])
+    stored = Achievement.objects.filter(
+        goal=goal, rule_id__in=rule_ids, cycle_start__in=[c.start for c in selected]
+    )
     existing: dict[Key, tuple[int, tuple]] = {
         (rule_id, member_id, cycle_start): (pk, tuple(values))
         for pk, rule_id, member_id, cycle_start, *values in stored.values_list(

@@ -23,7 +23,7 @@ from .chart import bar_chart, sparkline
 from .dashboard import Progress, progress, time_left
 from .fragments import Fragment, render_fragment
 from .models import Achievement, GoalComputation
-from .panels import Person, cached, held_cells, team_panel, team_totals
+from .panels import Person, cached, held, held_cells, team_panel, team_totals
 from .queries import achievement_rows, write_rows
 
 MANAGERS = (Member.Role.ADMIN, Member.Role.MANAGER)
@@ -75,9 +75,10 @@ def _member_goals(tenant: Tenant, member: Member, now: datetime) -> list[dict[st
 
 
 def _past(member: Member) -> list[dict[str, Any]]:
-    """Closed cycles of the member's targets, per goal and rule: a trend and a table."""
+    """Closed cycles of the member's targets and tracked metrics, per goal and rule: a trend
+    (of the share of target; of the value where there is no target) and a table."""
     rows = (
-        Achievement.objects.filter(member=member, target__isnull=False, final=True)
+        Achievement.objects.filter(held(), member=member, final=True)
         .select_related("goal__tenant", "rule")
         .order_by("goal__name", "rule__position", "cycle_index")
     )
@@ -90,8 +91,16 @@ def _past(member: Member) -> list[dict[str, Any]]:
         entry["cycles"].append({"cycle": cycle, "bar": progress(row, cycle, cycle.end, team=False)})
     for entry in series.values():
         entry["cycles"] = entry["cycles"][-12:]
-        entry["trend"] = sparkline([item["bar"].percent or 0 for item in entry["cycles"]])
+        entry["trend"] = sparkline(_trend([item["bar"] for item in entry["cycles"]]))
     return list(series.values())
+
+
+def _trend(bars: list[Progress]) -> list[int]:
+    """Percent of target per cycle; a tracked metric's values as percent of their highest."""
+    if any(bar.target is not None for bar in bars):
+        return [bar.percent or 0 for bar in bars]
+    top = max((bar.value or 0 for bar in bars), default=0)
+    return [int((bar.value or 0) * 100 / top) if top else 0 for bar in bars]
 
 
 def _upcoming(member: Member) -> list[Goal]:

@@ -64,7 +64,11 @@ class GoalIn(Schema):
     holders: str = Field(Goal.Holders.REPS, description="reps or everyone")
     title: str = Field("", description="A KPI template: every member with this title holds it.")
     targets: dict[str, Amount | PhasedTarget] = Field(
-        ..., description="By rule key: the team target per cycle, or a phased total."
+        ...,
+        description=(
+            "By rule key: the team target per cycle, or a phased total. A rule of the ruleset "
+            "left out is a tracked metric: computed and reported with no target and no status."
+        ),
     )
     distribution: list[LevelIn] = Field([], description="Levels not listed split equally.")
 

@@ -234,6 +234,7 @@ def goal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "cycles": plan.cycles,
         "cycle": cycle,
         "rules": list(keyed.values()),
+        "tracked": [rule for rule in plan.rules if rule.pk not in plan.targets],
         "rows": rows,
         "history": history.select_related("actor"),
         "editable": goal.status_on(today) in (Goal.Status.UPCOMING, Goal.Status.IN_PROGRESS),

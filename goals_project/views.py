@@ -6,8 +6,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django_scopes import scopes_disabled
 from redis import Redis
 from redis.exceptions import RedisError
+
+from achievements.models import GoalComputation
 
 from .heartbeat import ages
 
@@ -71,6 +74,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
         f"{service} {value}" for service, value in status.items() if value.startswith("error")
     ] + problems
     body = {"status": "error" if problems else "ok", **status, **background}
+    if status["database"] == "ok":
+        body["goals_in_error"] = _goals_in_error()
     if problems:
         body["problems"] = problems
     return JsonResponse(body, status=503 if problems else 200)
+
+
+def _goals_in_error() -> int:
+    """Live goals whose last recompute could not compute a rule (``goals_status`` says which):
+    reported for operators, not a reason to take the web out of a load balancer."""
+    with scopes_disabled():
+        return GoalComputation.objects.filter(
+            failed_at__isnull=False, goal__archived_at__isnull=True
+        ).count()

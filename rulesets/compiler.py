@@ -11,19 +11,23 @@ query; values travel as parameters.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import EmptyResultSet
+from django.db import transaction
 from django.db.models import (
     Aggregate,
     Count,
+    DateField,
     DecimalField,
     Expression,
     F,
+    Func,
     Lookup,
     Max,
     Min,
@@ -31,10 +35,11 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
+    TextField,
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate, TruncMonth, TruncWeek
-from django.db.models.lookups import In
+from django.db.models.lookups import Contains, In
 from django.db.models.sql.compiler import SQLCompiler
 from django_scopes import scope
 
@@ -42,8 +47,8 @@ from crm.models import Activity, Lead, Opportunity, StageChange
 from hierarchy.models import Tenant
 
 from .catalogue import NUMERIC, Condition, CustomFieldDecl, FieldSpec, FieldType, Op, fields_for
-from .reference import Parts
-from .spec import AnyOf, RuleSpec
+from .parts import Parts
+from .spec import Aggregation, AnyOf, RuleSpec
 
 MODELS: dict[str, type[Model]] = {
     "lead": Lead,
@@ -70,6 +75,20 @@ class InArray(Lookup):
         return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
 
 
+class UnicodeLower(Func):
+    """LOWER() of every letter: SQLite's own lowers only ASCII ('CAFÉ' stayed 'cafÉ'), so
+    there it is Python's str.lower, registered on each connection (``rulesets.apps``)."""
+
+    function = "LOWER"
+    output_field = TextField()
+
+    def as_sqlite(self, compiler: SQLCompiler, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, function=SQLITE_LOWER, **extra)
+
+
+SQLITE_LOWER = "goals_lower"
+
+
 class Granularity(StrEnum):
     DAY = "day"
     WEEK = "week"
@@ -86,6 +105,9 @@ def granularity_for(cycle_kind: str, week_start: int) -> Granularity:
 
 
 def _expression(spec: FieldSpec) -> Expression:
+    """The field's value in SQL. A custom field's is read from ``attributes`` as text and cast
+    to its type, so that it compares as a column of that type would (a text compared with a
+    JSON value fails on SQLite: "malformed JSON")."""
     if not spec.custom:
         return F(spec.path)
     if spec.type is FieldType.BOOLEAN:
@@ -93,14 +115,22 @@ def _expression(spec: FieldSpec) -> Expression:
     text = KT(spec.path)
     if spec.type in NUMERIC:
         return Cast(text, DecimalField(max_digits=28, decimal_places=6))
-    return text
+    if spec.type is FieldType.DATE:
+        return Cast(text, DateField())
+    return Cast(text, TextField())
+
+
+def _no_value(alias: str, spec: FieldSpec) -> Q:
+    """The rows where the field has no value: NULL, and for a text an empty one."""
+    empty = Q(**{f"{alias}__isnull": True})
+    if spec.type in _TEXTUAL:
+        empty |= Q(**{alias: ""})
+    return empty
 
 
 def _q(alias: str, spec: FieldSpec, condition: Condition) -> Q:
     op, value = condition.op, condition.value
-    empty = Q(**{f"{alias}__isnull": True})
-    if spec.type in _TEXTUAL:
-        empty |= Q(**{alias: ""})
+    empty = _no_value(alias, spec)
     match op:
         case Op.IS_EMPTY:
             return empty
@@ -109,21 +139,41 @@ def _q(alias: str, spec: FieldSpec, condition: Condition) -> Q:
         case Op.EQ:
             return Q(**{alias: value})
         case Op.NE:  # a missing value is "not equal", as in the reference evaluator
-            return Q(**{f"{alias}__isnull": True}) | ~Q(**{alias: value})
+            return empty | ~Q(**{alias: value})
         case Op.IN:
             return Q(**{f"{alias}__in": value})
         case Op.NOT_IN:
-            return Q(**{f"{alias}__isnull": True}) | ~Q(**{f"{alias}__in": value})
+            return empty | ~Q(**{f"{alias}__in": value})
         case Op.BETWEEN:
             return Q(**{f"{alias}__range": value})
-        case Op.CONTAINS:
-            return Q(**{f"{alias}__icontains": value})
+        case Op.CONTAINS:  # ignoring case beyond ASCII, as str.lower() does
+            return Q(Contains(UnicodeLower(F(alias)), str(value).lower()))
     return Q(**{f"{alias}__{op.value}": value})  # gt, gte, lt, lte
 
 
-def _bucket(path: str, granularity: Granularity, zone: ZoneInfo) -> Expression:
+def _bucket(placed: Expression, day: bool, granularity: Granularity, zone: ZoneInfo) -> Expression:
+    """The local calendar bucket of a record's date (``day``: a date, already local)."""
+    if day:
+        if granularity is Granularity.DAY:
+            return placed
+        trunc = TruncWeek if granularity is Granularity.WEEK else TruncMonth
+        # A date again: PostgreSQL truncates a date as a timestamp with time zone, whose UTC
+        # midnight read in a zone west of UTC is the day before.
+        return Cast(trunc(placed, output_field=DateField()), DateField())
     trunc = {Granularity.DAY: TruncDate, Granularity.WEEK: TruncWeek, Granularity.MONTH: TruncMonth}
-    return trunc[granularity](path, tzinfo=zone)
+    return trunc[granularity](placed, tzinfo=zone)
+
+
+def _local_days(start: datetime, end: datetime, zone: ZoneInfo) -> tuple[date, date]:
+    """The days whose local midnight lies in ``[start, end)``, as a half-open range of dates:
+    a custom date places its record at its local midnight in the tenant's time zone."""
+
+    def first_midnight_from(moment: datetime) -> date:
+        local = moment.astimezone(zone)
+        day = local.date()
+        return day if datetime.combine(day, time(), tzinfo=zone) >= moment else day + timedelta(1)
+
+    return first_midnight_from(start), first_midnight_from(end)
 
 
 def _local_date(bucket: date | datetime | str, zone: ZoneInfo) -> date:
@@ -160,11 +210,9 @@ def _filtered(
 ) -> tuple[QuerySet, str | None]:
     """The rule's rows, and the alias of its measured field (None when it measures none)."""
     specs = fields_for(rule.entity, custom)
-    date_path, member_path = specs[rule.date_field].path, specs[rule.member_field].path
     with scope(tenant=tenant):
         rows = MODELS[rule.entity].objects.filter(
-            InArray(F(member_path), list(member_ids)),
-            **{f"{date_path}__gte": start, f"{date_path}__lt": end},
+            InArray(F(specs[rule.member_field].path), list(member_ids))
         )
     aliases: dict[str, str] = {}
 
@@ -175,6 +223,14 @@ def _filtered(
             rows = rows.alias(**{aliases[name]: _expression(specs[name])})
         return aliases[name]
 
+    placed = specs[rule.date_field]
+    if placed.custom:
+        first, last = _local_days(start, end, ZoneInfo(tenant.time_zone))
+        window = {"gte": first, "lt": last}
+        date_alias = alias_of(rule.date_field)
+    else:
+        window, date_alias = {"gte": start, "lt": end}, placed.path
+    rows = rows.filter(**{f"{date_alias}__{lookup}": bound for lookup, bound in window.items()})
     for item in rule.conditions:
         group = item.conditions if isinstance(item, AnyOf) else (item,)
         q = Q()
@@ -184,7 +240,7 @@ def _filtered(
     if rule.field is None:
         return rows, None
     measured = alias_of(rule.field)
-    return rows.filter(**{f"{measured}__isnull": False}), measured
+    return rows.exclude(_no_value(measured, specs[rule.field])), measured
 
 
 # The part besides the count that an aggregation reads, and how the database computes it.
@@ -212,9 +268,12 @@ def rule_queryset(
     aggregation reads (a count, and a sum, minimum or maximum of the measured field)."""
     specs = fields_for(rule.entity, custom)
     zone = ZoneInfo(tenant.time_zone)
-    date_path, member_path = specs[rule.date_field].path, specs[rule.member_field].path
+    placed = specs[rule.date_field]
     rows, measured = _filtered(rule, tenant, start, end, member_ids, custom)
-    rows = rows.annotate(_member=F(member_path), _bucket=_bucket(date_path, granularity, zone))
+    bucket = _bucket(
+        _expression(placed) if placed.custom else F(placed.path), placed.custom, granularity, zone
+    )
+    rows = rows.annotate(_member=F(specs[rule.member_field].path), _bucket=bucket)
     if rule.aggregation == "distinct_count" and measured is not None:
         rows = rows.annotate(_value=F(measured))
         return rows.values("_member", "_bucket", "_value").order_by().distinct()
@@ -290,6 +349,47 @@ def rule_parts(
         else:
             parts.merge(found)
     return folded
+
+
+class RuleNotCompiled(Exception):
+    """A rule the database cannot run; ``field`` names the part of the rule at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def rule_check(rule: RuleSpec, *, tenant: Tenant, custom: Iterable[CustomFieldDecl] = ()) -> None:
+    """Run a counted rule on the database in use over no member, at every granularity, part by
+    part (its date field, what it measures, each condition), in a savepoint each; raise
+    RuleNotCompiled naming the first part the database refuses."""
+    now = datetime.now(ZoneInfo(tenant.time_zone))
+    bare = replace(rule, aggregation=Aggregation.COUNT, field=None, conditions=())
+    steps: list[tuple[str, RuleSpec, tuple[Granularity, ...]]] = [
+        ("date_field", bare, tuple(Granularity))
+    ]
+    if rule.field is not None:
+        steps.append(("field", replace(rule, conditions=()), (Granularity.DAY,)))
+    steps += [
+        (f"conditions[{n}]", replace(bare, conditions=(item,)), (Granularity.DAY,))
+        for n, item in enumerate(rule.conditions)
+    ]
+    for part, spec, granularities in steps:
+        for granularity in granularities:
+            try:
+                with transaction.atomic():
+                    rule_parts(
+                        spec,
+                        tenant=tenant,
+                        start=now - timedelta(days=1),
+                        end=now,
+                        member_ids=[0],  # no member has it: the query runs and finds nothing
+                        granularity=granularity,
+                        custom=custom,
+                    )
+            except Exception as exc:  # noqa: BLE001  (whatever the database says, it is said)
+                reason = str(exc).strip().splitlines()[:1] or [exc.__class__.__name__]
+                raise RuleNotCompiled(part, f"the database cannot compute it: {reason[0]}") from exc
 
 
 def _converted(compiler: SQLCompiler, alias: str) -> Callable[[Any], Any]:

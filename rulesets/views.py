@@ -40,8 +40,8 @@ from .forms import (
     problems_attach,
 )
 from .models import Ruleset
+from .parts import Parts
 from .presets import PRESETS, preset_rules
-from .reference import Parts
 from .services import rules_parse, ruleset_archive, ruleset_save
 from .spec import Aggregation, Direction, RulesetError, RuleSpec, Unit
 

@@ -36,8 +36,10 @@ def test_rows_with_filters_and_another_tenant_gets_404(
     api = client(org.admin.tenant)
     url = f"/api/v1/goals/{goal.pk}/achievements"
     rows = api.get(url).json()
-    assert len(rows) == 2 * 3
-    mine = api.get(url, {"member": org.rep.email, "cycle_start": str(start)}).json()
+    assert len(rows) == 2 * 3 * 5  # two months, east's team of three, five rules
+    mine = api.get(
+        url, {"member": org.rep.email, "cycle_start": str(start), "rule": "dialled_calls"}
+    ).json()
     assert len(mine) == 1
     (row,) = mine
     assert (row["member"], row["member_name"], row["rule"]) == (
@@ -49,12 +51,16 @@ def test_rows_with_filters_and_another_tenant_gets_404(
     assert row["team_value"] == "1.0000" and row["team_target"] == "50.00"
     assert row["status"] in ("missed", "behind")  # 1 of 50, late in or after last month
     assert mine[0]["value"] == "1.0000" and mine[0]["target"] == "50.00"
-    assert api.get(url, {"rule": "won_value"}).json() == []
+    tracked = api.get(url, {"rule": "won_value"}).json()  # no target: a tracked metric
+    assert len(tracked) == 2 * 3
+    assert {(r["target"], r["team_target"], r["status"]) for r in tracked} == {
+        (None, None, "no_target")
+    }
     for _ in range(20):
         MemberFactory(reports_to=org.east)
     goal_recompute(goal.pk)
     with django_assert_max_num_queries(4):
-        assert len(api.get(url).json()) == 2 * 23
+        assert len(api.get(url).json()) == 2 * 23 * 5
     outsider = client(org.personas.outsider.tenant)
     assert outsider.get(url).status_code == 404
     assert api.get("/api/v1/goals/999999/achievements").status_code == 404

@@ -54,7 +54,9 @@ def test_recompute_then_status_then_export(org: Org, goal: Goal) -> None:
     assert mine[0]["target"] == "50.00" and mine[0]["status"] in ("behind", "missed")
     as_json = json.loads(run("export_achievements", "--tenant", org.admin.tenant.slug,
                              "--goal", str(goal.pk), "--format", "json"))  # fmt: skip
-    assert len(as_json) == len(rows) == 2 * 3  # two months, east's team of three
+    # two months, east's team of three, five rules (four of them tracked, without a target)
+    assert len(as_json) == len(rows) == 2 * 3 * 5
+    assert {r["rule"] for r in rows if r["target"]} == {"dialled_calls"}
 
 
 def test_close_cycles_freezes_last_month(org: Org, goal: Goal) -> None:

@@ -61,7 +61,9 @@ def test_a_record_saved_through_ingestion_updates_the_achievement(
     with django_capture_on_commit_callbacks(execute=True):
         records_upsert(tenant=org.admin.tenant, entity="activity", records=[record])
     with scope(tenant=goal.tenant):
-        row = Achievement.objects.get(goal=goal, member=org.east, cycle_index=0)
+        row = Achievement.objects.get(
+            goal=goal, member=org.east, cycle_index=0, rule__key="dialled_calls"
+        )
         computation = GoalComputation.objects.get(goal=goal)
     assert row.team_value == 1
     assert not computation.pending
@@ -133,7 +135,9 @@ def test_a_member_moving_between_teams_moves_their_numbers(
 
     def team_value(member) -> Decimal:  # noqa: ANN001
         with scope(tenant=goal.tenant):
-            return Achievement.objects.get(goal=goal, member=member, cycle_index=0).team_value
+            return Achievement.objects.get(
+                goal=goal, member=member, cycle_index=0, rule__key="dialled_calls"
+            ).team_value
 
     assert (team_value(org.east), team_value(org.west)) == (1, 0)
     with django_capture_on_commit_callbacks(execute=True):

@@ -22,7 +22,7 @@ from django_scopes import scope
 from achievements.models import Achievement
 from achievements.services import goal_recompute
 from crm.ingest import records_upsert
-from crm.models import PipelineStage
+from crm.models import CustomField, PipelineStage
 from goals.services import GoalDraft, TargetInput, goal_save
 from hierarchy.models import Member
 from hierarchy.services import member_create, tenant_create
@@ -46,6 +46,7 @@ RULES = [
     {"key": "win_rate", "name": "Win rate", "aggregation": "ratio", "numerator": "won",
      "denominator": "closed", "unit": "percent"},
 ]  # fmt: skip
+CUSTOM = (("product", "text"), ("account", "text"), ("sector", "text"), ("engaged_on", "date"))
 STATUS = {"Won": "won", "Lost": "lost", "Engaging": "open", "Prospecting": "open"}
 
 
@@ -58,7 +59,9 @@ def read(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
-def build_tenant():  # noqa: ANN201
+def build_tenant(*, custom: bool = False):  # noqa: ANN201
+    """The data set's tenant; ``custom``: its deals also carry product, account, the account's
+    sector and the engage date as custom fields (blank cells left out, as imports do)."""
     root = tenant_create(
         name="MavenTech",
         slug="maventech",
@@ -86,6 +89,9 @@ def build_tenant():  # noqa: ANN201
     with scope(tenant=tenant):
         for position, stage in enumerate(("Prospecting", "Engaging", "Won", "Lost")):
             PipelineStage.objects.create(tenant=tenant, name=stage, position=position)
+        for name, kind in CUSTOM if custom else ():
+            CustomField.objects.create(tenant=tenant, entity="opportunity", name=name, type=kind)
+    sectors = {row["account"]: row["sector"] for row in read("accounts.csv")}
     deals = [
         {
             "external_id": row["opportunity_id"],
@@ -98,6 +104,18 @@ def build_tenant():  # noqa: ANN201
             "created_at": row["engage_date"] or "2016-10-01",
             "closed_at": row["close_date"] or None,
         }
+        | (
+            {
+                "attributes": {
+                    "product": row["product"],
+                    "account": row["account"],
+                    "sector": sectors.get(row["account"], ""),
+                    "engaged_on": row["engage_date"],
+                }
+            }
+            if custom
+            else {}
+        )
         for row in read("sales_pipeline.csv")
     ]
     for start in range(0, len(deals), 1000):
@@ -152,7 +170,9 @@ def test_every_agent_manager_and_office_matches_the_csv() -> None:
     totals = expected(teams)
     with scope(tenant=tenant):
         rows = list(Achievement.objects.filter(goal=goal).select_related("rule"))
-    assert len(rows) == 10 * 3 * (1 + 3 + 6 + 35)  # months x rules x everyone, zeros too
+    # months x rules x everyone, zeros too: "closed", which has no target, is a tracked metric
+    assert len(rows) == 10 * 4 * (1 + 3 + 6 + 35)
+    assert {r.rule.key for r in rows if r.team_target is None} == {"closed"}
     checked = 0
     for row in rows:
         month = row.cycle_start.astimezone(tenant_zone(tenant)).strftime("%Y-%m")
@@ -184,3 +204,83 @@ def tenant_zone(tenant):  # noqa: ANN001, ANN201
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(tenant.time_zone)
+
+
+CUSTOM_RULES = [
+    {"key": "accounts_won", "name": "Accounts won", "entity": "opportunity",
+     "aggregation": "distinct_count", "field": "custom.account", "date_field": "closed_at",
+     "conditions": [{"field": "status", "op": "eq", "value": "won"}]},
+    {"key": "deal_size", "name": "Average deal won", "entity": "opportunity",
+     "aggregation": "average", "field": "value", "currency": "USD", "date_field": "closed_at",
+     "conditions": [{"field": "status", "op": "eq", "value": "won"}]},
+    {"key": "tech_won", "name": "Deals won in tech", "entity": "opportunity",
+     "date_field": "closed_at", "conditions": [
+         {"field": "status", "op": "eq", "value": "won"},
+         {"field": "custom.sector", "op": "in", "value": ["technolgy", "software"]}]},
+    {"key": "engaged", "name": "Deals engaged", "entity": "opportunity",
+     "date_field": "custom.engaged_on"},
+]  # fmt: skip
+
+
+def expected_custom(teams: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, object]]:
+    """(person, "YYYY-MM") -> the custom rules' parts straight from the CSV: accounts won (a
+    set; a deal without an account names none), won value and count, tech deals won, deals
+    engaged (by the engage date's month)."""
+    chain = {row["sales_agent"]: [row["sales_agent"], row["manager"], row["regional_office"],
+                                  "CEO"] for row in teams}  # fmt: skip
+    sectors = {row["account"]: row["sector"] for row in read("accounts.csv")}
+    totals: dict[tuple[str, str], dict[str, object]] = defaultdict(
+        lambda: {"accounts": set(), "won_value": Decimal(0), "won": 0, "tech": 0, "engaged": 0}
+    )
+    for row in read("sales_pipeline.csv"):
+        for person in chain[row["sales_agent"]]:
+            if row["engage_date"]:
+                totals[(person, row["engage_date"][:7])]["engaged"] += 1
+            if row["deal_stage"] != "Won":
+                continue
+            cell = totals[(person, row["close_date"][:7])]
+            if row["account"]:
+                cell["accounts"].add(row["account"])
+            cell["won"] += 1
+            cell["won_value"] += Decimal(row["close_value"])
+            cell["tech"] += sectors.get(row["account"]) in ("technolgy", "software")
+    return totals
+
+
+def test_distinct_counts_averages_custom_texts_and_custom_dates_match_the_csv() -> None:
+    tenant, root, people, teams = build_tenant(custom=True)
+    ruleset = ruleset_save(tenant=tenant, name="Custom", rules=CUSTOM_RULES)
+    goal = goal_save(
+        draft=GoalDraft(
+            name="2017 by product and account",
+            ruleset=ruleset,
+            team=root,
+            cycle="monthly",
+            start=date(2017, 1, 1),
+            end=date(2017, 12, 31),
+            backfill=True,
+            targets={"accounts_won": TargetInput(Decimal(80))},  # the others are tracked
+        ),
+        actor=root,
+    )
+    assert goal_recompute(goal.pk).errors == []
+    names = {member.pk: member.name for member in people.values()} | {root.pk: "CEO"}
+    totals = expected_custom(teams)
+    with scope(tenant=tenant):
+        rows = list(Achievement.objects.filter(goal=goal).select_related("rule"))
+    assert len(rows) == 12 * 4 * (1 + 3 + 6 + 35)
+    for row in rows:
+        month = row.cycle_start.astimezone(tenant_zone(tenant)).strftime("%Y-%m")
+        cell = totals.get((names[row.member_id], month))
+        won = cell["won"] if cell else 0
+        want = {
+            "accounts_won": Decimal(len(cell["accounts"])) if cell else 0,
+            "deal_size": (cell["won_value"] / won).quantize(Decimal("0.0001")) if won else None,
+            "tech_won": cell["tech"] if cell else 0,
+            "engaged": cell["engaged"] if cell else 0,
+        }[row.rule.key]
+        assert row.team_value == want, (names[row.member_id], month, row.rule.key)
+    company = {
+        r.rule.key: r.team_value for r in rows if r.member_id == root.pk and r.cycle_index == 5
+    }
+    assert company["engaged"] > 0 and company["accounts_won"] > 0  # June 2017: real numbers

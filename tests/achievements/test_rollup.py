@@ -20,7 +20,7 @@ from achievements.rollup import TreeOrder, rolled_up
 from achievements.services import goal_recompute
 from crm.ingest import records_upsert
 from goals.services import GoalDraft, TargetInput, goal_save
-from rulesets.reference import Parts
+from rulesets.parts import Parts
 from rulesets.services import ruleset_save
 from rulesets.spec import Aggregation
 from tests.goals.conftest import Org

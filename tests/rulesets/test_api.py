@@ -112,3 +112,40 @@ def test_admins_see_rulesets_in_the_browser(personas, clients):
     assert "Revenue" in page and "won ÷ closed" in page
     other = client_for(personas.outsider).get(reverse("ruleset_list")).content.decode()
     assert "won ÷ closed" not in other and "No rulesets yet" in other
+
+
+def test_it_refuses_a_rule_the_database_cannot_compute_naming_its_key_and_part(crm):
+    """Saving runs every rule once on the database in use: what the catalogue accepts but the
+    database refuses (here, one condition's field made to fail) is a 422, never a 201 that
+    fails at every recompute."""
+    from unittest import mock
+
+    from rulesets import compiler
+
+    real = compiler._expression
+
+    def refusing(spec):  # noqa: ANN001, ANN202
+        if spec.name == "custom.tier":
+            from django.db.models.expressions import RawSQL
+
+            return RawSQL("no_such_function(1)", [])
+        return real(spec)
+
+    _, key = api_token_create(tenant=crm.tenant, name="A")
+    client = Client(headers={"Authorization": f"Bearer {key}"})
+    rules = [
+        {"key": "fine", "entity": "lead"},
+        {"key": "tiered", "entity": "lead", "conditions": [
+            {"field": "status", "op": "eq", "value": "new"},
+            {"field": "custom.tier", "op": "eq", "value": "Gold"},
+        ]},
+    ]  # fmt: skip
+    with mock.patch.object(compiler, "_expression", refusing):
+        response = create(client, rules)
+    assert response.status_code == 422
+    (problem,) = response.json()["detail"]
+    assert (problem["rule"], problem["field"]) == ("tiered", "conditions[1]")
+    assert "the database cannot compute it" in problem["message"]
+    with scopes_disabled():
+        assert not Ruleset.objects.exists()
+    assert create(client, rules).status_code == 201  # the same rules, on a database that can

@@ -433,3 +433,25 @@ def test_the_preview_shows_the_rules_errors(personas: Personas):
     html = response.content.decode()
     assert "does not run yet" in html
     assert "is not a numeric field" in html
+
+
+def test_it_shows_a_rule_the_database_cannot_compute_next_to_its_condition(crm: Crm):
+    from unittest import mock
+
+    from django.db.models.expressions import RawSQL
+
+    from rulesets import compiler
+
+    real = compiler._expression
+
+    def refusing(spec):  # noqa: ANN001, ANN202
+        return RawSQL("no_such_function(1)", []) if spec.name == "custom.tier" else real(spec)
+
+    form = {"name": "Tiers"} | card(0, key="gold", entity="lead", aggregation="count")
+    form |= condition(0, 0, "custom.tier", "eq", "Gold")
+    with mock.patch.object(compiler, "_expression", refusing):
+        response = client_for(crm.personas.admin).post(NEW, form)
+    assert response.status_code == 200
+    with scopes_disabled():
+        assert not Ruleset.objects.exists()
+    assert "the database cannot compute it" in response.content.decode()

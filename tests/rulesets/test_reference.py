@@ -71,10 +71,10 @@ def test_it_groups_by_member_and_bucket_within_the_window_and_team():
     week = lambda when: when.isocalendar().week  # noqa: E731
     window = {"start": at(1), "end": at(30), "members": {1, 2}, "bucket": week}
     sums = evaluate(won_value, RECORDS, **window)
-    assert {k: p.value(won_value.aggregation) for k, p in sums.items()} == {
+    assert sums == {
         (1, 9): D(100),
         (1, 10): D(50),
         (2, 9): D(30),
     }
     counts = evaluate(won, RECORDS, **window)
-    assert sum(p.count for p in counts.values()) == 4  # counting deals: every currency
+    assert sum(counts.values()) == 4  # counting deals: every currency

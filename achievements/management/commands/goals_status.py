@@ -56,4 +56,11 @@ class Command(BaseCommand):
                 f"{goal.status.label:<11} {goal.cycle:<9} {age:<12} {rows.get(goal.pk, 0):>5}  "
                 f"{', '.join(waiting) or '-'}"
             )
-        self.stdout.write(f"{len(goals)} live goals.")
+            if computation is not None and computation.errors:
+                failed = f"{_age((now - computation.failed_at).total_seconds())} ago"
+                for line in computation.error_lines:
+                    self.stdout.write(self.style.ERROR(f"{'':>7}error ({failed}): {line}"))
+        in_error = sum(1 for c in computations.values() if c.errors)
+        self.stdout.write(
+            f"{len(goals)} live goals" + (f", {in_error} in error." if in_error else ".")
+        )

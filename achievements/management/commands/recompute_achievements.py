@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from achievements.services import goal_recompute
 from hierarchy.management.progress import progress_line
@@ -29,11 +29,22 @@ class Command(BaseCommand):
         progress = progress_line(self, "goals")
         began = time.monotonic()
         cycles = written = 0
+        failures: list[str] = []
         for done, goal in enumerate(goals, start=1):
             result = goal_recompute(goal.pk, all_cycles=options["all_cycles"])
             cycles, written = cycles + result.cycles, written + result.written
+            failures += [
+                f"goal {goal.pk} ({goal.tenant.slug}: {goal.name}), "
+                f"{error.key or 'whole goal'}: {error.message}"
+                for error in result.errors
+            ]
             progress("Recomputing", done, len(goals))
         self.stdout.write(
             f"Recomputed {len(goals)} goals, {cycles} cycles; {written} rows changed "
             f"in {time.monotonic() - began:.1f} s."
         )
+        if failures:
+            for line in failures:
+                self.stderr.write(self.style.ERROR(f"Not computed: {line}"))
+            # Every other goal and rule was computed; the exit status tells a scheduler.
+            raise CommandError(f"{len(failures)} rules could not be computed (listed above).")
