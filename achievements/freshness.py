@@ -11,77 +11,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F, Q
 from django.utils import timezone
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
-from goals.models import Goal
 from goals_project.queue import enqueue
-from hierarchy.models import Member
 
 from .models import GoalComputation
+from .tasks import recompute_goal
 
 logger = logging.getLogger(__name__)
 
 
-def goals_affected(
-    tenant_id: int, entity: str, *, owner_ids: Iterable[int], start: datetime, end: datetime
-) -> list[int]:
-    """Live goals of the tenant with a rule on ``entity`` whose dates meet ``start``..``end``
-    (a day of slack either side for time zones) and whose team holds one of the owners.
-
-    A rule dated by a custom field places records by a date the change does not span, so its
-    goals are affected whatever their dates."""
-    owner_ids = list(owner_ids)
-    if not owner_ids:
-        return []
-    dated = Q(
-        start__lte=(end + timedelta(days=1)).date(), end__gte=(start - timedelta(days=1)).date()
-    )
-    with scopes_disabled():
-        goals = list(
-            Goal.objects.live()
-            .filter(
-                dated | Q(ruleset__rules__date_field__startswith="custom."),
-                tenant_id=tenant_id,
-                ruleset__rules__entity=entity,
-            )
-            .values("pk", "team__tree_id", "team__lft", "team__rght")
-            .distinct()
-        )
-        if not goals:
-            return []
-        owners = list(Member._tree_manager.filter(pk__in=owner_ids).values_list("tree_id", "lft"))
-    return [
-        goal["pk"]
-        for goal in goals
-        if any(
-            tree == goal["team__tree_id"] and goal["team__lft"] <= lft <= goal["team__rght"]
-            for tree, lft in owners
-        )
-    ]
-
-
-def goals_running(tenant_id: int) -> list[int]:
-    """The tenant's live goals whose dates include today, wherever the tenant is."""
-    today = timezone.now().date()
-    with scopes_disabled():
-        goals = Goal.objects.live().filter(
-            tenant_id=tenant_id,
-            start__lte=today + timedelta(days=1),
-            end__gte=today - timedelta(days=1),
-        )
-        return list(goals.values_list("pk", flat=True))
-
-
 def recompute_request(goal_ids: Iterable[int], *, tenant_id: int) -> None:
     """Record that these goals need a recompute and send it, debounced per goal."""
-    from .tasks import recompute_goal  # the tasks module imports this one
-
     goal_ids = sorted(set(goal_ids))
     if not goal_ids:
         return
@@ -112,37 +57,3 @@ def _first_of_burst(goal_id: int, delay: int) -> bool:
     except Exception:  # noqa: BLE001  (a cache that is down must not stop the recompute)
         logger.warning("Debounce cache unavailable; sending the recompute of goal %s", goal_id)
         return True
-
-
-SCHEDULE = {"daily": timedelta(hours=1)}
-OTHER_SCHEDULE = timedelta(hours=3)
-
-
-def goals_behind(now: datetime | None = None) -> list[int]:
-    """Goals the sweep recomputes: those with a recompute asked for and not done since (a lost
-    task, a broker that was down), never computed, or in progress and computed longer ago
-    than their schedule (plus half an hour)."""
-    now = now or timezone.now()
-    settle = now - timedelta(seconds=settings.RECOMPUTE_DEBOUNCE_SECONDS + 60)
-    with scopes_disabled():
-        started = Goal.objects.live().filter(start__lte=now.date() + timedelta(days=1))
-        waiting = Q(computation__requested_at__lt=settle) & (
-            Q(computation__computed_at__isnull=True)
-            | Q(computation__computed_at__lt=F("computation__requested_at"))
-        )
-        behind = set(
-            started.filter(waiting | Q(computation__isnull=True)).values_list("pk", flat=True)
-        )
-        running = started.filter(end__gte=now.date() - timedelta(days=1)).select_related(
-            "tenant", "computation"
-        )
-        for goal in running:
-            due = SCHEDULE.get(goal.cycle, OTHER_SCHEDULE) + timedelta(minutes=30)
-            computed = getattr(goal, "computation", None)
-            if (
-                goal.status == Goal.Status.IN_PROGRESS
-                and computed is not None
-                and (computed.computed_at is None or computed.computed_at < now - due)
-            ):
-                behind.add(goal.pk)
-    return sorted(behind)

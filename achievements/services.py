@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from bisect import bisect_right
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -34,7 +34,7 @@ from django_scopes import scope, scopes_disabled
 
 from crm.copy_upsert import NULL, copy_formatter
 from goals.calendar import Cycle
-from goals.models import Goal, tenant_today
+from goals.models import Goal
 from goals.services import GoalPlan, goal_plan
 from goals.targets import is_additive
 from rulesets.compiler import granularity_for, rule_parts
@@ -514,36 +514,3 @@ def _copy_text(rows: list[Row]) -> str:
             f"{cycle_text}\t{values[-1]}\n"
         )
     return "".join(lines)
-
-
-def goals_due(kinds: Iterable[str], *, now: datetime | None = None) -> list[int]:
-    """Ids of live goals of these cycle kinds, in every tenant, that are running today."""
-    now = now or timezone.now()
-    with scopes_disabled():
-        goals = Goal.objects.live().filter(cycle__in=list(kinds)).select_related("tenant")
-        # Each tenant has its own today: compare in Python over the few goals near today.
-        near = goals.filter(start__lte=now.date() + timedelta(days=1)).filter(
-            end__gte=now.date() - timedelta(days=1)
-        )
-        running = Goal.Status.IN_PROGRESS
-        return [goal.pk for goal in near if goal.status_on(tenant_today(goal.tenant)) == running]
-
-
-def goals_to_close(close_before: datetime) -> list[int]:
-    """Live goals with a cycle that ended before ``close_before`` and is not final yet."""
-    with scopes_disabled():
-        goals = list(
-            Goal.objects.live().filter(start__lte=close_before.date()).select_related("tenant")
-        )
-        final: dict[int, set[datetime]] = {}
-        closed = Achievement.objects.filter(final=True, goal__archived_at__isnull=True)
-        for goal_id, start in closed.values_list("goal_id", "cycle_start").distinct():
-            final.setdefault(goal_id, set()).add(start)
-    return [
-        goal.pk
-        for goal in goals
-        if any(
-            cycle.end <= close_before and cycle.start not in final.get(goal.pk, ())
-            for cycle in goal.cycles()
-        )
-    ]

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from goals_project.queue import enqueue
 
-from .freshness import goals_behind
-from .services import CLOSE_GRACE, goal_recompute, goals_due, goals_to_close
+from .selectors import goals_behind, goals_due, goals_to_close
+from .services import CLOSE_GRACE, goal_recompute
 
 logger = logging.getLogger(__name__)
 

@@ -10,5 +10,5 @@ arguments ``tenant_id``, ``entity``, ``owner_ids`` and ``start``/``end`` (aware 
 span of the rows' attribution dates before and after the change)."""
 
 tenant_clearing = Signal()
-"""Sent inside the transaction of ``crm.demo.demo_tenant_clear``, with ``tenant``, before its
+"""Sent inside the transaction of ``lab.demo_tenant.demo_tenant_clear``, with ``tenant``, before its
 members are deleted: apps above delete their rows that refer to them (goals)."""

@@ -6,13 +6,14 @@ many workers as there are. ``expires`` drops a run that could not start before t
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from celery.schedules import crontab
 
+from achievements.cadence import DAILY, DAILY_EVERY, LONGER, LONGER_EVERY
+
 HOUR = 3600
-DAILY = ["daily"]
-LONGER = ["weekly", "biweekly", "monthly", "quarterly", "yearly"]
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
@@ -24,15 +25,15 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         },
         "recompute-daily-goals": {
             "task": "achievements.recompute_due",
-            "schedule": crontab(minute=5),
-            "kwargs": {"kinds": DAILY},
-            "options": {"expires": HOUR - 60},
+            "schedule": crontab(minute=5, hour=_every(DAILY_EVERY)),
+            "kwargs": {"kinds": list(DAILY)},
+            "options": {"expires": DAILY_EVERY.total_seconds() - 60},
         },
         "recompute-other-goals": {
             "task": "achievements.recompute_due",
-            "schedule": crontab(minute=20, hour="*/3"),
-            "kwargs": {"kinds": LONGER},
-            "options": {"expires": 3 * HOUR - 60},
+            "schedule": crontab(minute=20, hour=_every(LONGER_EVERY)),
+            "kwargs": {"kinds": list(LONGER)},
+            "options": {"expires": LONGER_EVERY.total_seconds() - 60},
         },
         "close-cycles": {
             "task": "achievements.close_due",
@@ -45,3 +46,8 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "options": {"expires": 15 * 60 - 30},
         },
     }
+
+
+def _every(interval: timedelta) -> str:
+    """The crontab hours of a cadence of whole hours ("*/3")."""
+    return f"*/{int(interval.total_seconds() // HOUR)}"

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "rulesets",
     "goals",
     "achievements",
+    "dashboards",
+    "lab",
 ]
 
 MIDDLEWARE = [

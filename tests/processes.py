@@ -16,7 +16,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TypeVar
 
@@ -31,7 +30,6 @@ from goals.models import Goal
 from goals_project.celery import app
 from goals_project.workers import database_url, worker_start, worker_stop
 from tests.conftest import REQUIRE_SERVICES
-from tests.goals.conftest import Org
 
 T = TypeVar("T")
 
@@ -164,18 +162,10 @@ def at_once(work: Callable[[], T], times: int) -> list[T | BaseException]:
 
 def team_value(goal: Goal, member_id: int) -> Decimal | None:
     with scope(tenant=goal.tenant_id):
-        row = Achievement.objects.filter(goal=goal, member_id=member_id, cycle_index=0).first()
+        row = Achievement.objects.filter(
+            goal=goal, member_id=member_id, cycle_index=0, rule__key="dialled_calls"
+        ).first()
     return row.team_value if row else None
-
-
-def call(org: Org, n: int) -> dict:
-    return {
-        "external_id": f"call-{n}",
-        "owner_email": org.rep.email,
-        "type": "Call",
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "status": "completed",
-    }
 
 
 @contextmanager

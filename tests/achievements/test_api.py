@@ -10,8 +10,8 @@ from django.test import Client
 from achievements.services import goal_recompute
 from crm.ingest import records_upsert
 from hierarchy.services import api_token_create
+from tests.conftest import Org
 from tests.factories import MemberFactory
-from tests.goals.conftest import Org
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from crm.ingest import records_upsert
 from goals.models import Goal
-from tests.goals.conftest import Org
+from tests.conftest import Org
 
 pytestmark = pytest.mark.django_db
 

@@ -13,12 +13,11 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from achievements.models import Achievement, GoalComputation
+from achievements.receivers import entities_changed
 from achievements.services import goal_recompute
-from crm.ingest import records_upsert
 from goals.models import Goal
 from rulesets.models import GoalRule
-from tests.conftest import client_for
-from tests.goals.conftest import Org
+from tests.conftest import Org, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -28,15 +27,6 @@ def _break(org: Org, key: str) -> None:
     (saving refuses it): its date field names a custom field that is not declared."""
     with scopes_disabled():
         GoalRule.objects.filter(ruleset=org.ruleset, key=key).update(date_field="custom.gone")
-
-
-def _call(org: Org, at: str, n: int = 0) -> None:
-    records_upsert(
-        tenant=org.admin.tenant,
-        entity="activity",
-        records=[{"external_id": f"c{n}", "owner_email": org.rep.email, "type": "Call",
-                  "occurred_at": at, "status": "completed"}],
-    )  # fmt: skip
 
 
 def _values(goal: Goal) -> dict[str, object]:
@@ -52,7 +42,7 @@ def _computation(goal: Goal) -> GoalComputation:
 
 def test_it_computes_every_other_rule_and_records_the_one_that_failed(org: Org) -> None:
     goal = org.goal()
-    _call(org, f"{org.today}T00:30")
+    org.calls(f"{org.today}T00:30")
     _break(org, "won_value")
     result = goal_recompute(goal.pk)
     assert [(e.key, e.name) for e in result.errors] == [("won_value", "Value of deals won")]
@@ -89,7 +79,7 @@ def test_a_query_that_fails_in_the_database_leaves_the_goals_other_rules(org: Or
     """The failing query runs in a savepoint: on PostgreSQL an error aborts the transaction,
     and without one the goal's other rules and its write would fail with it."""
     goal = org.goal()
-    _call(org, f"{org.today}T00:30")
+    org.calls(f"{org.today}T00:30")
     from rulesets import compiler
 
     real = compiler.rule_parts
@@ -128,7 +118,7 @@ def test_the_recompute_command_goes_past_a_failing_goal_and_exits_non_zero(org: 
     broken = org.goal(name="Broken")
     other_ruleset = org.ruleset.pk
     fine = org.goal(name="Fine", targets=org.draft().targets)
-    _call(org, f"{org.today}T00:30")
+    org.calls(f"{org.today}T00:30")
     assert other_ruleset == fine.ruleset_id
     real = goal_recompute
 
@@ -172,7 +162,7 @@ def test_in_the_embedded_mode_a_failing_goal_does_not_freeze_the_goals_after_it(
         mock.patch("achievements.tasks.goal_recompute", recompute),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        _call(org, f"{org.today}T00:30")
+        org.calls(f"{org.today}T00:30")
     assert _values(second)["dialled_calls"] == 1
     assert _computation(first).pending  # still asked for: the sweep will try it
 
@@ -184,7 +174,7 @@ def test_a_broken_rule_does_not_hold_back_a_write_in_the_embedded_mode(
     first, second = org.goal(name="First"), org.goal(name="Second")
     _break(org, "won_value")
     with django_capture_on_commit_callbacks(execute=True):
-        _call(org, f"{org.today}T00:30")
+        org.calls(f"{org.today}T00:30")
     for goal in (first, second):
         assert _values(goal)["dialled_calls"] == 1
         assert [e["rule"] for e in _computation(goal).errors] == ["won_value"]
@@ -195,12 +185,10 @@ def test_an_after_commit_hook_that_fails_still_asks_for_the_running_goals(org: O
     with scopes_disabled():
         GoalComputation.objects.filter(goal=goal).delete()
     with mock.patch(
-        "achievements.freshness.goals_affected", side_effect=OverflowError("out of range")
+        "achievements.receivers.goals_affected", side_effect=OverflowError("out of range")
     ):
-        from achievements.apps import _entities_changed
-
         now = org.today
-        _entities_changed(
+        entities_changed(
             None,
             tenant_id=org.admin.tenant_id,
             entity="activity",

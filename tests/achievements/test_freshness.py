@@ -9,13 +9,18 @@ import pytest
 from django.conf import settings
 from django_scopes import scope
 
-from achievements.freshness import goals_affected, goals_behind, recompute_request
+from achievements.cadence import DAILY, LONGER
+from achievements.freshness import recompute_request
 from achievements.models import Achievement, GoalComputation
-from achievements.services import goals_due, goals_to_close
+from achievements.selectors import (
+    goals_affected,
+    goals_behind,
+    goals_due,
+    goals_to_close,
+)
 from crm.ingest import records_upsert
 from goals.services import TargetInput, goal_archive
-from goals_project.beat import DAILY, LONGER
-from tests.goals.conftest import Org
+from tests.conftest import Org
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager")]
 

@@ -13,8 +13,8 @@ from achievements.services import goal_recompute
 from crm.ingest import records_delete, records_upsert
 from goals.models import Goal
 from goals.services import TargetInput
+from tests.conftest import Org
 from tests.factories import MemberFactory
-from tests.goals.conftest import Org
 
 pytestmark = pytest.mark.django_db
 
@@ -42,24 +42,6 @@ def goal(org: Org) -> Goal:
     )
 
 
-def calls(org: Org, *moments: str, owner=None) -> None:  # noqa: ANN001
-    email = (owner or org.rep).email
-    records_upsert(
-        tenant=org.admin.tenant,
-        entity="activity",
-        records=[
-            {
-                "external_id": f"call-{email}-{n}",
-                "owner_email": email,
-                "type": "Call",
-                "occurred_at": moment,
-                "status": "completed",
-            }
-            for n, moment in enumerate(moments)
-        ],
-    )
-
-
 def cells(goal: Goal, key: str, cycle: int = 0) -> dict[int, Achievement]:
     with scope(tenant=goal.tenant):
         rows = Achievement.objects.filter(goal=goal, rule__key=key, cycle_index=cycle)
@@ -71,7 +53,7 @@ def test_a_call_at_2330_local_on_the_last_day_counts_in_that_month(org: Org, goa
     day_after = last + timedelta(days=1)
     # Berlin: 23:30 local on the month's last day is 21:30 or 22:30 UTC, inside the month;
     # 00:30 local on the 1st is still the previous day in UTC, but belongs to the next month.
-    calls(org, f"{last}T23:30:00", f"{day_after}T00:30:00")
+    org.calls(f"{last}T23:30:00", f"{day_after}T00:30:00")
     goal_recompute(goal.pk)
     assert cells(goal, "dialled_calls", 0)[org.rep.pk].value == 1
     assert cells(goal, "dialled_calls", 1)[org.rep.pk].value == 1
@@ -79,9 +61,9 @@ def test_a_call_at_2330_local_on_the_last_day_counts_in_that_month(org: Org, goa
 
 def test_every_member_has_a_row_and_counts_roll_up(org: Org, goal: Goal) -> None:
     first, _last = previous_month(org.today)
-    calls(org, f"{first}T09:00", f"{first}T10:00")
-    calls(org, f"{first}T11:00", owner=org.rep2)
-    calls(org, f"{first}T12:00", owner=org.sdr)
+    org.calls(f"{first}T09:00", f"{first}T10:00")
+    org.calls(f"{first}T11:00", owner=org.rep2)
+    org.calls(f"{first}T12:00", owner=org.sdr)
     result = goal_recompute(goal.pk)
     assert result.cycles == 2
     row = cells(goal, "dialled_calls")
@@ -135,7 +117,7 @@ def test_recompute_twice_changes_nothing_and_a_deleted_record_disappears(
     org: Org, goal: Goal
 ) -> None:
     first, _last = previous_month(org.today)
-    calls(org, f"{first}T09:00", f"{first}T10:00")
+    org.calls(f"{first}T09:00", f"{first}T10:00")
     assert goal_recompute(goal.pk).written > 0
     with scope(tenant=goal.tenant):
         before = list(Achievement.objects.order_by("pk").values())
@@ -152,14 +134,14 @@ def test_recompute_twice_changes_nothing_and_a_deleted_record_disappears(
 
 def test_closing_freezes_a_cycle_with_its_status(org: Org, goal: Goal) -> None:
     first, _last = previous_month(org.today)
-    calls(org, *(f"{first}T{hour:02}:00" for hour in range(8, 18)))  # 10 calls
+    org.calls(*(f"{first}T{hour:02}:00" for hour in range(8, 18)))  # 10 calls
     result = goal_recompute(goal.pk, close_before=goal.cycles()[1].start)
     assert result.closed == 1
     row = cells(goal, "dialled_calls")
     assert row[org.rep.pk].final and row[org.rep.pk].status == "achieved"  # 10 >= 10 (40 / 4)
     assert row[org.rep2.pk].status == "missed"
     assert row[org.admin.pk].status == "missed"  # 10 of 40
-    calls(org, f"{first}T19:00", owner=org.rep2)  # late: the cycle is frozen
+    org.calls(f"{first}T19:00", owner=org.rep2)  # late: the cycle is frozen
     goal_recompute(goal.pk)
     assert cells(goal, "dialled_calls")[org.rep2.pk].value == 0
     goal_recompute(goal.pk, all_cycles=True)  # an operator's repair recomputes it
@@ -197,7 +179,7 @@ def test_one_recompute_inserts_new_cells_and_updates_changed_ones_in_place(
     goal_recompute(goal.pk)
     before = cells(goal, "dialled_calls")
     newcomer = MemberFactory(reports_to=org.west, name="Newcomer")
-    calls(org, f"{first}T09:00")
+    org.calls(f"{first}T09:00")
     result = goal_recompute(goal.pk)
     after = cells(goal, "dialled_calls")
     assert after[org.admin.pk].pk == before[org.admin.pk].pk  # updated, not replaced

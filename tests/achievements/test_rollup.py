@@ -23,7 +23,7 @@ from goals.services import GoalDraft, TargetInput, goal_save
 from rulesets.parts import Parts
 from rulesets.services import ruleset_save
 from rulesets.spec import Aggregation
-from tests.goals.conftest import Org
+from tests.conftest import Org
 
 D = Decimal
 

@@ -8,10 +8,6 @@ from typing import Any
 
 import pytest
 
-from tests.achievements.conftest import eager  # noqa: F401
-from tests.crm.conftest import crm  # noqa: F401  (fixtures the browser tests share)
-from tests.goals.conftest import org  # noqa: F401
-
 # Live-server tests touch the ORM from the test thread while Playwright's loop runs.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

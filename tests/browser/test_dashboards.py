@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,21 +10,14 @@ from django.test import Client
 from playwright.sync_api import Page, expect
 
 from achievements.services import goal_recompute
-from crm.ingest import records_upsert
 from goals.services import TargetInput
 from hierarchy.services import api_token_create
-from tests.goals.conftest import Org
+from tests.conftest import Org
 
 from .test_organization import log_in
 from .test_rule_builder import settled
 
-pytestmark = pytest.mark.usefixtures("eager")
-
-
-def call(org: Org, n: int) -> dict:
-    moment = datetime.now(UTC) - timedelta(minutes=n + 1)
-    return {"external_id": f"call-{n}", "owner_email": org.rep.email, "type": "Call",
-            "occurred_at": moment.isoformat(), "status": "completed"}  # fmt: skip
+pytestmark = pytest.mark.usefixtures("eager", "at_noon")
 
 
 def test_a_rep_sees_bars_that_follow_the_crm_without_a_reload(
@@ -35,7 +27,7 @@ def test_a_rep_sees_bars_that_follow_the_crm_without_a_reload(
         actor=org.admin, team=org.admin, name="Daily calls", cycle="daily",
         targets={"dialled_calls": TargetInput(40)},
     )  # fmt: skip
-    records_upsert(tenant=org.admin.tenant, entity="activity", records=[call(org, 1)])
+    org.log(org.call(1))
     goal_recompute(goal.pk)
     log_in(page, live_server.url, org.rep)
     bar = page.get_by_role("progressbar", name="Dialled calls: 1 of 10")
@@ -48,7 +40,7 @@ def test_a_rep_sees_bars_that_follow_the_crm_without_a_reload(
     page.evaluate("window.__sameDocument = true")
     _, key = api_token_create(tenant=org.admin.tenant, name="CRM")
     api = Client(headers={"Authorization": f"Bearer {key}"})
-    response = api.post("/api/v1/activities", {"records": [call(org, 2), call(org, 3)]},
+    response = api.post("/api/v1/activities", {"records": [org.call(2), org.call(3)]},
                         content_type="application/json")  # fmt: skip
     assert response.status_code == 200
     # What the 30-second poll does, now rather than in 30 seconds.
@@ -62,7 +54,7 @@ def test_a_manager_drills_into_a_team_and_back_and_exports(
 ):
     goal = org.goal(actor=org.admin, team=org.admin, name="Company calls", cycle="daily",
                     targets={"dialled_calls": TargetInput(40)})  # fmt: skip
-    records_upsert(tenant=org.admin.tenant, entity="activity", records=[call(org, 1)])
+    org.log(org.call(1))
     goal_recompute(goal.pk)
     log_in(page, live_server.url, org.admin)
     page.goto(f"{live_server.url}/team/")

@@ -9,7 +9,7 @@ from django_scopes import scope
 from playwright.sync_api import Page, expect
 
 from goals.models import Goal
-from tests.goals.conftest import Org
+from tests.conftest import Org
 
 from .test_organization import log_in
 from .test_rule_builder import settled

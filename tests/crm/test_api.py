@@ -11,8 +11,7 @@ from django_scopes import scopes_disabled
 from crm.models import Activity, Lead, Opportunity, StageChange
 from hierarchy.models import Tenant
 from hierarchy.services import api_token_create, api_token_revoke
-
-from .conftest import Crm
+from tests.conftest import Crm
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django_scopes import scope
 from crm import ingest
 from crm.management.commands.import_entities import Command
 from crm.models import Activity, Lead, Opportunity, StageChange
-from tests.crm.conftest import Crm
+from tests.conftest import Crm
 
 pytestmark = pytest.mark.django_db
 

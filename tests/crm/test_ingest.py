@@ -12,7 +12,7 @@ from django_scopes import scope, scopes_disabled
 from crm import ingest, signals
 from crm.ingest import RecordsInvalid, records_delete, records_upsert, records_validate
 from crm.models import Activity, Lead, Opportunity, StageChange
-from tests.crm.conftest import Crm
+from tests.conftest import Crm
 
 pytestmark = pytest.mark.django_db
 

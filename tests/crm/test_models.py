@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django_scopes import scope
 
 from crm.models import ActivityType, CustomField, PipelineStage
-from tests.crm.conftest import Crm
+from tests.conftest import Crm
 
 pytestmark = pytest.mark.django_db
 

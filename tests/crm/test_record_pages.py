@@ -4,9 +4,7 @@ import pytest
 from django.urls import reverse
 
 from crm.ingest import records_upsert
-from tests.conftest import client_for
-
-from .conftest import Crm
+from tests.conftest import Crm, client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,7 @@ from django.test import Client
 
 from crm.ingest import records_upsert
 from hierarchy.services import api_token_create
-
-from .conftest import Crm
+from tests.conftest import Crm
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,8 @@ from django.test import Client
 
 from goals.models import Goal
 from hierarchy.services import api_token_create
+from tests.conftest import Org
 from tests.factories import MemberFactory
-
-from .conftest import Org
 
 pytestmark = pytest.mark.django_db
 

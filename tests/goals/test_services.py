@@ -15,9 +15,8 @@ from hierarchy.models import AuditEntry
 from hierarchy.services import member_update
 from rulesets.presets import preset_rules
 from rulesets.services import ruleset_delete, ruleset_save
+from tests.conftest import Org
 from tests.factories import MemberFactory
-
-from .conftest import Org
 
 pytestmark = pytest.mark.django_db
 

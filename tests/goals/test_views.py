@@ -10,10 +10,8 @@ from django_scopes import scope, scopes_disabled
 
 from goals.models import Goal
 from hierarchy.models import AuditEntry
-from tests.conftest import client_for
+from tests.conftest import Org, client_for
 from tests.factories import MemberFactory
-
-from .conftest import Org
 
 pytestmark = pytest.mark.django_db
 

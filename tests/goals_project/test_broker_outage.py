@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from django_scopes import scope
 
 from achievements.freshness import goals_behind
@@ -26,11 +27,9 @@ from crm.models import Activity
 from goals_project.queue import enqueue
 from goals_project.tasks import heartbeat
 from hierarchy.services import api_token_create
-from tests.crm.conftest import crm  # noqa: F401  (the CRM set-up of tenant A)
-from tests.goals.conftest import Org, org  # noqa: F401  (its organization and ruleset)
+from tests.conftest import Org
 from tests.processes import (
     broker_at,
-    call,
     require_services,
     skip_or_fail,
     team_value,
@@ -95,7 +94,7 @@ def healthz() -> tuple[int, dict]:
 
 
 def test_it_keeps_answering_and_loses_nothing_while_the_broker_is_down(
-    org: Org,  # noqa: F811
+    org: Org,
     worker,  # noqa: F811
     redis_server: RedisServer,
     settings,
@@ -128,7 +127,7 @@ def test_it_keeps_answering_and_loses_nothing_while_the_broker_is_down(
         for n in range(1, 6):
             began = time.monotonic()
             response = api.post(
-                "/api/v1/activities", {"records": [call(org, n)]}, content_type="application/json"
+                "/api/v1/activities", {"records": [org.call(n, at=timezone.now())]}, content_type="application/json"
             )
             slowest = max(slowest, time.monotonic() - began)
             assert response.status_code == 200, response.content

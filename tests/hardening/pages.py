@@ -28,8 +28,7 @@ from goals.models import Goal
 from hierarchy.models import Member
 from hierarchy.services import api_token_create
 from rulesets.presets import PRESETS
-from tests.crm.conftest import Crm
-from tests.goals.conftest import Org
+from tests.conftest import Crm, Org
 
 ADMIN, MANAGER, REP = Member.Role.ADMIN, Member.Role.MANAGER, Member.Role.REP
 ANYONE = frozenset(Member.Role.values)

@@ -18,8 +18,7 @@ from django_scopes import scope, scopes_disabled
 
 from hierarchy.models import ApiToken, AuditEntry
 from hierarchy.services import api_token_create, member_deactivate
-from tests.conftest import client_for
-from tests.goals.conftest import Org
+from tests.conftest import Org, client_for
 from tests.goals.test_views import basics
 
 pytestmark = pytest.mark.django_db

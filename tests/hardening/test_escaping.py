@@ -17,9 +17,7 @@ from crm.ingest import records_upsert
 from crm.models import ActivityType, CustomField, PipelineStage
 from hierarchy.services import member_update
 from rulesets.services import ruleset_save
-from tests.conftest import client_for
-from tests.crm.conftest import Crm
-from tests.goals.conftest import Org
+from tests.conftest import Crm, Org, client_for
 
 from .pages import FORMS, World, fetch, page_requests, world_build
 

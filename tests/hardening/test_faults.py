@@ -33,10 +33,11 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F
 from django.test import Client
+from django.utils import timezone
 from django_scopes import scope
 
-from achievements.freshness import goals_behind
 from achievements.models import Achievement, GoalComputation
+from achievements.selectors import goals_behind
 from achievements.services import goal_recompute
 from achievements.tasks import recompute_goal, sweep
 from crm.ingest import records_upsert
@@ -48,13 +49,12 @@ from hierarchy.models import Member
 from hierarchy.services import api_token_create, member_create, tenant_create
 from rulesets.presets import preset_rules
 from rulesets.services import ruleset_save
-from tests.goals.conftest import Org
+from tests.conftest import Org
 from tests.processes import (
     BLOCKED_WRITERS,
     at_once,
     blocked_writers,
     broker_at,
-    call,
     require_broker,
     require_services,
     row_locked,
@@ -104,14 +104,16 @@ def test_a_worker_killed_mid_recompute_leaves_the_old_numbers_and_the_next_run_c
 ) -> None:
     require_services()
     goal = org.goal()
-    records_upsert(tenant=org.admin.tenant, entity="activity", records=[call(org, 1)])
+    org.log(org.call(1, at=timezone.now()))
     goal_recompute(goal.pk)
     before = goal_cells(goal)
     with scope(tenant=goal.tenant_id):
         rep_row = Achievement.objects.get(goal=goal, member=org.rep, rule__key="dialled_calls")
     with row_locked(rep_row.pk, goal.tenant_id):
         records_upsert(
-            tenant=org.admin.tenant, entity="activity", records=[call(org, 2), call(org, 3)]
+            tenant=org.admin.tenant,
+            entity="activity",
+            records=[org.call(2, at=timezone.now()), org.call(3, at=timezone.now())],
         )  # after commit, a recompute is queued for the worker
         process = worker()
         wait_for(lambda: blocked_writers() == 1)  # it has computed and is writing its rows
@@ -138,7 +140,9 @@ def test_with_redis_down_ingestion_succeeds_and_the_sweep_restores_the_numbers(
     api = Client(headers={"Authorization": f"Bearer {key}"})
     with broker_at("redis://127.0.0.1:1/0"):  # nothing listens there: the broker is down
         response = api.post(
-            "/api/v1/activities", {"records": [call(org, 1)]}, content_type="application/json"
+            "/api/v1/activities",
+            {"records": [org.call(1, at=timezone.now())]},
+            content_type="application/json",
         )
         assert response.status_code == 200, response.content
     assert activities(org) == 1
@@ -165,7 +169,7 @@ def test_the_same_batch_delivered_twice_at_once_is_counted_once(
     goal = org.goal()
     wait_for(lambda: team_value(goal, org.east.pk) == 0)
     _, key = api_token_create(tenant=org.admin.tenant, name="CRM")
-    batch = {"records": [call(org, n) for n in range(200)]}
+    batch = {"records": [org.call(n, at=timezone.now()) for n in range(200)]}
 
     def deliver() -> Any:
         api = Client(headers={"Authorization": f"Bearer {key}"})

@@ -31,9 +31,7 @@ from rulesets.catalogue import ENTITIES, Op
 from rulesets.compiler import Granularity, rule_parts
 from rulesets.services import rules_parse, tenant_vocabulary
 from rulesets.spec import RulesetError, ruleset_parse
-from tests.conftest import client_for
-from tests.crm.conftest import Crm
-from tests.goals.conftest import Org
+from tests.conftest import Crm, Org, client_for
 
 from .pages import fetch
 

@@ -16,9 +16,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.conftest import client_for
-from tests.crm.conftest import Crm
-from tests.goals.conftest import Org
+from tests.conftest import Crm, Org, client_for
 
 from .pages import (
     ACCESS,

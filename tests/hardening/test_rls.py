@@ -21,9 +21,7 @@ from django_scopes import scope, scopes_disabled
 from achievements.tasks import recompute_goal
 from crm.models import Activity, ActivityType
 from goals_project import rls
-from tests.conftest import REQUIRE_SERVICES, Personas, client_for
-from tests.crm.conftest import crm  # noqa: F401  (what the org fixture builds on)
-from tests.goals.conftest import Org, org  # noqa: F401
+from tests.conftest import REQUIRE_SERVICES, Org, Personas, client_for
 
 pytestmark = pytest.mark.django_db
 

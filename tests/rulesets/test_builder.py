@@ -16,8 +16,7 @@ from rulesets.catalogue import CustomFieldDecl
 from rulesets.forms import RuleBuilder, cards_from_data
 from rulesets.models import GoalRule, Ruleset
 from rulesets.services import ruleset_save
-from tests.conftest import Personas, client_for
-from tests.crm.conftest import Crm
+from tests.conftest import Crm, Personas, client_for
 
 pytestmark = pytest.mark.django_db
 

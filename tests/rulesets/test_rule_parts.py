@@ -13,7 +13,7 @@ from hierarchy.models import Member
 from rulesets.compiler import Granularity, rule_parts
 from rulesets.presets import preset_rules
 from rulesets.services import rules_parse
-from tests.crm.conftest import Crm
+from tests.conftest import Crm
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from achievements.services import CLOSE_GRACE, goal_recompute, goals_to_close
+from achievements.selectors import goals_to_close
+from achievements.services import CLOSE_GRACE, goal_recompute
 
 from ._goals import goals_for
 

@@ -8,7 +8,8 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from achievements.models import Achievement, GoalComputation
-from achievements.services import CLOSE_GRACE, goals_to_close
+from achievements.selectors import goals_to_close
+from achievements.services import CLOSE_GRACE
 
 from ._goals import goals_for
 

@@ -1,0 +1,111 @@
+"""What the dashboards show of an achievement row: a progress bar with pace, in plain data.
+
+Every page reads rows with a fixed number of queries (as ``Achievement`` models, or as the plain
+``panels.Cell`` tuples the dashboards keep in the cache) and turns them into ``Progress`` here,
+so a number, its percentage and its status are computed in one place for every page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
+
+from achievements.models import Achievement
+from achievements.pace import Pace, expected_by_now, pace
+from goals.calendar import Cycle, elapsed_fraction
+from goals.targets import is_additive
+from rulesets.models import GoalRule
+
+from .panels import Cell, Rule
+
+
+@dataclass(frozen=True)
+class Progress:
+    rule: GoalRule | Rule
+    value: Decimal | None
+    target: Decimal | None
+    status: Pace
+    percent: int | None  # of target, for the text; the bar is capped at 100
+    expected_percent: int | None  # where the pace marker sits on the bar
+    records_url: str
+    final: bool
+
+    @property
+    def fill(self) -> int:
+        return min(self.percent or 0, 100)
+
+    @property
+    def shown(self) -> tuple[Any, ...]:
+        """Everything a bar's markup shows, as plain values: the key of its cached HTML."""
+        rule = self.rule
+        return (rule.pk, rule.key, rule.name, rule.unit, rule.currency, rule.direction,
+                self.value, self.target, self.status.value, self.percent, self.expected_percent,
+                self.records_url, self.final)  # fmt: skip
+
+
+def _percent(part: Decimal | None, whole: Decimal | None) -> int | None:
+    if part is None or not whole:
+        return None
+    return int((part * 100 / whole).to_integral_value())
+
+
+@cache
+def _records_path(prefix: str, urlconf: str) -> str:
+    return reverse("achievement_records", urlconf=urlconf)
+
+
+def records_url(row: Achievement | Cell, *, team: bool) -> str:
+    # A page links hundreds of these: the path is reversed once (per prefix), and the query is
+    # whole numbers and a fixed word, with nothing to quote.
+    path = _records_path(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    return (
+        f"{path}?goal={row.goal_id}&rule={row.rule_id}"
+        f"&member={row.member_id}&cycle={row.cycle_index}&scope={'team' if team else 'own'}"
+    )
+
+
+def progress(row: Achievement | Cell, cycle: Cycle, now: datetime, *, team: bool) -> Progress:
+    """The member's own number (``team=False``) or their team's, against its target."""
+    rule = row.rule
+    value = row.team_value if team else row.value
+    target = row.team_target if team else row.target
+    elapsed = elapsed_fraction(cycle, now)
+    additive = is_additive(rule.aggregation)
+    status = pace(
+        value,
+        target,
+        elapsed,
+        additive=additive,
+        lower_is_better=rule.direction == "lower",
+        final=row.final,
+    )
+    expected = None if target is None else expected_by_now(target, elapsed, additive=additive)
+    marker = None if expected is None else min(_percent(expected, target) or 0, 100)
+    return Progress(
+        rule=rule,
+        value=value,
+        target=target,
+        status=status,
+        percent=_percent(value, target),
+        expected_percent=marker,
+        records_url=records_url(row, team=team),
+        final=row.final,
+    )
+
+
+def time_left(cycle: Cycle, now: datetime) -> str:
+    seconds = (cycle.end - now).total_seconds()
+    if seconds <= 0:
+        return "ended"
+    hours = int(seconds // 3600)
+    if hours >= 48:
+        return f"{hours // 24} days left"
+    if hours >= 1:
+        return f"{hours} h left"
+    return f"{int(seconds // 60)} min left"

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from hierarchy.management.commands._tenant import tenant_by_slug
+from lab.demo_goals import demo_goals_build
+from lab.demo_tenant import DEMO_SLUG
+
+
+class Command(BaseCommand):
+    help = (
+        "Give a demo tenant (made by seed_demo) a ruleset of the common metrics and daily, "
+        "weekly and monthly goals for the whole company, computed at once. Existing demo goals "
+        "are kept."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--tenant", default=DEMO_SLUG, help="The tenant's slug.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tenant = tenant_by_slug(options["tenant"])
+        for goal in demo_goals_build(tenant):
+            self.stdout.write(f"  {goal.name}: {goal.cycle}, {goal.start} to {goal.end}")
