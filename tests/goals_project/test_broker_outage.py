@@ -127,7 +127,9 @@ def test_it_keeps_answering_and_loses_nothing_while_the_broker_is_down(
         for n in range(1, 6):
             began = time.monotonic()
             response = api.post(
-                "/api/v1/activities", {"records": [org.call(n, at=timezone.now())]}, content_type="application/json"
+                "/api/v1/activities",
+                {"records": [org.call(n, at=timezone.now())]},
+                content_type="application/json",
             )
             slowest = max(slowest, time.monotonic() - began)
             assert response.status_code == 200, response.content
