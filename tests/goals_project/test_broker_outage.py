@@ -21,7 +21,7 @@ from django.test import Client
 from django.utils import timezone
 from django_scopes import scope
 
-from achievements.freshness import goals_behind
+from achievements.selectors import goals_behind
 from achievements.tasks import recompute_goal
 from crm.models import Activity
 from goals_project.queue import enqueue
