@@ -1,6 +1,8 @@
 """Request limits: a body over 5 MB, or an API batch over 1,000 records, is refused with 413 and
 a message that says what the limit is, before anything is parsed or written; text with a NUL
-character (which no database column can hold) is refused with 422."""
+character (which no database column can hold) is refused with 422. A chunked body (no
+Content-Length) is refused with 411: WSGI servers such as gunicorn hand Django no length for
+it, so Django would read it as empty and the size limit could not apply."""
 
 from __future__ import annotations
 
@@ -14,10 +16,21 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 MAX_RECORDS = 1000
 
 
-def too_large(request: HttpRequest, message: str) -> HttpResponse:
+def refused(request: HttpRequest, message: str, status: int) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message}, status=413)
-    return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+        return JsonResponse({"detail": message}, status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def too_large(request: HttpRequest, message: str) -> HttpResponse:
+    return refused(request, message, 413)
+
+
+CHUNKED_MESSAGE = "Send the body with a Content-Length header: chunked bodies are not accepted."
+
+
+def is_chunked(request: HttpRequest) -> bool:
+    return "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
 
 
 def _body_message() -> str:
@@ -40,13 +53,15 @@ def has_nul(request: HttpRequest) -> bool:
 
 
 class BodyLimitMiddleware:
-    """413 for a declared length over the limit; also when an undeclared (chunked) body turns
+    """411 for a chunked body; 413 for a declared length over the limit, or a body that turns
     out too big as it is read."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_chunked(request):
+            return refused(request, CHUNKED_MESSAGE, 411)
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

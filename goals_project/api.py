@@ -49,8 +49,8 @@ ERROR_SCHEMA = {
 
 class GoalsAPI(NinjaAPI):
     """The API, whose schema also documents the answers every operation can give: 401 for a
-    missing or revoked token, 404 for an id not in the token's tenant, 413 for a body over the
-    limits, 422 for invalid input."""
+    missing or revoked token, 404 for an id not in the token's tenant, 411 for a chunked body,
+    413 for a body over the limits, 422 for invalid input, 429 over a rate limit."""
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(**kwargs)
@@ -61,14 +61,42 @@ class GoalsAPI(NinjaAPI):
                 if "{" in path:
                     common["404"] = "Not found in the token's tenant."
                 if method in ("post", "put", "patch"):
+                    common["411"] = "A chunked body: send it with a Content-Length header."
                     common["413"] = "Over 5 MB or over 1,000 records."
-                responses = operation.setdefault("responses", {})
+                # ninja keys an operation's own answers by number: as text, like ours, so no
+                # code is listed twice (a JSON object with "422" twice is no valid schema, and
+                # Swagger UI would not render it). Where both say what a code answers, the
+                # answer is either: the operation's own, or a middleware's message.
+                responses = {
+                    str(code): answer for code, answer in operation.get("responses", {}).items()
+                }
+                operation["responses"] = responses
                 for code, text in common.items():
-                    responses.setdefault(code, {"description": text, "content": _ERROR_CONTENT})
+                    own = responses.get(code, {}).get("content", {}).get("application/json")
+                    content = _ERROR_CONTENT
+                    if own is not None:
+                        either = {"anyOf": [own["schema"], _ERROR_CONTENT[_JSON]["schema"]]}
+                        content = {_JSON: {"schema": either}}
+                    responses[code] = {"description": text, "content": content}
+                responses.setdefault("429", _TOO_MANY)
         return schema
 
 
-_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_JSON = "application/json"
+_ERROR_CONTENT = {_JSON: {"schema": {"$ref": "#/components/schemas/Error"}}}
+_TOO_MANY = {
+    "description": (
+        "Over a rate limit a minute (goals_project.throttle): requests per token or per address,"
+        " or failed authentications per address."
+    ),
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds until the limit's minute is over.",
+            "schema": {"type": "integer"},
+        }
+    },
+    "content": _ERROR_CONTENT,
+}
 
 api = GoalsAPI(
     title="Goals API",

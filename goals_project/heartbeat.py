@@ -10,17 +10,19 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from celery.signals import before_task_publish
+from celery.signals import beat_init, before_task_publish, worker_ready
 from django.conf import settings
 from redis import Redis
 
 HEARTBEAT_TASK = "goals.heartbeat"
 KEYS = {"worker": "goals:health:worker", "beat": "goals:health:beat"}
-STALE_AFTER = 180  # seconds: three missed heartbeats
 
 
 def _redis() -> Redis:
-    return Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    timeout = settings.BROKER_TIMEOUT
+    return Redis.from_url(
+        settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout
+    )
 
 
 def beat_mark(process: str) -> None:
@@ -42,4 +44,17 @@ def ages() -> dict[str, float | None]:
 def _sent(sender: str | None = None, **_: Any) -> None:
     # Beat is the only process that publishes the heartbeat task.
     if sender == HEARTBEAT_TASK and settings.REDIS_URL:
+        beat_mark("beat")
+
+
+@worker_ready.connect(dispatch_uid="goals.heartbeat.worker_ready")
+def _worker_started(**_: Any) -> None:
+    # Seen from the start, not only after beat's first heartbeat a minute later.
+    if settings.REDIS_URL:
+        beat_mark("worker")
+
+
+@beat_init.connect(dispatch_uid="goals.heartbeat.beat_init")
+def _beat_started(**_: Any) -> None:
+    if settings.REDIS_URL:
         beat_mark("beat")

@@ -11,6 +11,7 @@ from .beat import beat_schedule
 from .env import (
     database_from_url,
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_redis_url,
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",  # the API docs page from static files, not a CDN
     "template_partials",
     "mptt",
     "axes",
@@ -57,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "goals_project.security.SecurityHeadersMiddleware",  # first: every answer carries them
+    "goals_project.throttle.ApiThrottleMiddleware",
     "core.limits.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -79,6 +83,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# API rate limits a minute (goals_project.throttle), over which the API answers 429 with
+# Retry-After: requests per token and per address, and failed authentications per address
+# (checked before any token is looked up).
+API_RATE_LIMIT_PER_TOKEN = env_int("API_RATE_LIMIT_PER_TOKEN", 3000)
+API_RATE_LIMIT_PER_ADDRESS = env_int("API_RATE_LIMIT_PER_ADDRESS", 6000)
+API_FAILED_AUTH_LIMIT_PER_ADDRESS = env_int("API_FAILED_AUTH_LIMIT_PER_ADDRESS", 60)
 
 # Request bodies over 5 MB answer 413 (core.limits).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -137,7 +148,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or VAR_DIR / "static")  # collectstatic writes here
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -164,6 +175,28 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# On every response (goals_project.security): everything from this site only, scripts from
+# files (no inline script, handler or eval), inline style attributes only.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "geolocation", "gyroscope",
+        "magnetometer", "microphone", "midi", "payment", "usb",
+    )
+)  # fmt: skip
 if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -175,7 +208,31 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or None
+# A request that enqueues work never waits on Redis for long: connecting, each command and the
+# publish's one retry are bounded by BROKER_TIMEOUT seconds, and no result is stored or awaited
+# for the tasks that requests send (only check_worker's ping keeps one). A publish that fails
+# is logged; the request is recorded on its goal and the sweep sends it later.
+BROKER_TIMEOUT = env_float("BROKER_TIMEOUT", 0.5)
+_REDIS_TIMEOUTS = {"socket_connect_timeout": BROKER_TIMEOUT, "socket_timeout": BROKER_TIMEOUT}
+CELERY_BROKER_TRANSPORT_OPTIONS = dict(_REDIS_TIMEOUTS)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = BROKER_TIMEOUT
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
+}
+# Workers outlive a broker outage: they retry connecting for ever (at start-up too) and resume
+# when it is back; a task cut off by the outage is delivered again (acks late, recomputes are
+# idempotent) rather than acknowledged on a dead connection.
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
@@ -193,8 +250,13 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": dict(_REDIS_TIMEOUTS),
         }
     }
+# /healthz answers 503 when no worker ran beat's minutely heartbeat within this many seconds,
+# or beat sent none (services mode only: the embedded mode has no worker or beat).
+HEALTHZ_WORKER_WINDOW = env_int("HEALTHZ_WORKER_WINDOW", 180)
+HEALTHZ_BEAT_WINDOW = env_int("HEALTHZ_BEAT_WINDOW", 180)
 
 LOG_FORMAT = env_str("LOG_FORMAT", "text")
 if LOG_FORMAT not in ("text", "json"):

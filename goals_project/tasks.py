@@ -6,7 +6,7 @@ from django.conf import settings
 from .heartbeat import HEARTBEAT_TASK, beat_mark
 
 
-@shared_task(name="goals.ping")
+@shared_task(name="goals.ping", ignore_result=False)  # check_worker waits for its answer
 def ping() -> str:
     """Answer from a worker: proves the broker, the worker and the result backend work."""
     return "pong"

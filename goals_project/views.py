@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 
 from achievements.models import GoalComputation
 
-from .heartbeat import STALE_AFTER, ages
+from .heartbeat import ages
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -32,42 +32,53 @@ def _database_status() -> str:
 def _broker_status() -> str:
     if not settings.REDIS_URL:
         return "embedded"
+    timeout = settings.BROKER_TIMEOUT
     try:
-        Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2).ping()
+        Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout
+        ).ping()
     except RedisError as exc:
         return f"error: {exc.__class__.__name__}"
     return "ok"
 
 
-def _background_status(broker: str) -> dict[str, str]:
-    """The worker's and beat's last heartbeats: "ok (12 s ago)", "stale (...)" or "never"."""
+def _background_status(broker: str) -> tuple[dict[str, str], list[str]]:
+    """The worker's and beat's last heartbeats ("ok (last seen 12 s ago)", "stale (...)" or
+    "never seen"), and why they make the services unhealthy: no heartbeat within the window."""
     if broker != "ok":
-        return {"worker": broker, "beat": broker}
-    shown = {}
+        return {"worker": broker, "beat": broker}, []
+    windows = {"worker": settings.HEALTHZ_WORKER_WINDOW, "beat": settings.HEALTHZ_BEAT_WINDOW}
+    shown, problems = {}, []
     for process, age in ages().items():
+        window = windows[process]
         if age is None:
             shown[process] = "never seen"
         else:
-            state = "ok" if age < STALE_AFTER else "stale"
+            state = "ok" if age < window else "stale"
             shown[process] = f"{state} (last seen {age:.0f} s ago)"
-    return shown
+        if age is None or age >= window:
+            action = "ran" if process == "worker" else "sent"
+            problems.append(f"no {process} {action} a heartbeat within {window} s")
+    return shown, problems
 
 
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Database and broker status for load balancers (200 healthy, 503 not), and for operators
-    the worker's and beat's last heartbeats (reported, not part of the web's health)."""
+    """For load balancers and operators: 200 when healthy, 503 when the database or broker is
+    down or, in services mode, no worker ran (or beat sent) a heartbeat within its window;
+    ``problems`` says why."""
     status = {"database": _database_status(), "broker": _broker_status()}
-    healthy = not any(value.startswith("error") for value in status.values())
-    body = {
-        "status": "ok" if healthy else "error",
-        **status,
-        **_background_status(status["broker"]),
-    }
+    background, problems = _background_status(status["broker"])
+    problems = [
+        f"{service} {value}" for service, value in status.items() if value.startswith("error")
+    ] + problems
+    body = {"status": "error" if problems else "ok", **status, **background}
     if status["database"] == "ok":
         body["goals_in_error"] = _goals_in_error()
-    return JsonResponse(body, status=200 if healthy else 503)
+    if problems:
+        body["problems"] = problems
+    return JsonResponse(body, status=503 if problems else 200)
 
 
 def _goals_in_error() -> int:

@@ -8,7 +8,9 @@ under REQUIRE_SERVICES=1.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -75,6 +77,57 @@ def worker(settings) -> Iterator[Callable[..., subprocess.Popen]]:  # noqa: ANN0
         app.conf.task_default_queue = previous_queue
         for process in started:
             worker_stop(process)
+
+
+def shared_database_url() -> str:
+    """The test database as a URL, for a server process to use the same one."""
+    if connection.vendor == "postgresql":
+        return database_url()
+    return f"sqlite:///{connection.settings_dict['NAME']}"  # an absolute path: sqlite:////...
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn() -> Iterator[Callable[..., str]]:
+    """Start a real gunicorn (one sync worker, as in production) on 127.0.0.1 and the test
+    database, with extra environment variables; its URL. Stopped by PID after the test."""
+    started: list[subprocess.Popen] = []
+
+    def start(**env: str) -> str:
+        port = free_port()
+        command = [sys.executable, "-m", "gunicorn", "goals_project.wsgi"]
+        command += [
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--access-logfile",
+            "/dev/null",
+        ]
+        environ = os.environ | {"DATABASE_URL": shared_database_url()} | env
+        started.append(subprocess.Popen(command, cwd=settings.BASE_DIR, env=environ))
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _answers(port), seconds=30)
+        return url
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            worker_stop(process)
+
+
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
 
 
 def wait_for(check: Callable[[], bool], seconds: float = 30) -> float:
@@ -150,16 +203,20 @@ def blocked_writers() -> int:
 
 @contextmanager
 def broker_at(url: str) -> Iterator[None]:
-    """Point this process's Celery producer at another broker URL (and back)."""
-    previous = app.conf.broker_url
+    """Point this process's Celery producer and result backend at another Redis URL (and
+    back), as one Redis is both in services mode."""
+    previous = app.conf.broker_url, app.conf.result_backend
 
-    def use(target: str) -> None:
-        app.conf.broker_url = target
+    def use(broker: str, results: str | None) -> None:
+        app.conf.broker_url = broker
+        app.conf.result_backend = results
         app._pool = None
         app.amqp._producer_pool = None
+        app._backend_cache = None
+        app._local.__dict__.pop("backend", None)
 
-    use(url)
+    use(url, url)
     try:
         yield
     finally:
-        use(previous)
+        use(*previous)

@@ -59,7 +59,7 @@ def test_a_rep_sees_their_bars_with_units_status_and_pace(org: Org, goal: Goal) 
 
 def test_the_panel_refreshes_itself_as_a_partial(org: Org, goal: Goal) -> None:
     page = client_for(org.rep).get("/me/")
-    assert "every 30s [document.visibilityState === &#x27;visible&#x27;]" in page.content.decode()
+    assert 'hx-trigger="every 30s" data-poll' in page.content.decode()
     partial = client_for(org.rep).get("/me/", headers={"HX-Request": "true", "HX-Target": "panel"})
     body = partial.content.decode()
     assert body.lstrip().startswith('<div id="panel"') and "<html" not in body

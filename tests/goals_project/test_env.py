@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from goals_project.env import (
     database_from_url,
     env_bool,
+    env_float,
     env_list,
     env_redis_url,
     env_url_origins,
@@ -124,19 +125,35 @@ def test_it_starts_with_production_settings():
     assert result.returncode == 0, result.stderr
 
 
-def test_it_passes_the_deploy_checks_with_production_settings():
-    result = _load_settings(
-        sys.executable,
-        "manage.py",
-        "check",
-        "--deploy",
-        "--fail-level=WARNING",
-        DEBUG="0",
-        SECRET_KEY="a-long-random-production-secret-0123456789-abcdefghijklmnop",
-        ALLOWED_HOSTS="goals.example.com",
-    )
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "a-long-random-production-secret-0123456789-abcdefghijklmnop",
+    "ALLOWED_HOSTS": "goals.example.com",
+}
+DEPLOY_CHECK = (sys.executable, "manage.py", "check", "--deploy", "--fail-level=WARNING")
+
+
+def test_it_passes_the_deploy_checks_with_production_settings(tmp_path):
+    env = PRODUCTION | {"STATIC_ROOT": str(tmp_path)}
+    collected = _load_settings(sys.executable, "manage.py", "collectstatic", "--no-input", **env)
+    assert collected.returncode == 0, collected.stderr
+    result = _load_settings(*DEPLOY_CHECK, **env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_it_refuses_to_start_in_production_without_collected_static_files(tmp_path):
+    env = PRODUCTION | {"STATIC_ROOT": str(tmp_path)}
+    message = f"The static files manifest {tmp_path / 'staticfiles.json'} is missing"
+    checked = _load_settings(*DEPLOY_CHECK, **env)
+    assert checked.returncode != 0
+    assert "goals.E001" in checked.stderr and message in checked.stderr
+    assert "manage.py collectstatic --no-input" in checked.stderr
+    served = _load_settings(sys.executable, "-c", "import goals_project.wsgi", **env)
+    assert served.returncode != 0 and message in served.stderr
+    # Commands that are not serving run without it (migrate runs every non-deploy check).
+    plain = _load_settings(sys.executable, "manage.py", "check", **env)
+    assert plain.returncode == 0, plain.stderr
 
 
 def test_json_logging_writes_one_object_a_line():
@@ -170,3 +187,17 @@ def test_gunicorn_reads_its_settings_from_the_environment():
     settings = runpy.run_path("gunicorn.conf.py", init_globals={})
     assert settings["bind"] == f"0.0.0.0:{os.environ.get('PORT', '8000')}"
     assert settings["workers"] >= 1 and settings["accesslog"] == "-"
+
+
+def test_it_reads_positive_numbers(monkeypatch):
+    monkeypatch.setenv("TIMEOUT", "0.25")
+    assert env_float("TIMEOUT", 1.0) == 0.25
+    monkeypatch.delenv("TIMEOUT")
+    assert env_float("TIMEOUT", 1.0) == 1.0
+
+
+@pytest.mark.parametrize("raw", ["soon", "0", "-1", "nan", "inf"])
+def test_it_rejects_a_number_that_is_not_positive(monkeypatch, raw):
+    monkeypatch.setenv("TIMEOUT", raw)
+    with pytest.raises(ImproperlyConfigured, match="TIMEOUT="):
+        env_float("TIMEOUT", 1.0)

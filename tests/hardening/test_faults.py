@@ -380,7 +380,7 @@ def test_postgresql_restarted_during_a_recompute_loses_nothing(
         [goal_id, DAYS - 1],
     )
     worker(database=cluster.url)
-    interrupted = recompute_goal.apply_async(args=[goal_id])
+    interrupted = recompute_goal.apply_async(args=[goal_id], ignore_result=False)
     wait_for(lambda: _writers_blocked(cluster), seconds=60)  # first batches written, uncommitted
     cluster.pg_ctl("-m", "fast", "restart")
     reader.close()
@@ -389,11 +389,13 @@ def test_postgresql_restarted_during_a_recompute_loses_nothing(
     assert cells(cluster.execute(CELLS, [goal_id])) == before  # none of it is visible
     count = "SELECT count(*) FROM crm_activity WHERE tenant_id = %s"
     assert cluster.execute(count, [seeded["tenant"]]) == [(2 * MANAGERS * REPS_EACH * DAYS,)]
-    recompute_goal.apply_async(args=[goal_id]).get(timeout=60)  # the worker reconnects
+    recompute_goal.apply_async(args=[goal_id], ignore_result=False).get(
+        timeout=60
+    )  # the worker reconnects
     after = cells(cluster.execute(CELLS, [goal_id]))
     [(root,)] = cluster.execute("SELECT team_id FROM goals_goal WHERE id = %s", [goal_id])
     tops = {numbers[1] for (_, member, _), numbers in after.items() if member == root}
     assert tops == {2 * MANAGERS * REPS_EACH}  # both calls of every rep, every day
     cluster.execute("DELETE FROM achievements_achievement WHERE goal_id = %s", [goal_id])
-    recompute_goal.apply_async(args=[goal_id]).get(timeout=60)
+    recompute_goal.apply_async(args=[goal_id], ignore_result=False).get(timeout=60)
     assert cells(cluster.execute(CELLS, [goal_id])) == after  # as a recompute from nothing

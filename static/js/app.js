@@ -1,0 +1,40 @@
+// The pages' small behaviours, bound through data attributes: the Content-Security-Policy lets
+// scripts come from this site's files only (no inline handlers, no hx-on, no eval).
+"use strict";
+
+document.addEventListener("click", (event) => {
+  const remover = event.target.closest("[data-remove-closest]");
+  if (remover) {
+    remover.closest(remover.dataset.removeClosest).remove();
+  }
+  const toggle = event.target.closest("[data-toggle-node]");
+  if (toggle) {
+    const node = toggle.closest(".node");
+    node.classList.toggle("open");
+    toggle.setAttribute("aria-expanded", node.classList.contains("open"));
+  }
+});
+
+document.addEventListener("change", (event) => {
+  const field = event.target;
+  if (field.matches("[data-autosubmit]")) {
+    field.form.submit();
+  }
+  if (field.matches("[data-shows-stage]")) {
+    document.getElementById(field.dataset.showsStage).hidden = !field.selectedOptions[0].dataset.stage;
+  }
+});
+
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset.confirm;
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+  }
+});
+
+// A panel's poll (data-poll) waits while its tab is hidden.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (document.visibilityState !== "visible" && event.detail.elt.matches("[data-poll]")) {
+    event.preventDefault();
+  }
+});
