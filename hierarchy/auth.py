@@ -9,6 +9,19 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
 
+def login_normalize(login: str | None) -> str:
+    """The identity a login attempt is counted against: trimmed and case-folded, so that every
+    spelling of one email is one identity, as it is for the (case-insensitive) lookup."""
+    return (login or "").strip().casefold()
+
+
+def throttle_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str:
+    """django-axes' key for a login attempt (``AXES_USERNAME_CALLABLE``): the normalized login."""
+    if credentials is not None:
+        return login_normalize(credentials.get("username"))
+    return login_normalize(request.POST.get("username"))
+
+
 class EmailBackend(ModelBackend):
     """Log in with the email address (case-insensitive) instead of the username."""
 
