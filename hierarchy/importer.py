@@ -20,7 +20,7 @@ from django_scopes import scope
 
 from .audit import audit_record
 from .models import Member, Tenant
-from .services import Actor, _lock_tree, member_create, normalize_email
+from .services import Actor, _lock_tree, last_admin_problem, member_create, normalize_email
 from .signals import members_changed_on_commit
 
 COLUMNS = ("email", "name", "role", "reports_to", "title")
@@ -179,6 +179,26 @@ def _check_tree(
     return parents
 
 
+def _check_keeps_an_admin(
+    rows: list[_Row], existing: dict[str, Member], problems: list[Problem], unit: str
+) -> None:
+    """Rows that demote an active admin are refused when no active admin would remain."""
+    admins = {email for email, m in existing.items() if m.is_active and m.is_admin}
+    demoted = [row for row in rows if row.email in admins and row.role != Member.Role.ADMIN]
+    if not demoted:
+        return
+    promoted = {
+        row.email
+        for row in rows
+        if row.role == Member.Role.ADMIN
+        and (row.email not in existing or existing[row.email].is_active)
+    }
+    if admins - {row.email for row in demoted} or promoted:
+        return
+    for row in demoted:
+        problems.append(Problem(row.line, last_admin_problem(existing[row.email]), "role", unit))
+
+
 def members_import(
     *, tenant: Tenant, file: TextIO, progress: Progress | None = None, actor: Actor = None
 ) -> ImportResult:
@@ -220,6 +240,7 @@ def members_upsert(
                 message = f"{row.email} is already in use by another account"
                 problems.append(Problem(row.line, message, "email", unit))
         parents = _check_tree(rows, existing, problems, unit)
+        _check_keeps_an_admin(rows, existing, problems, unit)
         if problems:
             raise MemberImportError(problems)
         with transaction.atomic():

@@ -66,6 +66,23 @@ def _profile_errors(name: str, role: str) -> dict[str, list[str]]:
     return errors
 
 
+def last_admin_problem(member: Member) -> str:
+    """Why the member cannot stop being an admin: a tenant always keeps an active admin."""
+    return (
+        f"{member.name} ({member.email}) is the organization's last active admin: make another "
+        "member an admin first"
+    )
+
+
+def _check_keeps_an_admin(member: Member, field: str) -> None:
+    """Refuse to demote or deactivate the tenant's last active admin (call under the lock)."""
+    if not (member.is_admin and member.is_active):
+        return
+    admins = Member.objects.filter(tenant_id=member.tenant_id, role=Member.Role.ADMIN)
+    if not admins.filter(is_active=True).exclude(pk=member.pk).exists():
+        raise ValidationError({field: last_admin_problem(member) + "."})
+
+
 def _lock_tree(tenant_id: int) -> None:
     """Serialize tree writes within a tenant (mptt updates span several statements)."""
     Tenant.objects.select_for_update().filter(pk=tenant_id).exists()
@@ -194,7 +211,11 @@ def member_update(
     if errors := _profile_errors(name, role):
         raise ValidationError(errors)
     with transaction.atomic(), scope(tenant=member.tenant_id):
-        before = member_snapshot(_fresh(member))
+        _lock_tree(member.tenant_id)
+        current = _fresh(member)
+        if role != Member.Role.ADMIN:
+            _check_keeps_an_admin(current, "role")
+        before = member_snapshot(current)
         Member._tree_manager.filter(pk=member.pk).update(
             name=name.strip(), title=title.strip(), role=role
         )
@@ -237,6 +258,7 @@ def member_deactivate(
             raise ValidationError({"member": "The top of the organization cannot be deactivated."})
         if not member.is_active:
             raise ValidationError({"member": f"{member.name} is already inactive."})
+        _check_keeps_an_admin(member, "member")
         manager = member.reports_to
         if reports_to is not None:
             manager = _fresh_manager(reports_to, member.tenant_id)
