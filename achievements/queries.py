@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
@@ -16,6 +15,7 @@ from django_scopes import scope
 from goals.calendar import elapsed_fraction
 from goals.models import Goal
 from goals.targets import is_additive
+from goals_project.csvcells import NeutralDictWriter
 
 from .models import Achievement
 from .pace import Pace, pace
@@ -129,6 +129,6 @@ def write_rows(rows: list[dict[str, Any]], file: TextIO, fmt: str) -> None:
         json.dump(rows, file, cls=DjangoJSONEncoder, indent=1)
         file.write("\n")
         return
-    writer = csv.DictWriter(file, fieldnames=EXPORT_FIELDS)
+    writer = NeutralDictWriter(file, fieldnames=EXPORT_FIELDS)
     writer.writeheader()
     writer.writerows(rows)

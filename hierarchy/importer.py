@@ -1,5 +1,8 @@
 """Members CSV import and export: ``email,name,role,reports_to,title``.
 
+Exported text cells that a spreadsheet would run as a formula carry a leading quote
+(goals_project.csvcells), which the import reads off again: an export imports back unchanged.
+
 One importer serves ``manage.py import_members`` and the upload form. The whole file is
 validated before anything is written; every problem is reported with its line number (the
 header is line 1); nothing is written unless the whole file is valid.
@@ -17,6 +20,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django_scopes import scope
+
+from goals_project.csvcells import NeutralDictWriter, cell_restore
 
 from .audit import audit_record
 from .models import Member, Tenant
@@ -84,7 +89,7 @@ def _csv_records(file: TextIO, problems: list[Problem]) -> Iterator[tuple[int, d
                 Problem(reader.line_num, f"more values than the {len(COLUMNS)} columns")
             )
             continue
-        yield reader.line_num, raw
+        yield reader.line_num, {column: cell_restore(value) for column, value in raw.items()}
 
 
 def _parse(
@@ -348,8 +353,8 @@ def _parents_first(rows: list[_Row], parents: dict[str, str | None]) -> list[_Ro
 
 def members_export(*, tenant: Tenant, file: TextIO) -> int:
     """Write the tenant's active members in tree order, in the import's format."""
-    writer = csv.writer(file, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer = NeutralDictWriter(file, fieldnames=COLUMNS)
+    writer.writeheader()
     count = 0
     with scope(tenant=tenant):
         members = (
@@ -359,6 +364,14 @@ def members_export(*, tenant: Tenant, file: TextIO) -> int:
         )
         for member in members:
             manager = member.reports_to.user.email if member.reports_to_id else ""
-            writer.writerow([member.user.email, member.name, member.role, manager, member.title])
+            writer.writerow(
+                {
+                    "email": member.user.email,
+                    "name": member.name,
+                    "role": member.role,
+                    "reports_to": manager,
+                    "title": member.title,
+                }
+            )
             count += 1
     return count
