@@ -16,10 +16,11 @@ def login_normalize(login: str | None) -> str:
 
 
 def throttle_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str:
-    """django-axes' key for a login attempt (``AXES_USERNAME_CALLABLE``): the normalized login."""
-    if credentials is not None:
-        return login_normalize(credentials.get("username"))
-    return login_normalize(request.POST.get("username"))
+    """django-axes' key for a login attempt (``AXES_USERNAME_CALLABLE``): the normalized login
+    as typed. The form's field comes first: on a success axes passes the user's username,
+    which is not the email (``hierarchy.services.login_username``)."""
+    typed = request.POST.get("username") if request is not None else None
+    return login_normalize(typed or (credentials or {}).get("username"))
 
 
 class EmailBackend(ModelBackend):
@@ -35,14 +36,16 @@ class EmailBackend(ModelBackend):
         if not username or password is None or "@" not in username:
             return None
         user_model = get_user_model()
-        users = list(user_model._default_manager.filter(email__iexact=username.strip())[:2])
-        if len(users) != 1:
-            # Unknown or ambiguous: run the hasher anyway so timing does not reveal which.
+        # One email may be a login in several tenants: the password says which (the first
+        # created when two share it).
+        users = user_model._default_manager.filter(email__iexact=username.strip()).order_by("pk")
+        users = list(users)
+        if not users:
+            # Unknown: run the hasher anyway so that timing does not reveal it.
             user_model().set_password(password)
-            return None
-        user = users[0]
-        if user.check_password(password) and self.user_can_authenticate(user):
-            return user
+        for user in users:
+            if user.check_password(password) and self.user_can_authenticate(user):
+                return user
         return None
 
 

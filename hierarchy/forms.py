@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from .models import Member
+from .models import Member, Tenant
 from .services import email_problem, normalize_email
 
 
@@ -32,13 +32,17 @@ class ServiceErrorsMixin:
 
 class MemberAddForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(max_length=200)
-    email = forms.EmailField()
+    email = forms.CharField(max_length=320)  # checked as a login in the tenant by clean_email
     role = forms.ChoiceField(choices=Member.Role.choices, initial=Member.Role.REP)
     title = forms.CharField(max_length=200, required=False)
 
+    def __init__(self, *args: object, tenant: Tenant, **kwargs: object) -> None:
+        self.tenant = tenant
+        super().__init__(*args, **kwargs)
+
     def clean_email(self) -> str:
         email = normalize_email(self.cleaned_data["email"])
-        if problem := email_problem(email):
+        if problem := email_problem(email, tenant=self.tenant):
             raise ValidationError(problem)
         return email
 

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django_scopes import scope
 
@@ -25,7 +23,15 @@ from goals_project.csvcells import NeutralDictWriter, cell_restore
 
 from .audit import audit_record
 from .models import Member, Tenant
-from .services import Actor, _lock_tree, last_admin_problem, member_create, normalize_email
+from .services import (
+    Actor,
+    _lock_tree,
+    email_format_problem,
+    last_admin_problem,
+    login_username,
+    member_create,
+    normalize_email,
+)
 from .signals import members_changed_on_commit
 
 COLUMNS = ("email", "name", "role", "reports_to", "title")
@@ -107,12 +113,8 @@ def _parse(
         manager = normalize_email(values["reports_to"]) or None
         role = values["role"].lower()
         for label, address in (("email", email), ("reports_to", manager)):
-            if address is None:
-                continue
-            try:
-                validate_email(address)
-            except ValidationError:
-                problem(f"{label} {address!r} is not a valid email address", label)
+            if address is not None and (wrong := email_format_problem(address)):
+                problem(f"{label} {address!r} {wrong}", label)
         if not values["name"]:
             problem("name is empty", "name")
         for column in ("name", "title"):
@@ -235,15 +237,6 @@ def members_upsert(
         existing = {
             m.user.email: m for m in Member.objects.select_related("user", "reports_to__user")
         }
-        taken = set(
-            get_user_model()
-            ._default_manager.filter(email__in=[r.email for r in rows if r.email not in existing])
-            .values_list("email", flat=True)
-        )
-        for row in rows:
-            if row.email in taken:
-                message = f"{row.email} is already in use by another account"
-                problems.append(Problem(row.line, message, "email", unit))
         parents = _check_tree(rows, existing, problems, unit)
         _check_keeps_an_admin(rows, existing, problems, unit)
         if problems:
@@ -292,7 +285,9 @@ def _write(
             ordered.remove(root)
             step()
         new_users = {
-            row.email: get_user_model()(username=row.email, email=row.email)
+            row.email: get_user_model()(
+                username=login_username(tenant.pk, row.email), email=row.email
+            )
             for row in ordered
             if row.email not in members
         }

@@ -33,27 +33,56 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def email_problem(email: str) -> str | None:
-    """Why an email cannot be a new login (malformed, or taken in any tenant), or None."""
+def login_username(tenant_id: int, email: str) -> str:
+    """The Django username of a tenant's login for this (normalized) email.
+
+    An email is one login per tenant: the same address in two tenants is two separate
+    accounts, so that no tenant can learn another's members. The username is the tenant and a
+    digest of the email, unique in the database (one login per email within a tenant) and short
+    enough for its 150 characters whatever the email's length.
+    """
+    return f"t{tenant_id}-{hashlib.sha256(email.encode()).hexdigest()}"
+
+
+def email_format_problem(email: str) -> str | None:
+    """Why an email cannot be stored as a login (malformed, or longer than its column), or None."""
+    longest = get_user_model()._meta.get_field("email").max_length
+    if len(email) > longest:
+        return f"is longer than {longest} characters"
     try:
         validate_email(email)
     except ValidationError:
-        return f"{email!r} is not a valid email address."
-    if get_user_model()._default_manager.filter(email__iexact=email).exists():
-        return f"{email} is already in use."
+        return "is not a valid email address"
     return None
 
 
-def _login_errors(email: str, password: str | None) -> dict[str, list[str]]:
+def email_problem(email: str, *, tenant: Tenant | int) -> str | None:
+    """Why an email cannot be a new login in the tenant (malformed, or already one of its
+    members), or None. Other tenants' members are never looked at."""
+    if problem := email_format_problem(email):
+        return f"{email!r} {problem}."
+    with scope(tenant=tenant):
+        if Member.objects.filter(user__email__iexact=email).exists():
+            return f"{email} is already a member of this organization."
+    return None
+
+
+def _password_errors(email: str, password: str | None) -> dict[str, list[str]]:
+    """A new login's password is refused when weak (None: no password yet, an invitation)."""
+    if password is None:
+        return {}
+    try:
+        validate_password(password, get_user_model()(username=email, email=email))
+    except ValidationError as exc:
+        return {"password": list(exc.messages)}
+    return {}
+
+
+def _login_errors(email: str, password: str | None, tenant: Tenant | int) -> dict[str, list[str]]:
     """Problems with a new login: a malformed or taken email, a weak password."""
-    errors: dict[str, list[str]] = {}
-    if problem := email_problem(email):
+    errors = _password_errors(email, password)
+    if problem := email_problem(email, tenant=tenant):
         errors["email"] = [problem]
-    if password is not None:
-        try:
-            validate_password(password, get_user_model()(username=email, email=email))
-        except ValidationError as exc:
-            errors["password"] = list(exc.messages)
     return errors
 
 
@@ -165,11 +194,12 @@ def member_create(
 ) -> Member:
     """Create the Django user and the member under ``reports_to`` (None: the tenant's root).
 
-    Emails are unique across all tenants because they are the login. Without a password the
-    user cannot log in until they set one (see ``member_invite_send``).
+    An email is unique within a tenant; in another tenant the same address is another login
+    (``login_username``). Without a password the user cannot log in until they set one (see
+    ``member_invite_send``).
     """
     email = normalize_email(email)
-    errors = _login_errors(email, password) | _profile_errors(name, role)
+    errors = _login_errors(email, password, tenant) | _profile_errors(name, role)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic(), scope(tenant=tenant):
@@ -177,7 +207,7 @@ def member_create(
         if reports_to is not None:
             reports_to = _fresh_manager(reports_to, tenant.pk)
             _check_manager(None, reports_to)
-        user = get_user_model()(username=email, email=email)
+        user = get_user_model()(username=login_username(tenant.pk, email), email=email)
         if password is None:
             user.set_unusable_password()
         else:
@@ -326,7 +356,9 @@ def tenant_create(
         if "slug" in errors and Tenant.objects.filter(slug=slug).exists():
             errors["slug"] = [f"The slug {slug!r} is already taken."]
     admin_email = normalize_email(admin_email)
-    for field, messages in _login_errors(admin_email, admin_password).items():
+    if problem := email_format_problem(admin_email):
+        errors["admin_email"] = [f"{admin_email!r} {problem}."]
+    for field, messages in _password_errors(admin_email, admin_password).items():
         errors[f"admin_{field}"] = messages
     if errors:
         raise ValidationError(errors)

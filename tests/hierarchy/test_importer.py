@@ -139,15 +139,6 @@ def test_it_reports_two_roots_in_a_new_file():
     assert len(found) == 2 and all("two roots" in p for p in found)
 
 
-def test_it_refuses_an_email_of_another_organization():
-    other = TenantFactory()
-    run_import(other, ORG)
-    tenant = TenantFactory()
-    assert problems(tenant, HEADER + "ceo@acme.example,Someone,admin,,\n") == [
-        "line 2: ceo@acme.example is already in use by another account"
-    ]
-
-
 def test_it_refuses_bad_headers():
     tenant = TenantFactory()
     assert problems(tenant, "email,name,role\nx@a.example,X,rep\n") == [
