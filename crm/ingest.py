@@ -30,6 +30,7 @@ from django.db import connection, models, reset_queries, transaction
 from django.utils import timezone
 from django_scopes import scope
 
+from goals_project.dates import date_range_problem
 from hierarchy.importer import Problem
 from hierarchy.models import Member, Tenant
 from hierarchy.services import normalize_email
@@ -237,9 +238,12 @@ def _custom_value(declared: CustomField, raw: object) -> object:
     text = _text(name, raw)
     if kind is CustomField.Type.DATE:
         try:
-            return date.fromisoformat(text).isoformat()
+            day = date.fromisoformat(text)
         except ValueError:
             raise _Bad(f"{name} {_shown(raw)} is not a date (YYYY-MM-DD)") from None
+        if problem := date_range_problem(day):
+            raise _Bad(f"{name} {problem}")
+        return day.isoformat()
     if kind is CustomField.Type.CHOICE:
         by_key = {choice.lower(): choice for choice in declared.choices}
         if text.lower() not in by_key:

@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
+from goals_project.dates import validate_date_range
 from hierarchy.models import Member
 from rulesets.models import GoalRule, Ruleset
 
@@ -29,9 +30,13 @@ class GoalBasicsForm(forms.Form):
         queryset=Member.objects.none(), empty_label=None, help_text="Whose team the goal covers."
     )
     cycle = forms.ChoiceField(choices=[(k.value, k.value.capitalize()) for k in CycleKind])
-    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_date_range]
+    )
     end = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}), help_text="The last day, inclusive."
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_date_range],
+        help_text="The last day, inclusive.",
     )
     holders = forms.ChoiceField(
         choices=Goal.Holders.choices, label="Who holds targets", initial=Goal.Holders.REPS

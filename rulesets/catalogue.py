@@ -16,6 +16,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from goals_project.dates import date_range_problem
+
 
 class FieldType(StrEnum):
     TEXT = "text"
@@ -247,6 +249,8 @@ def _coerce_scalar(
             raise ConditionError(
                 "value", f"{spec.label} needs an ISO date such as 2027-01-31, not {raw!r}"
             ) from None
+        if problem := date_range_problem(value):
+            raise ConditionError("value", f"{spec.label}: {problem}")
         if isinstance(value, datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=ZoneInfo(time_zone))
         return value
