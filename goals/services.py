@@ -23,6 +23,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from goals_project.dates import date_range_problem
+from goals_project.lengths import too_long
 from hierarchy.audit import audit_record
 from hierarchy.models import Member
 from hierarchy.services import Actor
@@ -404,6 +405,9 @@ def goal_check(
     draft.name = draft.name.strip()
     if not draft.name:
         errors["name"] = "A goal needs a name."
+    for name in ("name", "title"):
+        if problem := too_long(Goal, name, getattr(draft, name)):
+            errors[name] = f"The {name} {problem}."
     if draft.cycle not in CycleKind.__members__.values():
         errors["cycle"] = f"Choose a cycle: {', '.join(CycleKind)}."
     if draft.holders not in Goal.Holders.values:

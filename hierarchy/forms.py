@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
@@ -19,6 +22,13 @@ class EmailLoginForm(AuthenticationForm):
             "That email and password do not match an account. Check both and try again."
         ),
     }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Django sizes the field to the username (150); the login is the email (254).
+        longest = get_user_model()._meta.get_field("email").max_length
+        self.fields["username"].max_length = longest
+        self.fields["username"].widget.attrs["maxlength"] = longest
 
 
 class ServiceErrorsMixin:

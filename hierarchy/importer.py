@@ -20,6 +20,7 @@ from django.db import transaction
 from django_scopes import scope
 
 from goals_project.csvcells import NeutralDictWriter, cell_restore
+from goals_project.lengths import too_long
 
 from .audit import audit_record
 from .models import Member, Tenant
@@ -118,9 +119,8 @@ def _parse(
         if not values["name"]:
             problem("name is empty", "name")
         for column in ("name", "title"):
-            longest = Member._meta.get_field(column).max_length
-            if len(values[column]) > longest:
-                problem(f"{column} is longer than {longest} characters", column)
+            if wrong := too_long(Member, column, values[column]):
+                problem(f"{column} {wrong}", column)
         for column in COLUMNS:
             if "\x00" in values[column]:
                 problem(f"{column} contains a NUL character, which cannot be stored", column)

@@ -24,6 +24,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_scopes import scope, scopes_disabled
 
+from goals_project.lengths import too_long
+
 from .audit import audit_record, member_snapshot
 from .models import ApiToken, Member, Tenant
 from .signals import members_changed_on_commit
@@ -46,9 +48,8 @@ def login_username(tenant_id: int, email: str) -> str:
 
 def email_format_problem(email: str) -> str | None:
     """Why an email cannot be stored as a login (malformed, or longer than its column), or None."""
-    longest = get_user_model()._meta.get_field("email").max_length
-    if len(email) > longest:
-        return f"is longer than {longest} characters"
+    if problem := too_long(get_user_model(), "email", email):
+        return problem
     try:
         validate_email(email)
     except ValidationError:
@@ -86,10 +87,13 @@ def _login_errors(email: str, password: str | None, tenant: Tenant | int) -> dic
     return errors
 
 
-def _profile_errors(name: str, role: str) -> dict[str, list[str]]:
+def _profile_errors(name: str, role: str, title: str = "") -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not name.strip():
         errors["name"] = ["A name is required."]
+    for field, value in (("name", name), ("title", title)):
+        if problem := too_long(Member, field, value.strip()):
+            errors[field] = [f"The {field} {problem}."]
     if role not in Member.Role.values:
         errors["role"] = [f"{role!r} is not a role: use admin, manager or rep."]
     return errors
@@ -199,7 +203,7 @@ def member_create(
     ``member_invite_send``).
     """
     email = normalize_email(email)
-    errors = _login_errors(email, password, tenant) | _profile_errors(name, role)
+    errors = _login_errors(email, password, tenant) | _profile_errors(name, role, title)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic(), scope(tenant=tenant):
@@ -238,7 +242,7 @@ def member_update(
     *, member: Member, name: str, title: str, role: str, actor: Actor = None
 ) -> Member:
     """Change what a member is called and their role; their place in the tree stays."""
-    if errors := _profile_errors(name, role):
+    if errors := _profile_errors(name, role, title):
         raise ValidationError(errors)
     with transaction.atomic(), scope(tenant=member.tenant_id):
         _lock_tree(member.tenant_id)
@@ -382,6 +386,8 @@ def api_token_create(*, tenant: Tenant, name: str, actor: Actor = None) -> tuple
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Give the token a name that says where it is used."})
+    if problem := too_long(ApiToken, "name", name):
+        raise ValidationError({"name": f"The name {problem}."})
     key = ApiToken.PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic(), scope(tenant=tenant):
         token = ApiToken.objects.create(
