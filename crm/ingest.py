@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import partial
 from typing import Any, TextIO
 
@@ -31,6 +31,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from goals_project.dates import date_range_problem
+from goals_project.numbers import EXAMPLE, number_parse
 from hierarchy.importer import Problem
 from hierarchy.models import Member, Tenant
 from hierarchy.services import normalize_email
@@ -119,12 +120,9 @@ def _text(name: str, value: object) -> str:
 def _decimal(name: str, value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise _Bad(f"{name} {_shown(value)} is not a number")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite():
-        raise _Bad(f"{name} {_shown(value)} is not a number (use digits and a point: 1250.50)")
+    number = number_parse(value)
+    if number is None:
+        raise _Bad(f"{name} {_shown(value)} is not a number ({EXAMPLE})")
     return number
 
 

@@ -15,7 +15,9 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
+from pydantic import BeforeValidator
 
+from goals_project.numbers import EXAMPLE, number_parse
 from goals_project.pagination import Pages
 from hierarchy.models import Member
 from rulesets.models import Ruleset
@@ -35,8 +37,17 @@ from .services import (
 router = Router()
 
 
+def _ascii_number(value: object) -> object:
+    """Text is read as a number only in ASCII digits (goals_project.numbers), as elsewhere."""
+    if isinstance(value, str) and number_parse(value) is None:
+        raise ValueError(f"{value!r} is not a number ({EXAMPLE})")
+    return value
+
+
 # A target, share or percentage: finite and within what a target is stored with.
-Amount = Annotated[Decimal, Field(gt=-AMOUNT_LIMIT, lt=AMOUNT_LIMIT)]
+Amount = Annotated[
+    Decimal, BeforeValidator(_ascii_number), Field(gt=-AMOUNT_LIMIT, lt=AMOUNT_LIMIT)
+]
 
 
 class PhasedTarget(Schema):

@@ -5,13 +5,14 @@ kept between requests but what the page posts)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.http import QueryDict
 
 from goals_project.dates import validate_date_range
+from goals_project.numbers import number_parse
 from hierarchy.models import Member
 from rulesets.models import GoalRule, Ruleset
 
@@ -66,11 +67,8 @@ class GoalBasicsForm(forms.Form):
 
 
 def _decimal(text: str) -> Decimal | None:
-    try:
-        number = Decimal(text.strip().replace(",", ""))
-    except (InvalidOperation, AttributeError):
-        return None
-    return number if number.is_finite() and abs(number) < AMOUNT_LIMIT else None
+    number = number_parse(text.replace(",", "")) if isinstance(text, str) else None
+    return number if number is not None and abs(number) < AMOUNT_LIMIT else None
 
 
 def _not_a_number(raw: str) -> str:

@@ -11,12 +11,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from goals_project.dates import date_range_problem
+from goals_project.numbers import EXAMPLE, number_parse
 
 
 class FieldType(StrEnum):
@@ -231,12 +231,9 @@ def _coerce_scalar(
     if kind in NUMERIC:
         if isinstance(raw, bool):
             raise ConditionError("value", f"{spec.label} needs a number, not {raw!r}")
-        try:
-            value = Decimal(str(raw))
-        except InvalidOperation:
-            raise ConditionError("value", f"{spec.label} needs a number, not {raw!r}") from None
-        if not value.is_finite():
-            raise ConditionError("value", f"{spec.label} needs a finite number")
+        value = number_parse(raw)
+        if value is None:
+            raise ConditionError("value", f"{spec.label} needs a number ({EXAMPLE}), not {raw!r}")
         return value
     if kind is FieldType.BOOLEAN:
         if not isinstance(raw, bool):
