@@ -387,8 +387,9 @@ def _check_targets(
         except DistributionError as exc:
             index = levels[exc.node][0] if exc.node in levels else None
             where = f"distribution.{index}" if index is not None else f"targets.{key}"
-            who = tree.members[exc.node].name if exc.node in tree.members else ""
-            errors[where] = f"{rule.name}: {who + ': ' if who else ''}{exc}"
+            names = {pk: member.name for pk, member in tree.members.items()}
+            who = names.get(exc.node, "")
+            errors[where] = f"{rule.name}: {who + ': ' if who else ''}{exc.named(names)}"
     return errors
 
 
