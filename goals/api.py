@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Discriminator, Tag
 
 from goals_project.numbers import EXAMPLE, number_parse
 from goals_project.pagination import Pages
@@ -55,6 +55,13 @@ class PhasedTarget(Schema):
     phasing: list[Amount] = Field(..., description="One percentage per cycle, adding up to 100.")
 
 
+# A target is an amount or a phased total; the tags keep the error locations short ("decimal").
+Target = Annotated[
+    Annotated[Amount, Tag("decimal")] | Annotated[PhasedTarget, Tag("PhasedTarget")],
+    Discriminator(lambda value: "PhasedTarget" if isinstance(value, dict | Schema) else "decimal"),
+]
+
+
 class LevelIn(Schema):
     parent: str = Field(..., description="The email of the manager whose share is split.")
     method: str = Field(..., description="equal, percentage or custom")
@@ -74,7 +81,7 @@ class GoalIn(Schema):
     backfill: bool = False
     holders: str = Field(Goal.Holders.REPS, description="reps or everyone")
     title: str = Field("", description="A KPI template: every member with this title holds it.")
-    targets: dict[str, Amount | PhasedTarget] = Field(
+    targets: dict[str, Target] = Field(
         ..., description="By rule key: the team target per cycle, or a phased total."
     )
     distribution: list[LevelIn] = Field([], description="Levels not listed split equally.")
