@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
@@ -13,6 +12,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from django_scopes import scope
 
+from core.csvcells import NeutralDictWriter
 from goals.calendar import elapsed_fraction
 from goals.models import Goal
 
@@ -120,6 +120,6 @@ def write_rows(rows: list[dict[str, Any]], file: TextIO, fmt: str) -> None:
         json.dump(rows, file, cls=DjangoJSONEncoder, indent=1)
         file.write("\n")
         return
-    writer = csv.DictWriter(file, fieldnames=EXPORT_FIELDS)
+    writer = NeutralDictWriter(file, fieldnames=EXPORT_FIELDS)
     writer.writeheader()
     writer.writerows(rows)

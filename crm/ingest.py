@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import partial
 from typing import Any, TextIO
 
@@ -36,7 +36,9 @@ from core.copy_upsert import (
     foreign_keys_checked_per_statement,
     upsert_by_copy,
 )
+from core.dates import date_range_problem
 from core.limits import MAX_RECORDS
+from core.numbers import EXAMPLE, number_parse
 from core.problems import Problem
 from hierarchy.models import Member, Tenant
 from hierarchy.services import normalize_email
@@ -124,12 +126,9 @@ def _text(name: str, value: object) -> str:
 def _decimal(name: str, value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise _Bad(f"{name} {_shown(value)} is not a number")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite():
-        raise _Bad(f"{name} {_shown(value)} is not a number (use digits and a point: 1250.50)")
+    number = number_parse(value)
+    if number is None:
+        raise _Bad(f"{name} {_shown(value)} is not a number ({EXAMPLE})")
     return number
 
 
@@ -262,9 +261,12 @@ def _custom_value(declared: CustomField, raw: object) -> object:
     text = _text(name, raw)
     if kind is CustomField.Type.DATE:
         try:
-            return date.fromisoformat(text).isoformat()
+            day = date.fromisoformat(text)
         except ValueError:
             raise _Bad(f"{name} {_shown(raw)} is not a date (YYYY-MM-DD)") from None
+        if problem := date_range_problem(day):
+            raise _Bad(f"{name} {problem}")
+        return day.isoformat()
     if kind is CustomField.Type.CHOICE:
         by_key = {choice.lower(): choice for choice in declared.choices}
         if text.lower() not in by_key:

@@ -1,6 +1,6 @@
 """Reading the timestamps and durations that CRM records carry.
 
-Pure: no Django. A value is ISO 8601. With an offset (``Z``, ``+02:00``) it means that
+Pure: no database. A value is ISO 8601. With an offset (``Z``, ``+02:00``) it means that
 instant; without one it is a wall-clock time in the tenant's time zone; a date alone is the
 start of that day there. The result is always an aware datetime in UTC.
 
@@ -20,6 +20,8 @@ import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from core.dates import date_range_problem
+
 EXAMPLES = "e.g. 2025-03-31T14:30:00+02:00, 2025-03-31 14:30 or 2025-03-31"
 DURATION_FORMATS = "whole seconds (90), mm:ss (01:30) or hh:mm:ss (00:01:30)"
 
@@ -31,13 +33,16 @@ _CLOCK = re.compile(r"([0-9]+):([0-5][0-9])(?::([0-5][0-9]))?")
 def parse_timestamp(text: str, time_zone: str) -> datetime:
     """The UTC instant ``text`` names, a naive value read in ``time_zone`` (an IANA name).
 
-    Raises ValueError with a message that a person who typed ``text`` understands.
+    Raises ValueError with a message that a person who typed ``text`` understands, also for a
+    value outside the accepted range (core.dates).
     """
     try:
         # A date alone parses as its midnight, which is the start of the day once localized.
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"{text!r} is not an ISO 8601 date or timestamp ({EXAMPLES})") from None
+    if problem := date_range_problem(moment):
+        raise ValueError(problem)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(time_zone))
     return moment.astimezone(UTC)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core.dates import validate_date_range
 from hierarchy.decorators import member_required
 from hierarchy.models import MANAGING_ROLES, Member
 
@@ -33,8 +34,10 @@ class RecordFilters(forms.Form):
     q = forms.CharField(required=False, label="Search")
     owner = forms.EmailField(required=False, label="Owner's email")
     status = forms.ChoiceField(required=False)
-    since = forms.DateField(required=False, label="From")
-    until = forms.DateField(required=False, label="To (inclusive)")
+    since = forms.DateField(required=False, label="From", validators=[validate_date_range])
+    until = forms.DateField(
+        required=False, label="To (inclusive)", validators=[validate_date_range]
+    )
 
     def __init__(self, *args: Any, model: type[Model], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -15,7 +15,9 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
+from pydantic import BeforeValidator, Discriminator, Tag
 
+from core.numbers import EXAMPLE, number_parse
 from core.pagination import Pages
 from hierarchy.models import Member
 from rulesets.models import Ruleset
@@ -35,13 +37,29 @@ from .services import (
 router = Router()
 
 
+def _ascii_number(value: object) -> object:
+    """Text is read as a number only in ASCII digits (core.numbers), as elsewhere."""
+    if isinstance(value, str) and number_parse(value) is None:
+        raise ValueError(f"{value!r} is not a number ({EXAMPLE})")
+    return value
+
+
 # A target, share or percentage: finite and within what a target is stored with.
-Amount = Annotated[Decimal, Field(gt=-AMOUNT_LIMIT, lt=AMOUNT_LIMIT)]
+Amount = Annotated[
+    Decimal, BeforeValidator(_ascii_number), Field(gt=-AMOUNT_LIMIT, lt=AMOUNT_LIMIT)
+]
 
 
 class PhasedTarget(Schema):
     total: Amount = Field(..., description="The target over the whole goal.")
     phasing: list[Amount] = Field(..., description="One percentage per cycle, adding up to 100.")
+
+
+# A target is an amount or a phased total; the tags keep the error locations short ("decimal").
+Target = Annotated[
+    Annotated[Amount, Tag("decimal")] | Annotated[PhasedTarget, Tag("PhasedTarget")],
+    Discriminator(lambda value: "PhasedTarget" if isinstance(value, dict | Schema) else "decimal"),
+]
 
 
 class LevelIn(Schema):
@@ -63,7 +81,7 @@ class GoalIn(Schema):
     backfill: bool = False
     holders: str = Field(Goal.Holders.REPS, description="reps or everyone")
     title: str = Field("", description="A KPI template: every member with this title holds it.")
-    targets: dict[str, Amount | PhasedTarget] = Field(
+    targets: dict[str, Target] = Field(
         ...,
         description=(
             "By rule key: the team target per cycle, or a phased total. A rule of the ruleset "

@@ -29,12 +29,21 @@ CURRENCY_QUANTUM = Decimal("0.01")
 PERCENTAGE_TOLERANCE = Decimal("0.01")  # three times 33.33% is a fair way to say "a third each"
 
 
-class DistributionError(ValueError):
-    """A split that cannot be made as asked. ``node`` names the parent whose split failed."""
+TAKER = "{taker}"
 
-    def __init__(self, message: str, *, node: object = None) -> None:
-        super().__init__(message)
-        self.node = node
+
+class DistributionError(ValueError):
+    """A split that cannot be made as asked. ``node`` names the parent whose split failed,
+    ``taker`` the key of the share at fault, which the message shows as its key (a member id)
+    unless the caller names it: ``named()``."""
+
+    def __init__(self, message: str, *, node: object = None, taker: object = None) -> None:
+        super().__init__(message.replace(TAKER, str(taker)))
+        self.template, self.node, self.taker = message, node, taker
+
+    def named(self, names: Mapping[Hashable, str]) -> str:
+        """The message with the share's taker called by its name in ``names``."""
+        return self.template.replace(TAKER, str(names.get(self.taker, self.taker)))
 
 
 class _Own(Enum):
@@ -63,7 +72,7 @@ def largest_remainder(
         raise DistributionError("There is no one to split the total among.")
     ratios = {}
     for key, weight in weights.items():
-        _require_non_negative(weight, f"The weight of {key}")
+        _require_non_negative(weight, "The weight of " + TAKER, taker=key)
         ratios[key] = weight.as_integer_ratio()
     # Weights as whole numbers over a common denominator: each exact share is units * w / W,
     # its floor and remainder one integer divmod (Fractions were most of a big tree's cost).
@@ -106,7 +115,7 @@ def split_percentages(
 def check_percentages(percentages: Mapping[Hashable, Decimal]) -> None:
     """Refuse percentages that are negative or do not add up to 100 (within 0.01)."""
     for key, percentage in percentages.items():
-        _require_non_negative(percentage, f"The percentage for {key}")
+        _require_non_negative(percentage, "The percentage for " + TAKER, taker=key)
     added = sum(percentages.values(), Decimal(0))
     missing = Decimal(100) - added
     if abs(missing) > PERCENTAGE_TOLERANCE:
@@ -126,7 +135,7 @@ def split_custom(
     """
     _units(total, quantum, "The team target")
     shares = {
-        key: quantum * _units(amount, quantum, f"The amount for {key}")
+        key: quantum * _units(amount, quantum, "The amount for " + TAKER, taker=key)
         for key, amount in amounts.items()
     }
     added = sum(shares.values(), Decimal(0))
@@ -216,7 +225,7 @@ def distribute(
                 allocations[parent], participants, methods.get(parent, EQUAL), quantum, scale_custom
             )
         except DistributionError as exc:
-            raise DistributionError(str(exc), node=parent) from exc
+            raise DistributionError(exc.template, node=parent, taker=exc.taker) from exc
         allocations.update({report: split[report] for report in reports})
         # Reversed so that the result lists nodes in depth-first order of the tree as given.
         pending.extend(reversed(reports))
@@ -301,31 +310,35 @@ def phase(
     return list(shares.values())
 
 
-def _units(amount: Decimal, quantum: Decimal, what: str) -> int:
+def _units(amount: Decimal, quantum: Decimal, what: str, *, taker: object = None) -> int:
     """``amount`` as a whole number of quanta, refusing negatives and fractions of a quantum."""
     _require_finite(quantum, "The quantum")
     if quantum <= 0:
         raise DistributionError(f"The quantum must be positive, not {quantum}.")
-    _require_non_negative(amount, what)
+    _require_non_negative(amount, what, taker=taker)
     (top, bottom), (step, steps) = amount.as_integer_ratio(), quantum.as_integer_ratio()
     units, rest = divmod(top * steps, bottom * step)  # amount / quantum as whole numbers
     if rest:
-        raise DistributionError(f"{what} ({amount}) is not a multiple of {quantum}.")
+        raise DistributionError(f"{what} ({amount}) is not a multiple of {quantum}.", taker=taker)
     return units
 
 
-def _require_non_negative(value: Decimal, what: str) -> None:
-    _require_finite(value, what)
+def _require_non_negative(value: Decimal, what: str, *, taker: object = None) -> None:
+    _require_finite(value, what, taker=taker)
     if value < 0:
-        raise DistributionError(f"{what} is negative ({value}); it must be zero or more.")
+        raise DistributionError(
+            f"{what} is negative ({value}); it must be zero or more.", taker=taker
+        )
 
 
-def _require_finite(value: Decimal, what: str) -> None:
+def _require_finite(value: Decimal, what: str, *, taker: object = None) -> None:
     # Floats would smuggle binary rounding into exact arithmetic; NaN and infinity mean nothing.
     if isinstance(value, float) or not isinstance(value, Decimal | int):
-        raise DistributionError(f"{what} must be a Decimal, not {type(value).__name__}.")
+        raise DistributionError(
+            f"{what} must be a Decimal, not {type(value).__name__}.", taker=taker
+        )
     if isinstance(value, Decimal) and not value.is_finite():
-        raise DistributionError(f"{what} must be a number, not {value}.")
+        raise DistributionError(f"{what} must be a number, not {value}.", taker=taker)
 
 
 def _plain(value: Decimal) -> str:

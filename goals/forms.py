@@ -5,12 +5,14 @@ kept between requests but what the page posts)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.http import QueryDict
 
+from core.dates import validate_date_range
+from core.numbers import number_parse
 from hierarchy.models import Member
 from rulesets.models import GoalRule, Ruleset
 
@@ -29,9 +31,13 @@ class GoalBasicsForm(forms.Form):
         queryset=Member.objects.none(), empty_label=None, help_text="Whose team the goal covers."
     )
     cycle = forms.ChoiceField(choices=[(k.value, k.value.capitalize()) for k in CycleKind])
-    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_date_range]
+    )
     end = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}), help_text="The last day, inclusive."
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_date_range],
+        help_text="The last day, inclusive.",
     )
     holders = forms.ChoiceField(
         choices=Goal.Holders.choices, label="Who holds targets", initial=Goal.Holders.REPS
@@ -61,11 +67,8 @@ class GoalBasicsForm(forms.Form):
 
 
 def _decimal(text: str) -> Decimal | None:
-    try:
-        number = Decimal(text.strip().replace(",", ""))
-    except (InvalidOperation, AttributeError):
-        return None
-    return number if number.is_finite() and abs(number) < AMOUNT_LIMIT else None
+    number = number_parse(text.replace(",", "")) if isinstance(text, str) else None
+    return number if number is not None and abs(number) < AMOUNT_LIMIT else None
 
 
 def _not_a_number(raw: str) -> str:

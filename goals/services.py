@@ -22,6 +22,8 @@ from django.db.models import Subquery
 from django.utils import timezone
 from django_scopes import scope
 
+from core.dates import date_range_problem
+from core.lengths import too_long
 from hierarchy.audit import audit_record
 from hierarchy.models import Member
 from hierarchy.services import Actor
@@ -44,6 +46,9 @@ class TargetInput:
 
 AMOUNT_LIMIT = Decimal(10) ** 15
 """Targets and shares stay below this: amounts are stored with 18 digits, 2 after the point."""
+MAX_CYCLES = 1000
+"""A goal's cycles are listed on its pages and in its API answers, a row per member and rule
+in each: a daily goal over decades would make answers of millions of rows."""
 
 
 def _storable(number: Decimal | int) -> bool:
@@ -277,6 +282,16 @@ def draft_plan(draft: GoalDraft, goal_cycles: list[Cycle], tree: GoalTree) -> Go
 # --- checking and saving --------------------------------------------------------------------
 
 
+def _check_range(draft: GoalDraft) -> dict[str, str]:
+    """Dates outside the accepted range (core.dates), of which nothing else can be
+    checked: their cycles would overflow."""
+    return {
+        name: problem + "."
+        for name, day in (("start", draft.start), ("end", draft.end))
+        if (problem := date_range_problem(day))
+    }
+
+
 def _check_dates(
     draft: GoalDraft, *, goal: Goal | None, actor: Member | None, today: date
 ) -> dict[str, str]:
@@ -367,8 +382,9 @@ def _check_targets(
         except DistributionError as exc:
             index = levels[exc.node][0] if exc.node in levels else None
             where = f"distribution.{index}" if index is not None else f"targets.{key}"
-            who = tree.members[exc.node].name if exc.node in tree.members else ""
-            errors[where] = f"{rule.name}: {who + ': ' if who else ''}{exc}"
+            names = {pk: member.name for pk, member in tree.members.items()}
+            who = names.get(exc.node, "")
+            errors[where] = f"{rule.name}: {who + ': ' if who else ''}{exc.named(names)}"
     return errors
 
 
@@ -385,6 +401,9 @@ def goal_check(
     draft.name = draft.name.strip()
     if not draft.name:
         errors["name"] = "A goal needs a name."
+    for name in ("name", "title"):
+        if problem := too_long(Goal, name, getattr(draft, name)):
+            errors[name] = f"The {name} {problem}."
     if draft.cycle not in CycleKind.__members__.values():
         errors["cycle"] = f"Choose a cycle: {', '.join(CycleKind)}."
     if draft.holders not in Goal.Holders.values:
@@ -392,12 +411,20 @@ def goal_check(
     if goal is not None:
         errors |= _check_change(draft, goal, today)
     errors |= _check_scope(draft, actor)
+    if out_of_range := _check_range(draft):
+        raise ValidationError(errors | out_of_range)
     errors |= _check_dates(draft, goal=goal, actor=actor, today=today)
     if errors.keys() & _FRAME:  # without a valid frame the targets cannot be checked
         raise ValidationError(errors)
     with scope(tenant=tenant):
         rules = {rule.key: rule for rule in draft.ruleset.rules.all()}
     goal_cycles = cycles(tenant_calendar(tenant), draft.cycle, draft.start, draft.end)
+    if len(goal_cycles) > MAX_CYCLES:
+        errors["end"] = (
+            f"A {draft.cycle} goal from {draft.start} to {draft.end} has {len(goal_cycles):,} "
+            f"cycles; a goal has at most {MAX_CYCLES:,}: end it sooner or choose a longer cycle."
+        )
+        raise ValidationError(errors)
     tree = goal_tree(draft.team)
     errors |= _check_targets(draft, rules, goal_cycles, tree)
     if errors:

@@ -76,11 +76,13 @@ MIDDLEWARE = [
 ]
 
 # Login throttling (django-axes): five failures for one email from one address lock that pair
-# out for 15 minutes; a success resets the count.
+# out for 15 minutes; a success resets the count. The email is keyed trimmed and case-folded,
+# so that another spelling of it is the same identity.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "hierarchy.auth.throttle_username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 

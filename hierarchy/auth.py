@@ -9,6 +9,20 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
 
+def login_normalize(login: str | None) -> str:
+    """The identity a login attempt is counted against: trimmed and case-folded, so that every
+    spelling of one email is one identity, as it is for the (case-insensitive) lookup."""
+    return (login or "").strip().casefold()
+
+
+def throttle_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str:
+    """django-axes' key for a login attempt (``AXES_USERNAME_CALLABLE``): the normalized login
+    as typed. The form's field comes first: on a success axes passes the user's username,
+    which is not the email (``hierarchy.services.login_username``)."""
+    typed = request.POST.get("username") if request is not None else None
+    return login_normalize(typed or (credentials or {}).get("username"))
+
+
 class EmailBackend(ModelBackend):
     """Log in with the email address (case-insensitive) instead of the username."""
 
@@ -22,14 +36,16 @@ class EmailBackend(ModelBackend):
         if not username or password is None or "@" not in username:
             return None
         user_model = get_user_model()
-        users = list(user_model._default_manager.filter(email__iexact=username.strip())[:2])
-        if len(users) != 1:
-            # Unknown or ambiguous: run the hasher anyway so timing does not reveal which.
+        # One email may be a login in several tenants: the password says which (the first
+        # created when two share it).
+        users = user_model._default_manager.filter(email__iexact=username.strip()).order_by("pk")
+        users = list(users)
+        if not users:
+            # Unknown: run the hasher anyway so that timing does not reveal it.
             user_model().set_password(password)
-            return None
-        user = users[0]
-        if user.check_password(password) and self.user_can_authenticate(user):
-            return user
+        for user in users:
+            if user.check_password(password) and self.user_can_authenticate(user):
+                return user
         return None
 
 

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from .models import Member
+from .models import Member, Tenant
 from .services import email_problem, normalize_email
 
 
@@ -20,6 +23,13 @@ class EmailLoginForm(AuthenticationForm):
         ),
     }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Django sizes the field to the username (150); the login is the email (254).
+        longest = get_user_model()._meta.get_field("email").max_length
+        self.fields["username"].max_length = longest
+        self.fields["username"].widget.attrs["maxlength"] = longest
+
 
 class ServiceErrorsMixin:
     """Show a service's ValidationError next to the field it names (else above the form)."""
@@ -32,13 +42,17 @@ class ServiceErrorsMixin:
 
 class MemberAddForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(max_length=200)
-    email = forms.EmailField()
+    email = forms.CharField(max_length=320)  # checked as a login in the tenant by clean_email
     role = forms.ChoiceField(choices=Member.Role.choices, initial=Member.Role.REP)
     title = forms.CharField(max_length=200, required=False)
 
+    def __init__(self, *args: object, tenant: Tenant, **kwargs: object) -> None:
+        self.tenant = tenant
+        super().__init__(*args, **kwargs)
+
     def clean_email(self) -> str:
         email = normalize_email(self.cleaned_data["email"])
-        if problem := email_problem(email):
+        if problem := email_problem(email, tenant=self.tenant):
             raise ValidationError(problem)
         return email
 

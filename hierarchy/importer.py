@@ -1,5 +1,8 @@
 """Members CSV import and export: ``email,name,role,reports_to,title``.
 
+Exported text cells that a spreadsheet would run as a formula carry a leading quote
+(core.csvcells), which the import reads off again: an export imports back unchanged.
+
 One importer serves ``manage.py import_members`` and the upload form. The whole file is
 validated before anything is written; every problem is reported with its line number (the
 header is line 1); nothing is written unless the whole file is valid.
@@ -13,16 +16,24 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django_scopes import scope
 
+from core.csvcells import NeutralDictWriter, cell_restore
+from core.lengths import too_long
 from core.problems import Problem
 
 from .audit import audit_record
 from .models import Member, Tenant
-from .services import Actor, _lock_tree, member_create, normalize_email
+from .services import (
+    Actor,
+    _lock_tree,
+    email_format_problem,
+    last_admin_problem,
+    login_username,
+    member_create,
+    normalize_email,
+)
 from .signals import members_changed_on_commit
 
 COLUMNS = ("email", "name", "role", "reports_to", "title")
@@ -75,7 +86,7 @@ def _csv_records(file: TextIO, problems: list[Problem]) -> Iterator[tuple[int, d
                 Problem(reader.line_num, f"more values than the {len(COLUMNS)} columns")
             )
             continue
-        yield reader.line_num, raw
+        yield reader.line_num, {column: cell_restore(value) for column, value in raw.items()}
 
 
 def _parse(
@@ -93,18 +104,13 @@ def _parse(
         manager = normalize_email(values["reports_to"]) or None
         role = values["role"].lower()
         for label, address in (("email", email), ("reports_to", manager)):
-            if address is None:
-                continue
-            try:
-                validate_email(address)
-            except ValidationError:
-                problem(f"{label} {address!r} is not a valid email address", label)
+            if address is not None and (wrong := email_format_problem(address)):
+                problem(f"{label} {address!r} {wrong}", label)
         if not values["name"]:
             problem("name is empty", "name")
         for column in ("name", "title"):
-            longest = Member._meta.get_field(column).max_length
-            if len(values[column]) > longest:
-                problem(f"{column} is longer than {longest} characters", column)
+            if wrong := too_long(Member, column, values[column]):
+                problem(f"{column} {wrong}", column)
         for column in COLUMNS:
             if "\x00" in values[column]:
                 problem(f"{column} contains a NUL character, which cannot be stored", column)
@@ -170,6 +176,26 @@ def _check_tree(
     return parents
 
 
+def _check_keeps_an_admin(
+    rows: list[_Row], existing: dict[str, Member], problems: list[Problem], unit: str
+) -> None:
+    """Rows that demote an active admin are refused when no active admin would remain."""
+    admins = {email for email, m in existing.items() if m.is_active and m.is_admin}
+    demoted = [row for row in rows if row.email in admins and row.role != Member.Role.ADMIN]
+    if not demoted:
+        return
+    promoted = {
+        row.email
+        for row in rows
+        if row.role == Member.Role.ADMIN
+        and (row.email not in existing or existing[row.email].is_active)
+    }
+    if admins - {row.email for row in demoted} or promoted:
+        return
+    for row in demoted:
+        problems.append(Problem(row.line, last_admin_problem(existing[row.email]), "role", unit))
+
+
 def members_import(
     *, tenant: Tenant, file: TextIO, progress: Progress | None = None, actor: Actor = None
 ) -> ImportResult:
@@ -201,16 +227,8 @@ def members_upsert(
         existing = {
             m.user.email: m for m in Member.objects.select_related("user", "reports_to__user")
         }
-        taken = set(
-            get_user_model()
-            ._default_manager.filter(email__in=[r.email for r in rows if r.email not in existing])
-            .values_list("email", flat=True)
-        )
-        for row in rows:
-            if row.email in taken:
-                message = f"{row.email} is already in use by another account"
-                problems.append(Problem(row.line, message, "email", unit))
         parents = _check_tree(rows, existing, problems, unit)
+        _check_keeps_an_admin(rows, existing, problems, unit)
         if problems:
             raise MemberImportError(problems)
         with transaction.atomic():
@@ -257,7 +275,9 @@ def _write(
             ordered.remove(root)
             step()
         new_users = {
-            row.email: get_user_model()(username=row.email, email=row.email)
+            row.email: get_user_model()(
+                username=login_username(tenant.pk, row.email), email=row.email
+            )
             for row in ordered
             if row.email not in members
         }
@@ -318,8 +338,8 @@ def _parents_first(rows: list[_Row], parents: dict[str, str | None]) -> list[_Ro
 
 def members_export(*, tenant: Tenant, file: TextIO) -> int:
     """Write the tenant's active members in tree order, in the import's format."""
-    writer = csv.writer(file, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer = NeutralDictWriter(file, fieldnames=COLUMNS)
+    writer.writeheader()
     count = 0
     with scope(tenant=tenant):
         members = (
@@ -329,6 +349,14 @@ def members_export(*, tenant: Tenant, file: TextIO) -> int:
         )
         for member in members:
             manager = member.reports_to.user.email if member.reports_to_id else ""
-            writer.writerow([member.user.email, member.name, member.role, manager, member.title])
+            writer.writerow(
+                {
+                    "email": member.user.email,
+                    "name": member.name,
+                    "role": member.role,
+                    "reports_to": manager,
+                    "title": member.title,
+                }
+            )
             count += 1
     return count

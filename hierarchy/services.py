@@ -24,6 +24,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_scopes import scope, scopes_disabled
 
+from core.lengths import too_long
+
 from .audit import audit_record, member_snapshot
 from .models import ApiToken, Member, Tenant
 from .signals import members_changed_on_commit
@@ -33,37 +35,85 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def email_problem(email: str) -> str | None:
-    """Why an email cannot be a new login (malformed, or taken in any tenant), or None."""
+def login_username(tenant_id: int, email: str) -> str:
+    """The Django username of a tenant's login for this (normalized) email.
+
+    An email is one login per tenant: the same address in two tenants is two separate
+    accounts, so that no tenant can learn another's members. The username is the tenant and a
+    digest of the email, unique in the database (one login per email within a tenant) and short
+    enough for its 150 characters whatever the email's length.
+    """
+    return f"t{tenant_id}-{hashlib.sha256(email.encode()).hexdigest()}"
+
+
+def email_format_problem(email: str) -> str | None:
+    """Why an email cannot be stored as a login (malformed, or longer than its column), or None."""
+    if problem := too_long(get_user_model(), "email", email):
+        return problem
     try:
         validate_email(email)
     except ValidationError:
-        return f"{email!r} is not a valid email address."
-    if get_user_model()._default_manager.filter(email__iexact=email).exists():
-        return f"{email} is already in use."
+        return "is not a valid email address"
     return None
 
 
-def _login_errors(email: str, password: str | None) -> dict[str, list[str]]:
+def email_problem(email: str, *, tenant: Tenant | int) -> str | None:
+    """Why an email cannot be a new login in the tenant (malformed, or already one of its
+    members), or None. Other tenants' members are never looked at."""
+    if problem := email_format_problem(email):
+        return f"{email!r} {problem}."
+    with scope(tenant=tenant):
+        if Member.objects.filter(user__email__iexact=email).exists():
+            return f"{email} is already a member of this organization."
+    return None
+
+
+def _password_errors(email: str, password: str | None) -> dict[str, list[str]]:
+    """A new login's password is refused when weak (None: no password yet, an invitation)."""
+    if password is None:
+        return {}
+    try:
+        validate_password(password, get_user_model()(username=email, email=email))
+    except ValidationError as exc:
+        return {"password": list(exc.messages)}
+    return {}
+
+
+def _login_errors(email: str, password: str | None, tenant: Tenant | int) -> dict[str, list[str]]:
     """Problems with a new login: a malformed or taken email, a weak password."""
-    errors: dict[str, list[str]] = {}
-    if problem := email_problem(email):
+    errors = _password_errors(email, password)
+    if problem := email_problem(email, tenant=tenant):
         errors["email"] = [problem]
-    if password is not None:
-        try:
-            validate_password(password, get_user_model()(username=email, email=email))
-        except ValidationError as exc:
-            errors["password"] = list(exc.messages)
     return errors
 
 
-def _profile_errors(name: str, role: str) -> dict[str, list[str]]:
+def _profile_errors(name: str, role: str, title: str = "") -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not name.strip():
         errors["name"] = ["A name is required."]
+    for field, value in (("name", name), ("title", title)):
+        if problem := too_long(Member, field, value.strip()):
+            errors[field] = [f"The {field} {problem}."]
     if role not in Member.Role.values:
         errors["role"] = [f"{role!r} is not a role: use admin, manager or rep."]
     return errors
+
+
+def last_admin_problem(member: Member) -> str:
+    """Why the member cannot stop being an admin: a tenant always keeps an active admin."""
+    return (
+        f"{member.name} ({member.email}) is the organization's last active admin: make another "
+        "member an admin first"
+    )
+
+
+def _check_keeps_an_admin(member: Member, field: str) -> None:
+    """Refuse to demote or deactivate the tenant's last active admin (call under the lock)."""
+    if not (member.is_admin and member.is_active):
+        return
+    admins = Member.objects.filter(tenant_id=member.tenant_id, role=Member.Role.ADMIN)
+    if not admins.filter(is_active=True).exclude(pk=member.pk).exists():
+        raise ValidationError({field: last_admin_problem(member) + "."})
 
 
 def _lock_tree(tenant_id: int) -> None:
@@ -144,11 +194,12 @@ def member_create(
 ) -> Member:
     """Create the Django user and the member under ``reports_to`` (None: the tenant's root).
 
-    Emails are unique across all tenants because they are the login. Without a password the
-    user cannot log in until they set one (see ``member_invite_send``).
+    An email is unique within a tenant; in another tenant the same address is another login
+    (``login_username``). Without a password the user cannot log in until they set one (see
+    ``member_invite_send``).
     """
     email = normalize_email(email)
-    errors = _login_errors(email, password) | _profile_errors(name, role)
+    errors = _login_errors(email, password, tenant) | _profile_errors(name, role, title)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic(), scope(tenant=tenant):
@@ -156,7 +207,7 @@ def member_create(
         if reports_to is not None:
             reports_to = _fresh_manager(reports_to, tenant.pk)
             _check_manager(None, reports_to)
-        user = get_user_model()(username=email, email=email)
+        user = get_user_model()(username=login_username(tenant.pk, email), email=email)
         if password is None:
             user.set_unusable_password()
         else:
@@ -187,10 +238,14 @@ def member_update(
     *, member: Member, name: str, title: str, role: str, actor: Actor = None
 ) -> Member:
     """Change what a member is called and their role; their place in the tree stays."""
-    if errors := _profile_errors(name, role):
+    if errors := _profile_errors(name, role, title):
         raise ValidationError(errors)
     with transaction.atomic(), scope(tenant=member.tenant_id):
-        before = member_snapshot(_fresh(member))
+        _lock_tree(member.tenant_id)
+        current = _fresh(member)
+        if role != Member.Role.ADMIN:
+            _check_keeps_an_admin(current, "role")
+        before = member_snapshot(current)
         Member._tree_manager.filter(pk=member.pk).update(
             name=name.strip(), title=title.strip(), role=role
         )
@@ -233,6 +288,7 @@ def member_deactivate(
             raise ValidationError({"member": "The top of the organization cannot be deactivated."})
         if not member.is_active:
             raise ValidationError({"member": f"{member.name} is already inactive."})
+        _check_keeps_an_admin(member, "member")
         manager = member.reports_to
         if reports_to is not None:
             manager = _fresh_manager(reports_to, member.tenant_id)
@@ -300,7 +356,9 @@ def tenant_create(
         if "slug" in errors and Tenant.objects.filter(slug=slug).exists():
             errors["slug"] = [f"The slug {slug!r} is already taken."]
     admin_email = normalize_email(admin_email)
-    for field, messages in _login_errors(admin_email, admin_password).items():
+    if problem := email_format_problem(admin_email):
+        errors["admin_email"] = [f"{admin_email!r} {problem}."]
+    for field, messages in _password_errors(admin_email, admin_password).items():
         errors[f"admin_{field}"] = messages
     if errors:
         raise ValidationError(errors)
@@ -324,6 +382,8 @@ def api_token_create(*, tenant: Tenant, name: str, actor: Actor = None) -> tuple
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Give the token a name that says where it is used."})
+    if problem := too_long(ApiToken, "name", name):
+        raise ValidationError({"name": f"The name {problem}."})
     key = ApiToken.PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic(), scope(tenant=tenant):
         token = ApiToken.objects.create(

@@ -179,7 +179,7 @@ def _handle(
 @member_required(*MANAGING_ROLES)
 def member_add(request: HttpRequest, pk: int) -> HttpResponse:
     manager = _editable(request, pk)
-    form = MemberAddForm(request.POST or None, auto_id=f"%s-add-{pk}")
+    form = MemberAddForm(request.POST or None, tenant=request.tenant, auto_id=f"%s-add-{pk}")
 
     def apply(data: dict[str, Any]) -> tuple[str, Member]:
         member = services.member_create(

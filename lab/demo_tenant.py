@@ -420,7 +420,7 @@ def _members_create(tenant: Tenant, people: list[Person], progress: Progress) ->
     members_upsert(tenant=tenant, records=records, progress=step, actor="command line (seed_demo)")
     # One hash for the four logins: the password hasher is slow on purpose.
     logins = [email for email, _, _ in demo_logins(tenant.slug)]
-    get_user_model()._default_manager.filter(email__in=logins).update(
+    get_user_model()._default_manager.filter(member__tenant=tenant, email__in=logins).update(
         password=make_password(DEMO_PASSWORD)
     )
     return dict(Member.objects.values_list("user__email", "pk"))

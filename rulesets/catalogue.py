@@ -11,10 +11,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from core.dates import date_range_problem
+from core.numbers import EXAMPLE, number_parse
 
 
 class FieldType(StrEnum):
@@ -229,12 +231,9 @@ def _coerce_scalar(
     if kind in NUMERIC:
         if isinstance(raw, bool):
             raise ConditionError("value", f"{spec.label} needs a number, not {raw!r}")
-        try:
-            value = Decimal(str(raw))
-        except InvalidOperation:
-            raise ConditionError("value", f"{spec.label} needs a number, not {raw!r}") from None
-        if not value.is_finite():
-            raise ConditionError("value", f"{spec.label} needs a finite number")
+        value = number_parse(raw)
+        if value is None:
+            raise ConditionError("value", f"{spec.label} needs a number ({EXAMPLE}), not {raw!r}")
         return value
     if kind is FieldType.BOOLEAN:
         if not isinstance(raw, bool):
@@ -247,6 +246,8 @@ def _coerce_scalar(
             raise ConditionError(
                 "value", f"{spec.label} needs an ISO date such as 2027-01-31, not {raw!r}"
             ) from None
+        if problem := date_range_problem(value):
+            raise ConditionError("value", f"{spec.label}: {problem}")
         if isinstance(value, datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=ZoneInfo(time_zone))
         return value

@@ -14,11 +14,11 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
 
+from core.numbers import number_parse
 from hierarchy.models import Tenant
 
 from .catalogue import NUMERIC, CustomFieldDecl, FieldSpec, FieldType, Op, Vocabulary, fields_for
@@ -219,11 +219,10 @@ def card_from_rule(index: int, raw: Mapping[str, Any]) -> RuleCard:
 def _scalar(text: str, spec: FieldSpec | None) -> Any:
     kind = spec.type if spec else FieldType.TEXT
     if kind in NUMERIC:
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
+        number = number_parse(text)
+        if number is None:
             return text  # the parser names the field and says a number is needed
-        if number.is_finite() and number == number.to_integral_value():
+        if number == number.to_integral_value():
             return int(number)
         return text  # kept exact as text; the parser reads it as a Decimal
     if kind is FieldType.BOOLEAN:

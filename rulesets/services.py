@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django_scopes import scope
 
+from core.lengths import too_long
 from crm.models import ActivityType, CustomField, PipelineStage
 from hierarchy.audit import audit_record
 from hierarchy.models import Tenant
@@ -48,13 +49,24 @@ def rules_parse(
     ``custom`` and ``vocab``: the tenant's, when the caller has them already."""
     if custom is None or vocab is None:
         custom, vocab = tenant_vocabulary(tenant)
-    return ruleset_parse(
-        rules,
-        custom=custom,
-        vocab=vocab,
-        default_currency=tenant.default_currency,
-        time_zone=tenant.time_zone,
-    )
+    long_names = [
+        RuleProblem(str(raw.get("key") or f"#{position}"), "name", f"the name {problem}")
+        for position, raw in enumerate(rules if isinstance(rules, list) else [])
+        if isinstance(raw, Mapping) and (problem := too_long(GoalRule, "name", raw.get("name")))
+    ]
+    try:
+        specs = ruleset_parse(
+            rules,
+            custom=custom,
+            vocab=vocab,
+            default_currency=tenant.default_currency,
+            time_zone=tenant.time_zone,
+        )
+    except RulesetError as exc:
+        raise RulesetError(exc.problems + long_names) from None
+    if long_names:
+        raise RulesetError(long_names)
+    return specs
 
 
 def rule_specs(
@@ -135,6 +147,10 @@ def ruleset_save(
     name = name.strip()
     if not name:
         raise ValidationError({"name": "A ruleset needs a name."})
+    if problem := too_long(Ruleset, "name", name):
+        raise ValidationError({"name": f"The name {problem}."})
+    if rules == []:  # as the builder says when no rule card is posted
+        raise ValidationError({"rules": "Add at least one rule."})
     specs = rules_compile(tenant=tenant, rules=rules)
     raw_by_key = {raw["key"]: raw for raw in rules}
     with transaction.atomic(), scope(tenant=tenant):

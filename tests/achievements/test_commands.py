@@ -9,9 +9,11 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django_scopes import scopes_disabled
 
 from crm.ingest import records_upsert
 from goals.models import Goal
+from hierarchy.models import Member
 from tests.conftest import Org
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +77,16 @@ def test_a_goal_of_another_tenant_is_not_found(org: Org, goal: Goal) -> None:
         run("export_achievements", "--tenant", other, "--goal", str(goal.pk))
     with pytest.raises(CommandError, match="No tenant"):
         run("recompute_achievements", "--tenant", "nope")
+
+
+def test_the_export_neutralizes_cells_a_spreadsheet_would_run(org: Org, goal: Goal) -> None:
+    with scopes_disabled():
+        Member._tree_manager.filter(pk=org.rep.pk).update(name="=cmd|'/c calc'!A0")
+        goal.ruleset.rules.update(name="@SUM(1+1)")
+    run("recompute_achievements", "--tenant", org.admin.tenant.slug, "--goal", str(goal.pk))
+    exported = run("export_achievements", "--tenant", org.admin.tenant.slug, "--goal", str(goal.pk))
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert {r["member_name"] for r in rows if r["member"] == org.rep.email} == {
+        "'=cmd|'/c calc'!A0"
+    }
+    assert {r["rule_name"] for r in rows} == {"'@SUM(1+1)"}

@@ -67,3 +67,42 @@ def test_nul_characters_are_refused_with_422_and_written_nowhere(
                                     "reports_to": personas.admin.email}]})  # fmt: skip
     assert "\\\\u0000" in body
     assert api.post("/api/v1/members", body, content_type="application/json").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"\\ud800"',  # a lone high surrogate
+        '"x\\udc00"',  # a lone low one
+        '"\\ud800\\u0041"',  # a high one followed by something else
+        '"\\\\\\ud800"',  # after an escaped backslash, still an escape
+    ],
+)
+def test_a_lone_surrogate_in_json_is_refused_with_422(
+    api: Client, personas: Personas, text: str
+) -> None:
+    body = '{"records": [{"email": "ok@example.com", "name": NAME}]}'.replace("NAME", text)
+    response = api.post("/api/v1/members", body, content_type="application/json")
+    assert response.status_code == 422
+    assert "surrogate" in response.json()["detail"]
+    raw = b'{"records": [{"email": "ok@example.com", "name": "x"}]}'
+    raw = raw.replace(b'"x"', b'"\xed\xa0\x80"')  # the same as raw (invalid) UTF-8
+    assert api.post("/api/v1/members", raw, content_type="application/json").status_code == 422
+
+
+def test_a_surrogate_pair_and_a_text_backslash_are_accepted(
+    api: Client, personas: Personas
+) -> None:
+    for name in ('"\\ud83d\\ude00 Smile"', '"Backslash \\\\ud800 text"'):
+        record = '{"email": "ok@example.com", "name": NAME, "reports_to": "BOSS"}'
+        record = record.replace("NAME", name).replace("BOSS", personas.admin.email)
+        body = '{"records": [%s]}'.replace("%s", record)
+        response = api.post("/api/v1/members", body, content_type="application/json")
+        assert response.status_code == 200, response.content
+
+
+def test_a_nul_in_a_pages_query_string_is_refused_with_422(personas: Personas) -> None:
+    client = Client()
+    client.force_login(personas.admin.user)
+    response = client.get("/organization/search/?q=%00")
+    assert response.status_code == 422 and b"NUL" in response.content

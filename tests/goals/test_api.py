@@ -151,3 +151,12 @@ def test_the_schema_lists_the_goal_paths() -> None:
         "/api/v1/goals/{goal_id}",
         "/api/v1/goals/{goal_id}/achievements",
     } <= set(paths)
+
+
+def test_a_bad_share_is_named_by_the_member_never_by_an_id(org: Org) -> None:
+    shares = {org.rep.email: -10, org.rep2.email: 110}
+    split = {"parent": org.east.email, "method": "percentage", "shares": shares}
+    response = post(client(org.admin.tenant), body(org, distribution=[split]))
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert f"The percentage for {org.rep.name} is negative" in problem["message"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
 
 from django.db import transaction
@@ -474,3 +475,86 @@ def api_paths_missing_from(schema: Mapping[str, Any]) -> list[str]:
         str(pattern.pattern).replace("<", "{").replace(">", "}") for pattern in _api_operations()
     }
     return sorted(routes - described)
+
+
+@dataclass
+class Form:
+    """A form of a page as a browser would send it: where, how, and its fields' values."""
+
+    method: str
+    action: str
+    fields: dict[str, str]
+
+
+class _FormParser(HTMLParser):
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url, self.forms, self._open = url, [], None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            action = found.get("hx-post") or found.get("action") or self.url
+            method = "post" if "hx-post" in found else found.get("method", "get").lower()
+            self._open = Form(method, action, {})
+            self.forms.append(self._open)
+        elif self._open is not None and tag in ("input", "select", "textarea"):
+            name = found.get("name")
+            kind = found.get("type", "text")
+            if name and kind not in ("submit", "button", "file", "checkbox", "radio"):
+                self._open.fields.setdefault(name, found.get("value", ""))
+                self._select = name if tag == "select" else None
+        elif tag == "option" and self._open is not None and self._select:
+            self._open.fields[self._select] = self._open.fields[self._select] or found.get(
+                "value", ""
+            )
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._open = None
+
+
+def page_forms(client: Client, url: str) -> list[Form]:
+    """The forms a page shows (GET), with the values they are filled in with."""
+    response = client.get(url)
+    if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
+        return []
+    parser = _FormParser(url)
+    parser.feed(response.content.decode())
+    return [form for form in parser.forms if form.fields]
+
+
+def field_paths(
+    schema: Mapping[str, Any], components: Mapping[str, Any], path: tuple = ()
+) -> Iterator[tuple]:
+    """The path of every field a JSON schema describes (an array's through its first item),
+    optional fields included."""
+    if "$ref" in schema:
+        yield from field_paths(components[schema["$ref"].rsplit("/", 1)[1]], components, path)
+        return
+    for combined in ("anyOf", "allOf", "oneOf"):
+        for part in schema.get(combined, []):
+            yield from field_paths(part, components, path)
+    kind = schema.get("type")
+    if kind == "object" and schema.get("properties"):
+        for name, inner in schema["properties"].items():
+            yield from field_paths(inner, components, (*path, name))
+    elif kind == "array":
+        yield from field_paths(schema.get("items", {}), components, (*path, 0))
+    elif path:
+        yield path
+
+
+def with_value(body: Any, path: tuple, value: Any) -> Any:
+    """A copy of ``body`` with ``value`` at ``path``, containers made as needed."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(head, int):
+        items = list(body) if isinstance(body, list) and body else [{}]
+        items[0] = with_value(items[0], rest, value)
+        return items
+    mapping = dict(body) if isinstance(body, dict) else {}
+    mapping[head] = with_value(mapping.get(head), rest, value)
+    return mapping

@@ -11,29 +11,45 @@ import csv
 import io
 import itertools
 import json
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_scopes import scopes_disabled
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crm.ingest import RecordsInvalid, records_import
+from crm.models import Activity, Lead, Opportunity
+from goals.models import Goal
 from hierarchy.importer import MemberImportError, members_import
+from hierarchy.models import ApiToken, AuditEntry, Member
 from hierarchy.services import api_token_create
 from rulesets.catalogue import ENTITIES, Op
 from rulesets.compiler import Granularity, rule_parts
+from rulesets.models import GoalRule, Ruleset
 from rulesets.services import rules_parse, tenant_vocabulary
 from rulesets.spec import RulesetError, ruleset_parse
 from tests.conftest import Crm, Org, client_for
 
-from .pages import fetch
+from .pages import (
+    api_requests,
+    fetch,
+    field_paths,
+    page_forms,
+    page_requests,
+    with_value,
+    world_build,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -442,3 +458,155 @@ def test_member_rows_with_a_long_name_or_a_nul_are_reported_by_line(org: Org) ->
     with pytest.raises(MemberImportError) as refused:
         members_import(tenant=org.admin.tenant, file=io.StringIO(rows, newline=""))
     assert [(p.line, p.field) for p in refused.value.problems] == [(2, "name"), (3, "title")]
+
+
+# The catalogue of hostile values, sent to every field of every form and every API operation.
+over_long = st.sampled_from([51, 101, 151, 201, 255, 321]).map(lambda n: "x" * n)
+over_long_emails = st.sampled_from([255, 321]).map(lambda n: "a" * (n - 12) + "@example.com")
+HOSTILE = st.one_of(
+    over_long,
+    over_long_emails,
+    st.sampled_from(["\ud800", "a\udc00b", "a\x00b", "\u202eevil\u202c", "\u200f12\u200f"]),
+    st.sampled_from(["0001-01-01", "9999-12-31", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59"]),
+    st.sampled_from(["1969-12-31", "2101-01-01", "١٢٣", "1_000", "１２", "1e999", "NaN", " "]),
+    st.integers(-(10**40), 10**40),
+    st.sampled_from([10**30, -(10**30), -1, 2**63, 1e308]),
+)
+# What a browser can send: text, without lone surrogates (it sends U+FFFD instead).
+HOSTILE_TEXT = HOSTILE.map(str).map(lambda text: text.encode(errors="replace").decode())
+
+
+def _rows() -> tuple[int, ...]:
+    with scopes_disabled():
+        return tuple(model.objects.count() for model in WRITTEN)
+
+
+WRITTEN = (Member, Lead, Activity, Opportunity, Goal, Ruleset, GoalRule, ApiToken, AuditEntry)
+
+
+def _attempt(client: Client, method: str, url: str, **kwargs: Any) -> tuple[int, str, bool]:
+    """The answer's status and body, and whether anything was written; rolled back."""
+    with transaction.atomic():
+        before = _rows()
+        answer = fetch(client, method, url, **kwargs)
+        written = _rows() != before
+        transaction.set_rollback(True)
+    return answer.status, answer.body, written
+
+
+def _body_schemas(schema: dict) -> list[tuple[re.Pattern, str, dict, list[str]]]:
+    """Each operation: its path as a pattern, its method, body schema and query parameters."""
+    found = []
+    for template, operations in schema["paths"].items():
+        pattern = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$")
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            body = content.get("application/json", {}).get("schema", {})
+            query = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
+            found.append((pattern, method, body, query))
+    return found
+
+
+def _valid_bodies(org: Org, crm: Crm) -> dict[tuple[str, str], Any]:
+    """A body each write operation accepts, by method and path pattern."""
+    goal = {
+        "name": "Hostile",
+        "ruleset": org.ruleset.pk,
+        "team": org.east.email,
+        "cycle": "monthly",
+        "start": org.today.isoformat(),
+        "end": (org.today + timedelta(days=40)).isoformat(),
+        "targets": {"dialled_calls": 10},
+        "distribution": [
+            {"parent": org.east.email, "method": "percentage",
+             "shares": {org.rep.email: 60, org.rep2.email: 40}}
+        ],
+    }  # fmt: skip
+    member = {"email": "new@example.com", "name": "New", "role": "rep",
+              "reports_to": org.east.email, "title": "AE"}  # fmt: skip
+    rule = {"key": "calls", "name": "Calls", "entity": "activity", "aggregation": "count",
+            "conditions": [{"field": "duration", "op": "gt", "value": 60}]}  # fmt: skip
+    return {
+        ("post", "^/api/v1/goals$"): goal,
+        ("put", "^/api/v1/goals/[^/]+$"): goal,
+        ("post", "^/api/v1/members$"): {"records": [member]},
+        ("post", "^/api/v1/rulesets$"): {"name": "Hostile", "rules": [rule]},
+        ("put", "^/api/v1/rulesets/[^/]+$"): {"name": "Hostile", "rules": [rule]},
+        ("post", "^/api/v1/leads$"): {"records": [crm.lead(external_id="L-h")]},
+        ("post", "^/api/v1/activities$"): {"records": [crm.activity(external_id="A-h")]},
+        ("post", "^/api/v1/opportunities$"): {"records": [crm.opportunity(external_id="O-h")]},
+    }
+
+
+def _leaves(body: Any, path: tuple = ()) -> list[tuple]:
+    """The path of every value in a body (rule fields and targets have no schema of their own)."""
+    if isinstance(body, dict):
+        return [leaf for key, inner in body.items() for leaf in _leaves(inner, (*path, key))]
+    if isinstance(body, list) and body:
+        return _leaves(body[0], (*path, 0))
+    return [path] if path else []
+
+
+def test_hostile_values_in_every_api_field_never_fail_and_write_nothing_when_refused(
+    org: Org, crm: Crm
+) -> None:
+    world = world_build(org, crm)
+    api = Client(headers={"Authorization": f"Bearer {world.key_a}"})
+    schema = api.get("/api/v1/openapi.json").json()
+    components = schema["components"]["schemas"]
+    operations = _body_schemas(schema)
+    valid = _valid_bodies(org, crm)
+    fields = []  # (request, field path or query parameter)
+    for request in api_requests(world, schema)[0]:
+        for pattern, method, body, query in operations:
+            if method == request.method and pattern.match(request.path):
+                template = pattern.pattern
+                # A valid body, so that the hostile value is what gets refused, or goes through.
+                request = replace(request, body=valid.get((method, template), request.body))
+                paths = {*field_paths(body, components), *_leaves(request.body)}
+                fields += [(request, ("body", path)) for path in sorted(paths, key=str)]
+                fields += [(request, ("query", name)) for name in query]
+    assert len({field for _, field in fields}) > 30  # every field of every operation
+
+    @settings(FUZZ, max_examples=400)
+    @given(target=st.sampled_from(fields), value=HOSTILE)
+    def run(target: tuple, value: Any) -> None:
+        request, (where, name) = target
+        url, body = request.path, request.body
+        if where == "query":
+            url += "?" + urlencode({name: str(value).encode(errors="replace")})
+        else:
+            body = with_value(body, name, value)
+        kwargs = {"content_type": "application/json"} if body is not None else {}
+        if body is not None:
+            kwargs["data"] = json.dumps(body)
+        status, text, written = _attempt(api, request.method, url, **kwargs)
+        assert status < 500, (request.method, url, body, text[:500])
+        assert status < 400 or not written, (request.method, url, body, text[:300])
+
+    run()
+
+
+def test_hostile_values_in_every_form_field_never_fail_and_write_nothing_when_refused(
+    org: Org, crm: Crm
+) -> None:
+    world = world_build(org, crm)
+    admin = client_for(org.admin)
+    urls = sorted({r.url for r in page_requests(world)[0] if r.access.roles and not r.query})
+    forms = [form for url in urls for form in page_forms(admin, url)]
+    fields = [
+        (form, name) for form in forms for name in form.fields if name != "csrfmiddlewaretoken"
+    ]
+    assert len(fields) > 20
+
+    @settings(FUZZ, max_examples=300)
+    @given(target=st.sampled_from(fields), value=HOSTILE_TEXT)
+    def run(target: tuple, value: str) -> None:
+        form, name = target
+        data = form.fields | {name: value}
+        status, text, written = _attempt(admin, form.method, form.action, data=data)
+        assert status < 500, (form.action, name, value, text[:500])
+        refused = status >= 400 or "errorlist" in text or "has-error" in text
+        assert not (refused and written), (form.action, name, value)
+
+    run()

@@ -85,7 +85,7 @@ def test_it_shows_errors_next_to_the_field(personas):
     assert response.status_code == 200 and "HX-Retarget" not in response
     body = response.content.decode()
     assert "This field is required." in body
-    assert f"{personas.rep.email} is already in use." in body
+    assert f"{personas.rep.email} is already a member of this organization." in body
     assert body.count('class="field has-error"') == 2
 
 

@@ -36,3 +36,14 @@ def test_a_success_resets_the_count(personas: Personas) -> None:
     for _ in range(4):
         assert attempt(client, email, "wrong") == 200
     assert attempt(client, email, PASSWORD) == 302
+
+
+def test_it_locks_out_every_spelling_of_the_email(personas: Personas) -> None:
+    client = Client(REMOTE_ADDR="203.0.113.11")
+    email = personas.manager.email
+    spellings = [email, email.upper(), email.capitalize(), f"  {email.title()} "]
+    for spelling in spellings[:3]:
+        attempt(client, spelling, "wrong")
+        attempt(client, spelling, "wrong")
+    assert attempt(client, spellings[3], PASSWORD) == 429
+    assert attempt(client, email, PASSWORD) == 429

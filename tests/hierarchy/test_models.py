@@ -57,10 +57,12 @@ def test_it_scopes_members_to_the_active_tenant(personas):
         assert not Member.objects.filter(pk=personas.admin.pk).exists()
 
 
-def test_it_refuses_a_taken_email_in_any_tenant(personas):
+def test_it_refuses_a_taken_email_in_its_own_tenant_only(personas):
     with pytest.raises(ValidationError) as exc:
-        MemberFactory(reports_to=personas.outsider, email=personas.rep.email.upper())
-    assert "already in use" in str(exc.value.message_dict["email"])
+        MemberFactory(reports_to=personas.admin, email=personas.rep.email.upper())
+    assert "already a member of this organization" in str(exc.value.message_dict["email"])
+    other = MemberFactory(reports_to=personas.outsider, email=personas.rep.email.upper())
+    assert other.user_id != personas.rep.user_id
 
 
 def test_it_validates_tenant_settings():

@@ -126,7 +126,7 @@ def test_it_accepts_and_types_valid_conditions(entity, raw, expected):
             "value",
             "Value needs a number",
         ),
-        ("opportunity", {"field": "value", "op": "gt", "value": "NaN"}, "value", "finite"),
+        ("opportunity", {"field": "value", "op": "gt", "value": "NaN"}, "value", "needs a number"),
         (
             "opportunity",
             {"field": "value", "op": "between", "value": [5, 1]},

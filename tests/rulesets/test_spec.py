@@ -126,7 +126,8 @@ def test_it_reads_any_of_groups():
                     "conditions": [{"field": "value", "op": "eq", "value": "a"}],
                 }
             ],
-            "rule x, conditions[0].value: Value needs a number, not 'a'",
+            "rule x, conditions[0].value: Value needs a number (use digits and a point: "
+            "1250.50), not 'a'",
         ),
         (
             [
