@@ -266,11 +266,15 @@ class Command(BaseCommand):
             client, mine = clients[number], turns[number]
             rng = random.Random(number)
             sent = 0
-            while time.monotonic() < stop:
-                person = mine[sent % len(mine)]
+            # Every person's pages (and the API, with an API share) once before the clock may
+            # stop the client: a slow server still yields a figure for each, from each session.
+            firsts = [(person, "GET " + page) for person in mine for page in PAGES[person.role]]
+            firsts += [(mine[0], "POST")] if options["api_share"] > 0 else []
+            while time.monotonic() < stop or sent < len(firsts):
+                person, first = firsts[sent] if sent < len(firsts) else (mine[sent % len(mine)], "")
                 client.cookies[settings.SESSION_COOKIE_NAME] = person.session
                 sent += 1
-                if rng.random() < options["api_share"]:
+                if first == "POST" or (not first and rng.random() < options["api_share"]):
                     kind = "POST /api/v1/activities"
                     record = {"external_id": f"load-{number}-{sent}-{time.time_ns()}",
                               "owner_email": rng.choice(rep_emails), "type": "Cold call",
@@ -280,7 +284,8 @@ class Command(BaseCommand):
                     headers = {"Authorization": f"Bearer {key}",
                                "Content-Type": "application/json"}  # fmt: skip
                 else:
-                    kind, data, headers = "GET " + rng.choice(PAGES[person.role]), None, {}
+                    page = first[4:] if first else rng.choice(PAGES[person.role])
+                    kind, data, headers = "GET " + page, None, {}
                 began = time.monotonic()
                 try:
                     status, _ = await client.request(kind.split()[1], data, headers)
