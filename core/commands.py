@@ -1,14 +1,27 @@
-"""The progress line that long commands redraw: ``  Phase: [#####-----] 1,200/5,000 rows``."""
+"""What management commands share: the tenant named by ``--tenant`` and the progress line
+that long commands redraw: ``  Phase: [#####-----] 1,200/5,000 rows``."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from django.core.management.base import BaseCommand
+from django.apps import apps
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Model
 
 INTERVAL = 0.25  # seconds between redraws; the last one is always drawn
 WIDTH = 30
+
+
+def tenant_by_slug(slug: str) -> Model:
+    """The tenant with ``slug``, or the command's error naming it. (core sits below the apps:
+    the model is looked up by name, as Django does for swappable models.)"""
+    tenant_model = apps.get_model("hierarchy", "Tenant")
+    try:
+        return tenant_model.objects.get(slug=slug)
+    except tenant_model.DoesNotExist:
+        raise CommandError(f"No tenant with the slug {slug!r}.") from None
 
 
 def progress_line(command: BaseCommand, unit: str = "rows") -> Callable[[str, int, int], None]:

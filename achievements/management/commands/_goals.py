@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 from django_scopes import scopes_disabled
 
+from core.commands import tenant_by_slug
 from goals.models import Goal
-from hierarchy.management.commands._tenant import tenant_by_slug
 
 
 def goals_for(tenant_slug: str | None, goal_id: int | None = None) -> list[Goal]:

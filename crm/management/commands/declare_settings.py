@@ -9,8 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from core.commands import tenant_by_slug
 from crm.services import Declared, SettingsInvalid, settings_declare
-from hierarchy.management.commands._tenant import tenant_by_slug
 
 # What each kind of entry holds, with the value an entry may leave out (None: required).
 SHAPES: dict[str, dict[str, Any]] = {

@@ -4,11 +4,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.commands import progress_line
+from core.commands import progress_line, tenant_by_slug
 from core.problems import Problem
 from crm.ingest import RecordsInvalid, records_import
 from crm.models import ENTITY_MODELS
-from hierarchy.management.commands._tenant import tenant_by_slug
 
 
 class Command(BaseCommand):

@@ -5,9 +5,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.commands import tenant_by_slug
 from hierarchy.services import api_token_create
-
-from ._tenant import tenant_by_slug
 
 
 class Command(BaseCommand):

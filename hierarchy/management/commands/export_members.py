@@ -5,9 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from core.commands import tenant_by_slug
 from hierarchy.importer import members_export
-
-from ._tenant import tenant_by_slug
 
 
 class Command(BaseCommand):

@@ -4,10 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.commands import progress_line
+from core.commands import progress_line, tenant_by_slug
 from hierarchy.importer import COLUMNS, MemberImportError, members_import
-
-from ._tenant import tenant_by_slug
 
 
 class Command(BaseCommand):

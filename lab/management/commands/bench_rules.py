@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django_scopes import scope
 
-from hierarchy.management.commands._tenant import tenant_by_slug
+from core.commands import tenant_by_slug
 from hierarchy.models import Member
 from rulesets.compiler import Granularity, rule_queryset
 from rulesets.services import rules_parse

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from hierarchy.management.commands._tenant import tenant_by_slug
+from core.commands import tenant_by_slug
 from lab.demo_goals import demo_goals_build
 from lab.demo_tenant import DEMO_SLUG
 
