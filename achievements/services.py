@@ -39,7 +39,7 @@ from goals.services import GoalPlan, goal_plan
 from rulesets.compiler import granularity_for, rule_parts
 from rulesets.models import GoalRule
 from rulesets.parts import Parts
-from rulesets.services import part_failed, rule_specs, tenant_vocabulary
+from rulesets.services import part_failed, ratio_parts, rule_specs, tenant_vocabulary
 from rulesets.spec import Aggregation, RuleSpec, Unit
 
 from .models import Achievement, GoalComputation
@@ -257,18 +257,24 @@ def _recompute(
             failed[key] = _reason(exc)
         else:
             parts[key] = _by_cycle(found)
-    # Every rule of the ruleset: those without a target are tracked metrics (no status).
+    # Every rule of the ruleset: those without a target are tracked metrics (no status),
+    # except a ratio's parts, whose numbers are on the ratio's rows already.
+    parts_only = ratio_parts(plan.rules)
     measured_rules = [
         rule
         for rule in plan.rules
         if rule.key in specs
+        and (rule.key not in parts_only or rule.pk in plan.targets)
         and all(side.key in parts for side in _measured(specs[rule.key], specs))
     ]
     result.errors = _failures(plan.rules, specs, failed)
     cells = _cells(plan, selected, measured_rules, specs, tree, parts, close_before)
     result.cells = len(cells)
     result.closed = sum(1 for c in selected if close_before is not None and c.end <= close_before)
-    result.written = _write(goal, selected, [rule.pk for rule in measured_rules], cells, now)
+    # A rule that failed keeps its rows; those of any other rule not measured are dropped.
+    kept = {failure.key for failure in result.errors}
+    rule_ids = [rule.pk for rule in plan.rules if rule.key not in kept]
+    result.written = _write(goal, selected, rule_ids, cells, now)
 
 
 def _failures(
@@ -370,8 +376,8 @@ def _cells(
 def _write(
     goal: Goal, selected: list[Cycle], rule_ids: list[int], cells: dict[Key, Stored], now: datetime
 ) -> int:
-    """Insert the new cells, update those whose values changed, drop rows of members no longer
-    in the team (of the rules computed: a rule that failed keeps its rows).
+    """Insert the new cells, update those whose values changed, drop the other rows of
+    ``rule_ids`` (members no longer in the team, rules no longer shown).
 
     Under the goal's row lock nothing else writes the goal's rows, so what is read here is what
     is stored until the commit: on PostgreSQL a cell not found is a plain insert (there is no

@@ -85,7 +85,8 @@ class GoalIn(Schema):
         ...,
         description=(
             "By rule key: the team target per cycle, or a phased total. A rule of the ruleset "
-            "left out is a tracked metric: computed and reported with no target and no status."
+            "left out is a tracked metric: computed and reported with no target and no status "
+            "(except a ratio's numerator or denominator, reported on the ratio's rows)."
         ),
     )
     distribution: list[LevelIn] = Field([], description="Levels not listed split equally.")

@@ -97,6 +97,12 @@ def rule_specs(
         return {spec.key: spec for spec in parsed}, failed
 
 
+def ratio_parts(rules: Iterable[GoalRule]) -> set[str]:
+    """The keys of the rules that some ratio of ``rules`` reads as its numerator or
+    denominator."""
+    return {key for rule in rules for key in (rule.numerator, rule.denominator) if key}
+
+
 def part_failed(key: str, reason: str) -> str:
     """Why a ratio is not computed: the part it reads is not."""
     return f"its rule {key!r} could not be computed: {reason}"
