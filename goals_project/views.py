@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -11,11 +12,20 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from achievements.models import GoalComputation
+from hierarchy.models import MANAGING_ROLES, Member
 
 from .heartbeat import ages
 
 
+@login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """Each role lands on its numbers: admins on the company, managers on their team, reps
+    (and anyone without a member) on what is assigned to them."""
+    role = request.member.role if request.member is not None else None
+    if role == Member.Role.ADMIN:
+        return redirect("company_overview")
+    if role in MANAGING_ROLES:
+        return redirect("my_team")
     return redirect("assigned_to_me")
 
 

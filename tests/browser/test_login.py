@@ -11,12 +11,13 @@ def test_it_logs_in_as_admin_and_shows_the_navigation(
     live_server, page: Page, personas, screenshot_dir
 ):
     page.goto(f"{live_server.url}/")
-    expect(page).to_have_url(f"{live_server.url}/login/?next=/me/")
+    expect(page).to_have_url(f"{live_server.url}/login/?next=/")
     page.get_by_label("Email").fill(personas.admin.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
 
-    expect(page).to_have_url(f"{live_server.url}/me/")
+    expect(page).to_have_url(f"{live_server.url}/overview/")  # an admin lands on the company
+    page.get_by_role("link", name="Assigned to me").click()
     nav = page.get_by_role("navigation", name="Main")
     for item in ("Assigned to me", "My team", "Goals", "Rulesets", "Organization"):
         expect(nav.get_by_role("link", name=item)).to_be_visible()

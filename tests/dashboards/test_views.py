@@ -11,6 +11,7 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from achievements.services import goal_recompute
@@ -187,3 +188,11 @@ def test_every_dashboard_takes_at_most_15_queries(
                 assert client.get(url).status_code == 200, url
             with django_assert_max_num_queries(15):
                 client.get(url, headers={"HX-Request": "true", "HX-Target": "panel"})
+
+
+def test_each_role_lands_on_its_numbers(org: Org) -> None:
+    landing = {org.admin: "/overview/", org.east: "/team/", org.rep: "/me/"}
+    for member, page in landing.items():
+        response = client_for(member).get("/")
+        assert (response.status_code, response.url) == (302, page)
+    assert Client().get("/").url == "/login/?next=/"

@@ -88,7 +88,6 @@ def _records_page_sees(viewer: Member, filled: Filled) -> bool:
 
 ACCESS: dict[str, Access] = {
     # Public: the set-password link is a one-time secret, not a tenant's object.
-    "home": Access(None),
     "healthz": Access(None),
     "login": Access(None),
     "logout": Access(None),
@@ -99,6 +98,7 @@ ACCESS: dict[str, Access] = {
     # django-ninja's root only names the API's prefix (for reverse()): 404 for everyone.
     "api:api-root": Access(None, answers="404"),
     # Dashboards
+    "home": Access(ANYONE),  # a redirect to the landing page of the member's role
     "assigned_to_me": Access(ANYONE),
     "my_team": Access(
         MANAGERS, query=(("goal", "goal"), ("member", "member")), sees=_team_page_sees
