@@ -15,6 +15,7 @@ from django_scopes import scope
 from core.csvcells import NeutralDictWriter
 from goals.calendar import elapsed_fraction
 from goals.models import Goal
+from hierarchy.models import Member
 
 from .models import Achievement
 from .pace import Pace, rule_pace
@@ -71,11 +72,13 @@ def achievement_rows(
     cycle_start: date | None = None,
     member_email: str | None = None,
     rule_key: str | None = None,
+    within: Member | None = None,
     now: datetime | None = None,
 ) -> list[AchievementRow]:
     """The goal's achievement rows, by cycle, rule and tree order; one query.
 
-    ``cycle_start`` picks the cycle containing that local date."""
+    ``cycle_start`` picks the cycle containing that local date; ``within`` keeps the rows of
+    that member's team (a manager's part of a goal set above them)."""
     now = now or timezone.now()
     goal_cycles = goal.cycles()
     with scope(tenant=goal.tenant_id):
@@ -89,6 +92,8 @@ def achievement_rows(
             rows = rows.filter(member__user__email__iexact=member_email)
         if rule_key:
             rows = rows.filter(rule__key=rule_key)
+        if within is not None:
+            rows = rows.filter(within.subtree_q("member"))
         rows = rows.order_by("cycle_index", "rule__position", "member__lft")
         found = []
         for row in rows:

@@ -270,20 +270,25 @@ def _leaderboard(by_member: dict[Person, list[Progress]], sort: str) -> list[dic
     return sorted(reports, key=lambda entry: entry["member"].name.lower())
 
 
-def _progress_goal(request: HttpRequest, pk: int) -> Goal:
-    goals = Goal.objects.visible_to(request.member).select_related("tenant", "team", "ruleset")
-    return get_object_or_404(goals, pk=pk)
+def _progress_goal(request: HttpRequest, pk: int) -> tuple[Goal, Member]:
+    """A goal the viewer manages, or one set above them, and the top of what they see of it:
+    the goal's team, or (set above them) their own team, their part of it."""
+    viewer = request.member
+    goals = Goal.objects.visible_to(viewer) | Goal.objects.covering(viewer)
+    goal = get_object_or_404(goals.select_related("tenant", "team", "ruleset"), pk=pk)
+    top = goal.team if viewer.is_admin or viewer.contains(goal.team) else viewer
+    return goal, top
 
 
 @member_required(*MANAGING_ROLES)
 @vary_on_headers("HX-Request")
 def goal_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    goal = _progress_goal(request, pk)
+    goal, top = _progress_goal(request, pk)
     now = timezone.now()
     cycles = goal.cycles()
     index = _cycle_index(request, goal, now)
     team_rows = list(
-        Achievement.objects.filter(goal=goal, member=goal.team)
+        Achievement.objects.filter(goal=goal, member=top)
         .select_related("rule")
         .order_by("rule__position", "cycle_index")
     )
@@ -291,7 +296,7 @@ def goal_progress(request: HttpRequest, pk: int) -> HttpResponse:
     for row in team_rows:
         charts[row.rule].append((cycles[row.cycle_index].label, row.team_value, row.team_target))
     members = (
-        Achievement.objects.filter(goal=goal, cycle_index=index)
+        Achievement.objects.filter(top.subtree_q("member"), goal=goal, cycle_index=index)
         .select_related("member", "rule")
         .order_by("member__lft", "rule__position")
     )
@@ -300,6 +305,7 @@ def goal_progress(request: HttpRequest, pk: int) -> HttpResponse:
         table[row.member].append(progress(row, cycles[index], now, team=True))
     context = {
         "goal": goal,
+        "top": top,
         "charts": [
             {"rule": rule, "svg": bar_chart(points, rule)} for rule, points in charts.items()
         ],
@@ -313,9 +319,9 @@ def goal_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 @member_required(*MANAGING_ROLES)
 def goal_export(request: HttpRequest, pk: int) -> HttpResponse:
-    goal = _progress_goal(request, pk)
+    goal, top = _progress_goal(request, pk)
     buffer = io.StringIO()
-    write_rows([row.export() for row in achievement_rows(goal)], buffer, "csv")
+    write_rows([row.export() for row in achievement_rows(goal, within=top)], buffer, "csv")
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="goal-{goal.pk}-achievements.csv"'
     return response

@@ -128,8 +128,10 @@ def test_a_manager_sees_their_part_of_a_company_goal_and_nothing_else(org: Org, 
     assert east.get(f"/team/?goal={goal.pk}&member={org.west.pk}").status_code == 404
     assert east.get(f"/team/member/{org.sdr.pk}/").status_code == 404
     assert east.get(f"/team/member/{org.rep.pk}/").status_code == 200
-    assert east.get(f"/goals/{goal.pk}/progress/").status_code == 404  # the whole company's
-    assert east.get(f"/goals/{goal.pk}/achievements.csv").status_code == 404
+    progress = east.get(f"/goals/{goal.pk}/progress/").content.decode()  # their part only
+    assert org.rep.name in progress and org.sdr.name not in progress
+    export = east.get(f"/goals/{goal.pk}/achievements.csv").content.decode()
+    assert org.rep.email in export and org.sdr.email not in export
     assert east.get("/overview/").status_code == 403
 
 
@@ -159,6 +161,27 @@ def test_progress_page_chart_and_csv_export(org: Org, goal: Goal) -> None:
     ]  # fmt: skip
     mine = [r for r in rows if r["member"] == org.rep.email and r["rule"] == "dialled_calls"]
     assert (mine[0]["value"], mine[0]["target"]) == ("3.0000", "10.00")
+
+
+def test_a_manager_sees_their_part_of_a_goal_set_above_them(
+    org: Org, django_assert_max_num_queries
+) -> None:
+    goal = org.goal(actor=org.admin, team=org.admin, name="Company calls")
+    org.log(*(org.call(n) for n in range(3)))
+    org.log(org.call(9, owner=org.sdr))
+    goal_recompute(goal.pk)
+    east = client_for(org.east)
+    with django_assert_max_num_queries(12):
+        page = east.get(f"/goals/{goal.pk}/progress/").content.decode()
+    assert f"Your part: {org.east.name}'s team" in page and org.rep.name in page
+    assert org.sdr.name not in page and org.west.name not in page
+    assert f'/goals/{goal.pk}/"' not in page  # no link to the targets page, not theirs
+    export = east.get(f"/goals/{goal.pk}/achievements.csv").content.decode()
+    members = {row["member"] for row in csv.DictReader(io.StringIO(export))}
+    assert members == {org.east.email, org.rep.email, org.rep2.email}
+    assert client_for(org.west).get(f"/goals/{org.goal().pk}/progress/").status_code == 404
+    outsider = client_for(org.personas.outsider)
+    assert outsider.get(f"/goals/{goal.pk}/progress/").status_code == 404
 
 
 def test_the_overview_shows_every_goal_with_its_team_progress(org: Org, goal: Goal) -> None:

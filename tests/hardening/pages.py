@@ -80,6 +80,12 @@ def _team_page_sees(viewer: Member, filled: Filled) -> bool:
     )
 
 
+def _progress_sees(viewer: Member, filled: Filled) -> bool:
+    """A goal's progress: goals of the viewer's subtree and goals set above them (their part)."""
+    goals = Goal.objects.visible_to(viewer) | Goal.objects.covering(viewer)
+    return goals.filter(pk=filled["goal"].pk).exists()
+
+
 def _records_page_sees(viewer: Member, filled: Filled) -> bool:
     """The records behind a number: any goal of the tenant, for a member the viewer sees."""
     goal = filled["goal"]
@@ -104,8 +110,8 @@ ACCESS: dict[str, Access] = {
         MANAGERS, query=(("goal", "goal"), ("member", "member")), sees=_team_page_sees
     ),
     "member_goals": Access(MANAGERS, pk="member"),
-    "goal_progress": Access(MANAGERS, pk="goal"),
-    "goal_export": Access(MANAGERS, pk="goal"),
+    "goal_progress": Access(MANAGERS, pk="goal", sees=_progress_sees),
+    "goal_export": Access(MANAGERS, pk="goal", sees=_progress_sees),
     "company_overview": Access(ADMINS),
     "achievement_records": Access(
         ANYONE,
