@@ -186,9 +186,12 @@ def member_add(request: HttpRequest, pk: int) -> HttpResponse:
             tenant=request.tenant, reports_to=manager, actor=request.member, **data
         )
         link = services.member_invite_send(member=member, base_url=request.build_absolute_uri("/"))
+        added = f"Added {member.name} under {manager.name}"
+        if services.mail_configured():
+            return f"{added} and emailed them a link to set their password.", member
         return (
-            f"Added {member.name} under {manager.name} and emailed them a link to set their "
-            f"password: {link}",
+            f"{added}. No mail server is configured, so no email went out: give them this "
+            f"link to set their password: {link}",
             member,
         )
 
