@@ -16,6 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import retarget
 
 from . import services
+from .audit_text import actor_name, describe, emails_in
 from .decorators import member_required
 from .forms import (
     ApiTokenForm,
@@ -331,4 +332,20 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 def audit_log(request: HttpRequest) -> HttpResponse:
     entries = AuditEntry.objects.select_related("actor")
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "hierarchy/audit_log.html", {"page": page})
+    emails = set().union(*(emails_in([e.before, e.after]) for e in page.object_list))
+    names = dict(Member.objects.filter(user__email__in=emails).values_list("user__email", "name"))
+    rows = [
+        (
+            entry,
+            describe(
+                action=entry.action,
+                actor=entry.actor.name if entry.actor else actor_name(entry.actor_label),
+                target=entry.target_label,
+                before=entry.before,
+                after=entry.after,
+                names=names,
+            ),
+        )
+        for entry in page.object_list
+    ]
+    return render(request, "hierarchy/audit_log.html", {"page": page, "rows": rows})
