@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -84,8 +85,13 @@ def _tree_context(request: HttpRequest, expand: Member | None = None) -> dict[st
 @vary_on_headers("HX-Request")
 def organization(request: HttpRequest) -> HttpResponse:
     context = _tree_context(request)
-    context["member_count"] = _visible(request).filter(is_active=True).count()
+    context["member_count"] = _member_count(request)
     return render(request, "hierarchy/organization.html", context)
+
+
+def _member_count(request: HttpRequest) -> int:
+    """The active members the page's tree shows."""
+    return _visible(request).filter(is_active=True).count()
 
 
 @member_required(*MANAGING_ROLES)
@@ -133,6 +139,11 @@ def _tree_changed(request: HttpRequest, notice: str, expand: Member) -> HttpResp
         return redirect("organization")
     context = _tree_context(request, expand=expand) | {"notice": notice}
     response = render(request, "hierarchy/organization.html#tree", context)
+    # The count above the tree follows the change too (out of band: it is not in #tree).
+    counted = {"member_count": _member_count(request), "oob": True}
+    response.content += render_to_string(
+        "hierarchy/organization.html#member-count", counted, request
+    ).encode()
     return retarget(response, "#tree")
 
 

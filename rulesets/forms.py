@@ -101,7 +101,7 @@ class ConditionRow:
     errors: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     field_choices: Choices = dataclasses.field(default_factory=list)
     operators: Choices = dataclasses.field(default_factory=list)
-    suggestions: list[str] = dataclasses.field(default_factory=list)
+    suggestions: Choices = dataclasses.field(default_factory=list)  # (value, label)
     hint: str = ""
 
     @property
@@ -366,7 +366,11 @@ class RuleBuilder:
         allowed = spec.choices or (
             self.vocab.get(spec.vocabulary, set()) if spec.vocabulary else ()
         )
-        row.suggestions = sorted(allowed)
+        # The catalogue's own choices are stored words (follow_up): shown as "Follow up".
+        row.suggestions = [
+            (value, value.replace("_", " ").capitalize() if spec.choices else value)
+            for value in sorted(allowed)
+        ]
         row.hint = _hint(spec, row.op)
 
 

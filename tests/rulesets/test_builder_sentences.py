@@ -114,6 +114,7 @@ def test_fields_and_operators_are_offered_by_their_labels(personas: Personas):
     assert '<option value="duration">Duration (seconds)</option>' in html
     assert '<option value="in">is one of</option>' in html
     assert 'type="text" id="rules-0-cond-0-field"' not in html
+    assert '<option value="follow_up">Follow up</option>' in html  # the value's suggestions
 
 
 def test_another_tenant_gets_404_from_the_preview_of_an_edit(personas: Personas):
