@@ -90,6 +90,7 @@ ACCESS: dict[str, Access] = {
     # Public: the set-password link is a one-time secret, not a tenant's object.
     "home": Access(None),
     "healthz": Access(None),
+    "favicon": Access(None),
     "login": Access(None),
     "logout": Access(None),
     "password_reset_confirm": Access(None),
