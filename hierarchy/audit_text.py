@@ -246,4 +246,9 @@ def describe(
         template = f"{{actor}} {VERBS.get(verb, 'changed')} the {thing} {{target}}"
     sentence = template.format(actor=actor, target=target).strip()
     lines = change_lines(before, after, names, target)
+    old, new = before or {}, after or {}
+    changed = [key for key in dict.fromkeys([*old, *new]) if old.get(key) != new.get(key)]
+    if old and len(lines) == 1 and changed in (["targets"], ["rules"], ["distribution"]):
+        # One edit of one target (rule, split) says it all: "Ann changed the target of ...".
+        return Described(sentence=f"{actor} {lines[0]}.")
     return Described(sentence=sentence + ".", changes=lines)

@@ -22,8 +22,8 @@ NAMES = {"ann@acme.example": "Ann Lee", "bo@acme.example": "Bo Ray"}
             "goal.edit",
             {"targets": {"leads_converted": {"amount": "20", "phasing": "even"}}},
             {"targets": {"leads_converted": {"amount": "25", "phasing": "even"}}},
-            "Mia changed the goal Weekly pipeline.",
-            ["changed the target of Weekly pipeline: leads converted 20 → 25"],
+            "Mia changed the target of Weekly pipeline: leads converted 20 → 25.",
+            [],
         ),
         (
             "goal.create",
@@ -71,8 +71,8 @@ NAMES = {"ann@acme.example": "Ann Lee", "bo@acme.example": "Bo Ray"}
                     }
                 ]
             },
-            "Mia changed the goal Weekly pipeline.",
-            ["changed how calls splits across the team of Ann Lee (percentage)"],
+            "Mia changed how calls splits across the team of Ann Lee (percentage).",
+            [],
         ),
         (
             "quota.override",
@@ -161,9 +161,20 @@ def test_the_page_shows_names_and_targets_in_words(personas):
             },
             after={"team": personas.rep.email, "targets": {"leads_converted": {"amount": "25"}}},
         )
+        AuditEntry.objects.create(
+            tenant=tenant,
+            actor=personas.manager,
+            actor_label=personas.manager.name,
+            action="goal.edit",
+            target_label="Weekly pipeline",
+            target_type="goal",
+            before={"targets": {"calls": {"amount": "1000"}}},
+            after={"targets": {"calls": {"amount": "1200"}}},
+        )
     page = client_for(personas.admin).get(reverse("audit_log")).content.decode()
     assert f"{personas.manager.name} changed the goal Weekly pipeline." in page
     assert "Changed the target of Weekly pipeline: leads converted 20 → 25" in page
+    assert f"{personas.manager.name} changed the target of Weekly pipeline: calls 1,000" in page
     assert f"Team: {personas.manager.name} → {personas.rep.name}" in page
     assert "goal.edit" not in page and "{" not in page.split("<main")[1]
     outsider = client_for(personas.outsider).get(reverse("audit_log")).content.decode()
