@@ -4,7 +4,9 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_scopes import scopes_disabled
@@ -27,6 +29,20 @@ def home(request: HttpRequest) -> HttpResponse:
     if role in MANAGING_ROLES:
         return redirect("my_team")
     return redirect("assigned_to_me")
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links to: send them to the SVG."""
+    return redirect(static("favicon.svg"), permanent=True)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page with the navigation; when even that fails (the layout, the member),
+    Django's own handler renders the same template with no context at all."""
+    try:
+        return render(request, "500.html", status=500)
+    except Exception:  # whatever broke the page must not break its error page
+        return defaults.server_error(request)
 
 
 def _database_status() -> str:

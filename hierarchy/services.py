@@ -166,8 +166,24 @@ def password_set_path(user: object) -> str:
     return reverse("password_reset_confirm", args=[uid, token])
 
 
+# Backends that keep mail on this machine: a message sent through them reaches nobody.
+_UNDELIVERED = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+}
+
+
+def mail_configured() -> bool:
+    """Whether mail reaches people (EMAIL_HOST names an SMTP server, or another real backend
+    is set); when it does not, pages show what a message would have carried."""
+    return settings.EMAIL_BACKEND not in _UNDELIVERED
+
+
 def member_invite_send(*, member: Member, base_url: str) -> str:
-    """Email the member a link to set their password; return the link for the admin too."""
+    """Email the member a link to set their password and return the link, which the admin
+    is shown only when no mail is configured (``mail_configured``)."""
     link = base_url.rstrip("/") + password_set_path(member.user)
     send_mail(
         subject=f"You have been added to {member.tenant.name} on Goals",

@@ -10,12 +10,14 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import retarget
 
 from . import services
+from .audit_text import actor_name, describe, emails_in
 from .decorators import member_required
 from .forms import (
     ApiTokenForm,
@@ -83,8 +85,13 @@ def _tree_context(request: HttpRequest, expand: Member | None = None) -> dict[st
 @vary_on_headers("HX-Request")
 def organization(request: HttpRequest) -> HttpResponse:
     context = _tree_context(request)
-    context["member_count"] = _visible(request).filter(is_active=True).count()
+    context["member_count"] = _member_count(request)
     return render(request, "hierarchy/organization.html", context)
+
+
+def _member_count(request: HttpRequest) -> int:
+    """The active members the page's tree shows."""
+    return _visible(request).filter(is_active=True).count()
 
 
 @member_required(*MANAGING_ROLES)
@@ -132,6 +139,11 @@ def _tree_changed(request: HttpRequest, notice: str, expand: Member) -> HttpResp
         return redirect("organization")
     context = _tree_context(request, expand=expand) | {"notice": notice}
     response = render(request, "hierarchy/organization.html#tree", context)
+    # The count above the tree follows the change too (out of band: it is not in #tree).
+    counted = {"member_count": _member_count(request), "oob": True}
+    response.content += render_to_string(
+        "hierarchy/organization.html#member-count", counted, request
+    ).encode()
     return retarget(response, "#tree")
 
 
@@ -186,9 +198,12 @@ def member_add(request: HttpRequest, pk: int) -> HttpResponse:
             tenant=request.tenant, reports_to=manager, actor=request.member, **data
         )
         link = services.member_invite_send(member=member, base_url=request.build_absolute_uri("/"))
+        added = f"Added {member.name} under {manager.name}"
+        if services.mail_configured():
+            return f"{added} and emailed them a link to set their password.", member
         return (
-            f"Added {member.name} under {manager.name} and emailed them a link to set their "
-            f"password: {link}",
+            f"{added}. No mail server is configured, so no email went out: give them this "
+            f"link to set their password: {link}",
             member,
         )
 
@@ -328,4 +343,20 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 def audit_log(request: HttpRequest) -> HttpResponse:
     entries = AuditEntry.objects.select_related("actor")
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "hierarchy/audit_log.html", {"page": page})
+    emails = set().union(*(emails_in([e.before, e.after]) for e in page.object_list))
+    names = dict(Member.objects.filter(user__email__in=emails).values_list("user__email", "name"))
+    rows = [
+        (
+            entry,
+            describe(
+                action=entry.action,
+                actor=entry.actor.name if entry.actor else actor_name(entry.actor_label),
+                target=entry.target_label,
+                before=entry.before,
+                after=entry.after,
+                names=names,
+            ),
+        )
+        for entry in page.object_list
+    ]
+    return render(request, "hierarchy/audit_log.html", {"page": page, "rows": rows})

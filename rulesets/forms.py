@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -102,7 +101,7 @@ class ConditionRow:
     errors: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     field_choices: Choices = dataclasses.field(default_factory=list)
     operators: Choices = dataclasses.field(default_factory=list)
-    suggestions: list[str] = dataclasses.field(default_factory=list)
+    suggestions: Choices = dataclasses.field(default_factory=list)  # (value, label)
     hint: str = ""
 
     @property
@@ -140,7 +139,8 @@ class RuleCard:
     date_fields: Choices = dataclasses.field(default_factory=list)
     member_fields: Choices = dataclasses.field(default_factory=list)
     condition_fields: Choices = dataclasses.field(default_factory=list)
-    ratio_keys: list[str] = dataclasses.field(default_factory=list)
+    # Each ratio part's options: (key, the rule's name, selected).
+    ratio_choices: dict[str, list[tuple[str, str, bool]]] = dataclasses.field(default_factory=dict)
 
     @property
     def prefix(self) -> str:
@@ -180,7 +180,16 @@ def cards_from_data(data: Mapping[str, Any]) -> list[RuleCard]:
     for card in cards.values():
         card.aggregation = card.aggregation or Aggregation.COUNT
         card.direction = card.direction or Direction.HIGHER
+        card.key = card.key.strip() or key_from_name(card.name)
     return [cards[index] for index in sorted(cards)]
+
+
+def key_from_name(name: str) -> str:
+    """A rule's key made from its name when none is typed: "Calls made" -> "calls_made"."""
+    key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    if key and not key[0].isalpha():
+        key = f"rule_{key}"
+    return key[:50].rstrip("_")
 
 
 def next_index(cards: Iterable[RuleCard]) -> int:
@@ -298,21 +307,38 @@ class RuleBuilder:
     def rules(self, cards: Iterable[RuleCard]) -> list[dict[str, Any]]:
         return [self.rule(card) for card in cards]
 
+    def offered(self, card: RuleCard) -> dict[str, Choices | None]:
+        """What the card's field selects offer for its entity and aggregation (None: the
+        aggregation measures no field)."""
+        specs = self.specs(card.entity)
+        measured = None
+        if card.aggregation in NEEDS_NUMBER:
+            measured = _choices(specs, lambda s: s.type in NUMERIC)
+        elif card.aggregation == Aggregation.DISTINCT_COUNT:
+            measured = _choices(specs, lambda s: s.type is not FieldType.DATETIME)
+        return {
+            "field": measured,
+            "date_field": _choices(specs, lambda s: s.places_in_cycle),
+            "member_field": _choices(specs, lambda s: s.credits_member),
+        }
+
     def dress(self, cards: list[RuleCard]) -> None:
         """Fill in what each card's selects offer for its entity and aggregation; a choice
         that no longer fits (after the entity changed) falls back to the entity's default."""
-        keys = [card.key.strip() for card in cards if card.key.strip()]
+        named = {c.key.strip(): c.name.strip() or c.key.strip() for c in cards if c.key.strip()}
         for card in cards:
-            card.ratio_keys = [key for key in keys if key != card.key.strip()]
+            others = {key: name for key, name in named.items() if key != card.key.strip()}
+            for part in ("numerator", "denominator"):
+                chosen = getattr(card, part)
+                options = [(key, name, key == chosen) for key, name in others.items()]
+                if chosen and chosen not in others:
+                    options.append((chosen, f"{chosen} (not in this ruleset)", True))
+                card.ratio_choices[part] = options
             specs = self.specs(card.entity)
-            if card.aggregation in NEEDS_NUMBER:
-                card.measured_fields = _choices(specs, lambda s: s.type in NUMERIC)
-            elif card.aggregation == Aggregation.DISTINCT_COUNT:
-                card.measured_fields = _choices(specs, lambda s: s.type is not FieldType.DATETIME)
-            else:
-                card.measured_fields = None
-            card.date_fields = _choices(specs, lambda s: s.places_in_cycle)
-            card.member_fields = _choices(specs, lambda s: s.credits_member)
+            offered = self.offered(card)
+            card.measured_fields = offered["field"]
+            card.date_fields = offered["date_field"] or []
+            card.member_fields = offered["member_field"] or []
             card.condition_fields = _choices(specs, lambda s: s.type is not FieldType.MEMBER)
             if card.measured_fields is None or card.field not in dict(card.measured_fields):
                 card.field = ""
@@ -340,7 +366,11 @@ class RuleBuilder:
         allowed = spec.choices or (
             self.vocab.get(spec.vocabulary, set()) if spec.vocabulary else ()
         )
-        row.suggestions = sorted(allowed)
+        # The catalogue's own choices are stored words (follow_up): shown as "Follow up".
+        row.suggestions = [
+            (value, value.replace("_", " ").capitalize() if spec.choices else value)
+            for value in sorted(allowed)
+        ]
         row.hint = _hint(spec, row.op)
 
 
@@ -362,29 +392,140 @@ def _hint(spec: FieldSpec, op: str) -> str:
     return example
 
 
-def problems_attach(cards: list[RuleCard], problems: Iterable[RuleProblem]) -> list[RuleProblem]:
-    """Put each problem next to its card's input or condition row; return those that fit
-    no card."""
-    by_key: dict[str, list[RuleCard]] = defaultdict(list)
-    for card in cards:
-        by_key[card.key.strip()].append(card)
+AGGREGATED = {
+    Aggregation.SUM: "add up",
+    Aggregation.AVERAGE: "average",
+    Aggregation.MIN: "take the minimum of",
+    Aggregation.MAX: "take the maximum of",
+    Aggregation.DISTINCT_COUNT: "count distinct values of",
+}
+RATIO_PARTS = {
+    "numerator": "the rule to divide (numerator)",
+    "denominator": "the rule to divide by",
+}
+
+
+def _clause(text: str) -> str:
+    text = text.strip()
+    return text + ("" if text.endswith((".", "?", "!")) else ".")
+
+
+def _sentence(text: str) -> str:
+    return _clause(text[:1].upper() + text[1:])
+
+
+def _row_sentence(card: RuleCard, row: ConditionRow, part: str, message: str, specs: Any) -> str:
+    """A condition's problem as what the admin did to its row ("Condition 1: choose a field.")."""
+    where = f"Condition {card.conditions.index(row) + 1}"
+    spec = specs.get(row.field)
+    label = spec.label if spec else row.field
+    if row.any:
+        return f"{where}: its any-of group is not valid; edit it through the API."
+    if part == "field" and not row.field:
+        return f"{where}: choose a field."
+    if part == "field" and spec is None:
+        return f"{where}: choose a field from the list ({label} is not one of them)."
+    if part == "op" and spec is not None and row.op not in spec.operators:
+        return f"{where}: choose how to compare {label}."
+    if part == "value" and not row.value.strip(" ,"):
+        return f"{where}: type a value for {label}."
+    if part == "value" and row.op == Op.BETWEEN:
+        return (
+            f"{where}: type two values for {label}, the lowest and the highest, "
+            "separated by a comma."
+        )
+    return f"{where}: {_clause(message)}"
+
+
+def problem_sentence(
+    problem: RuleProblem, card: RuleCard | None, cards: list[RuleCard], builder: RuleBuilder
+) -> str:
+    """A parser's problem as a sentence about what the admin did (or left blank) in the card
+    (one of ``cards``); no paths such as ``conditions[0].field`` and no catalogue keys."""
+    match = _CONDITION.match(problem.field)
+    if card is not None and match and int(match[1]) < len(card.conditions):
+        row = card.conditions[int(match[1])]
+        return _row_sentence(
+            card, row, match[2] or "field", problem.message, builder.specs(card.entity)
+        )
+    part, blank = problem.field, card is None or not str(getattr(card, problem.field, "x")).strip()
+    if part == "key":
+        if blank:
+            return "Give the rule a name."
+        if sum(other.key.strip() == card.key.strip() for other in cards) > 1:
+            return f"Another rule already has the key {card.key}: give this one another name."
+        return "A key may hold only lower-case letters, digits and _, and starts with a letter."
+    if part == "entity":
+        return "Choose what the rule counts: leads, activities, opportunities or stage changes."
+    offered = builder.offered(card).get(part) if card is not None else None
+    if offered is not None and getattr(card, part) not in dict(offered):
+        if part == "field":
+            return f"Choose the field to {AGGREGATED.get(card.aggregation, 'measure')}."
+        if part == "date_field":
+            return "Choose the date that places a record in a cycle."
+        return "Choose who gets the credit for a record."
+    if part in RATIO_PARTS and card is not None:
+        chosen = getattr(card, part)
+        if blank:
+            return f"Choose {RATIO_PARTS[part]}."
+        if chosen == card.key.strip():
+            return f"A ratio cannot divide itself: choose another rule as the {part}."
+        target = next((c for c in cards if c.key.strip() == chosen), None)
+        if target is None:
+            return f"There is no rule {chosen} in this ruleset: choose one from the list."
+        if target.is_ratio:
+            name = target.name.strip() or chosen
+            return f"{name} is itself a ratio: choose a rule that counts as the {part}."
+    if part == "currency":
+        return "Type the currency as its three-letter code, such as EUR."
+    return _sentence(problem.message)
+
+
+def _problem_cards(cards: list[RuleCard], problem: RuleProblem) -> list[RuleCard]:
+    if problem.key.startswith("#") and problem.key[1:].isdigit():
+        position = int(problem.key[1:])
+        return cards[position : position + 1]
+    return [card for card in cards if card.key.strip() == problem.key]
+
+
+def problems_attach(
+    cards: list[RuleCard], problems: Iterable[RuleProblem], builder: RuleBuilder
+) -> list[str]:
+    """Put each problem, as a sentence, next to its card's input or condition row; return
+    those that fit no card (named by their rule)."""
     unplaced = []
     for problem in problems:
-        if problem.key.startswith("#") and problem.key[1:].isdigit():
-            position = int(problem.key[1:])
-            targets = cards[position : position + 1]
-        else:
-            targets = by_key.get(problem.key, [])
+        targets = _problem_cards(cards, problem)
         if not targets:
-            unplaced.append(problem)
+            unplaced.append(
+                f"Rule {problem.key}: {problem_sentence(problem, None, cards, builder)}"
+            )
         match = _CONDITION.match(problem.field)
         for card in targets:
+            sentence = problem_sentence(problem, card, cards, builder)
             if match and int(match[1]) < len(card.conditions):
                 row = card.conditions[int(match[1])]
-                row.errors.setdefault(match[2] or "field", []).append(problem.message)
+                row.errors.setdefault(match[2] or "field", []).append(sentence)
             else:
-                card.errors.setdefault(problem.field, []).append(problem.message)
+                card.errors.setdefault(problem.field, []).append(sentence)
     return unplaced
+
+
+def problems_listed(
+    card: RuleCard, cards: list[RuleCard], problems: Iterable[RuleProblem], builder: RuleBuilder
+) -> list[str]:
+    """The problems of a card's preview as sentences; those of another card (a ratio's
+    parts) say which rule they are about."""
+    listed = []
+    for problem in problems:
+        found = _problem_cards(cards, problem)
+        other = found[0] if found else None
+        sentence = problem_sentence(problem, other, cards, builder)
+        if other is not card:
+            name = (other.name.strip() or other.key.strip()) if other else problem.key
+            sentence = f"In the rule {name}: {sentence}"
+        listed.append(sentence)
+    return listed
 
 
 def preset_choices() -> list[tuple[str, str, bool]]:

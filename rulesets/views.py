@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,6 +39,7 @@ from .forms import (
     next_index,
     preset_choices,
     problems_attach,
+    problems_listed,
 )
 from .models import Ruleset
 from .parts import Parts
@@ -55,8 +57,9 @@ CHOICES = {
     "entities": list(ENTITIES.items()),
     "units": list(UNITS.items()),
     "directions": list(DIRECTIONS.items()),
-    "ratio_parts": ("numerator", "denominator"),
 }
+# The key a card is previewed under while it has neither key nor name: its count shows at once.
+UNNAMED = "unnamed_rule"
 
 
 @member_required(ADMIN)
@@ -148,8 +151,8 @@ def _save(
             actor=request.member,
         )
     except RulesetError as exc:
-        for problem in problems_attach(cards, exc.problems):
-            form.add_error(None, str(problem))
+        for sentence in problems_attach(cards, exc.problems, builder):
+            form.add_error(None, sentence)
     except ValidationError as exc:
         for name, errors in exc.message_dict.items():
             form.add_error(name if name in form.fields else None, errors)
@@ -248,6 +251,7 @@ def rule_preview(request: HttpRequest, index: int, pk: int | None = None) -> Htt
     cards = cards_from_data(_data(request))
     card = _card(cards, index)
     builder = RuleBuilder.for_tenant(request.tenant)
+    builder.dress(cards)  # the rule as the re-drawn card shows it (an operator picked, ...)
     preview = _preview(request.tenant, card, cards, builder)
     return _partial(request, pk, "preview", {"card": card, "preview": preview})
 
@@ -256,6 +260,7 @@ def _preview(
     tenant: Tenant, card: RuleCard, cards: list[RuleCard], builder: RuleBuilder
 ) -> Preview:
     """Run the card's rule (a ratio with its two parts from the same form) with the compiler."""
+    card = dataclasses.replace(card, key=card.key.strip() or UNNAMED)
     chosen = [card]
     if card.is_ratio:
         by_key = {other.key.strip(): other for other in cards if other.key.strip()}
@@ -268,8 +273,8 @@ def _preview(
         )
         specs = {spec.key: spec for spec in parsed}
     except RulesetError as exc:
-        return Preview(problems=[str(problem) for problem in exc.problems])
-    rule = specs[card.key.strip()]
+        return Preview(problems=problems_listed(card, chosen, exc.problems, builder))
+    rule = specs[card.key]
     end = timezone.now()
     start = end - timedelta(days=PREVIEW_DAYS)
     names = dict(Member.objects.filter(is_active=True).values_list("pk", "name"))

@@ -5,7 +5,11 @@
 document.addEventListener("click", (event) => {
   const remover = event.target.closest("[data-remove-closest]");
   if (remover) {
-    remover.closest(remover.dataset.removeClosest).remove();
+    const removed = remover.closest(remover.dataset.removeClosest);
+    const around = removed.parentElement;
+    removed.remove();
+    // What follows the form's changes (a rule's live preview) hears of a removal too.
+    around.dispatchEvent(new Event("change", { bubbles: true }));
   }
   const toggle = event.target.closest("[data-toggle-node]");
   if (toggle) {
@@ -36,5 +40,14 @@ document.addEventListener("submit", (event) => {
 document.addEventListener("htmx:beforeRequest", (event) => {
   if (document.visibilityState !== "visible" && event.detail.elt.matches("[data-poll]")) {
     event.preventDefault();
+  }
+});
+
+// A control that adds to the form (a new condition) counts as a change once its part is in,
+// so what follows the form (a rule's live preview) sees the new part.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const source = event.detail.requestConfig && event.detail.requestConfig.elt;
+  if (source && source.matches("[data-changes-form]")) {
+    event.detail.target.dispatchEvent(new Event("change", { bubbles: true }));
   }
 });

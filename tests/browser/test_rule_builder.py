@@ -81,8 +81,7 @@ def test_it_builds_previews_and_saves_a_rule_without_a_reload(
     settled(page)
     row.get_by_label("Value").fill("call, demo")
 
-    rule.get_by_role("button", name="Preview").click()
-    preview = rule.locator(".rule-preview")
+    preview = rule.locator(".rule-preview")  # it follows the card: nothing to click
     expect(preview.locator("strong")).to_have_text("0:30")
     expect(preview).to_contain_text(personas.rep.name)
     page.screenshot(path=Path(screenshot_dir) / "rule-builder.png", full_page=True)
@@ -94,3 +93,49 @@ def test_it_builds_previews_and_saves_a_rule_without_a_reload(
         saved = Ruleset.objects.get(name="Calling").rules.get()
     assert (saved.key, saved.aggregation, saved.field) == ("talk_time", "sum", "duration")
     assert saved.conditions == [{"field": "category", "op": "in", "value": ["call", "demo"]}]
+
+
+def test_the_preview_follows_a_changed_condition_without_a_click(live_server, page: Page, personas):
+    tenant = personas.admin.tenant
+    with scope(tenant=tenant):
+        ActivityType.objects.create(tenant=tenant, name="Call", category="call")
+        ActivityType.objects.create(tenant=tenant, name="Email", category="email")
+    recent = (timezone.now() - timedelta(days=1)).isoformat()
+    records_upsert(
+        tenant=tenant,
+        entity="activity",
+        records=[
+            {
+                "external_id": f"A-{n}",
+                "owner_email": personas.rep.email,
+                "type": "Call" if n < 3 else "Email",
+                "occurred_at": recent,
+            }
+            for n in range(5)
+        ],
+    )
+    log_in(page, live_server.url, personas.admin)
+    page.goto(f"{live_server.url}/rulesets/new/")
+    rule = page.locator("#rule-0")
+    total = rule.locator(".rule-preview strong")
+    expect(total).to_have_text("5")  # every activity, before anything is typed
+    rule.get_by_label("Name").fill("Calls")
+    rule.get_by_role("button", name="Add condition").click()
+    settled(page)
+    row = rule.locator(".condition-row").first
+    expect(rule.locator(".rule-preview")).to_contain_text("Condition 1: choose a field.")
+    row.get_by_label("Field").select_option(label="Activity type")
+    settled(page)
+    value = row.get_by_label("Value")
+    value.fill("Call")
+    expect(total).to_have_text("3")
+    # Typed quickly, one state after another: only the last one's count may stay.
+    value.fill("Ca")
+    value.fill("Email")
+    expect(total).to_have_text("2")
+    page.wait_for_timeout(1200)  # any answer for an older state would have landed by now
+    expect(total).to_have_text("2")
+    row.get_by_label("Operator").select_option(label="is not")
+    expect(total).to_have_text("3")
+    row.get_by_role("button", name="Remove").click()
+    expect(total).to_have_text("5")

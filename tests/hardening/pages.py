@@ -95,6 +95,7 @@ def _records_page_sees(viewer: Member, filled: Filled) -> bool:
 ACCESS: dict[str, Access] = {
     # Public: the set-password link is a one-time secret, not a tenant's object.
     "healthz": Access(None),
+    "favicon": Access(None),
     "login": Access(None),
     "logout": Access(None),
     "password_reset_confirm": Access(None),

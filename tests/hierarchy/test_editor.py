@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
@@ -175,3 +176,15 @@ def test_it_exports_the_organization(personas):
     assert lines[0] == "email,name,role,reports_to,title"
     assert f"{personas.rep.email},{personas.rep.name},rep,{personas.manager.email}," in lines
     assert personas.outsider.email not in response.content.decode()
+
+
+def test_the_member_count_follows_an_add_and_groups_thousands(personas):
+    url = reverse("member_add", args=[personas.manager.pk])
+    new = {"name": "Nina New", "email": "nina@example.com", "role": "rep", "title": ""}
+    body = client_for(personas.admin).post(url, new, **HTMX).content.decode()
+    assert '<p id="member-count" class="muted" hx-swap-oob="true">4 active members.</p>' in body
+    assert client_for(personas.outsider).post(url, new, **HTMX).status_code == 404
+    page = render_to_string(
+        "hierarchy/organization.html#member-count", {"member_count": 20000, "member": None}
+    )
+    assert "20,000 active members" in page

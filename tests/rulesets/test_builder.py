@@ -164,16 +164,21 @@ def test_it_shows_every_problem_next_to_its_field_and_saves_nothing(crm: Crm):
     with scopes_disabled():
         assert not Ruleset.objects.exists()
     cards = response.context["cards"]
-    assert "unknown field 'nonsense'" in cards[0].conditions[0].errors["field"][0]
+    assert cards[0].conditions[0].errors["field"] == [
+        "Condition 1: choose a field from the list (nonsense is not one of them)."
+    ]
     assert cards[1].conditions[0].errors == {}
-    assert cards[1].conditions[1].errors["value"] == ["in needs a non-empty list of values"]
-    assert cards[2].errors["numerator"] == ["a ratio cannot point at itself"]
-    assert "is not a numeric field" in cards[3].errors["field"][0]
-    assert cards[4].errors["key"] == ["a key is lower_case letters, digits and _"]
+    assert cards[1].conditions[1].errors["value"] == ["Condition 2: type a value for Status."]
+    assert cards[2].errors["numerator"] == [
+        "A ratio cannot divide itself: choose another rule as the numerator."
+    ]
+    assert cards[3].errors["field"] == ["Choose the field to add up."]
+    assert cards[4].errors["key"] == ["Give the rule a name."]
     assert response.context["form"].errors["name"]
     html = response.content.decode()
-    for message in ("a ratio cannot point at itself", "in needs a non-empty list of values"):
+    for message in ("A ratio cannot divide itself", "Condition 2: type a value for Status."):
         assert message in html
+    assert "conditions[" not in html and "unknown field" not in html
     # The bad field stays visible where it was typed, next to its error.
     assert '<option value="nonsense" selected>nonsense (unknown)</option>' in html
 
@@ -431,7 +436,7 @@ def test_the_preview_shows_the_rules_errors(personas: Personas):
     response = client_for(personas.admin).post(f"{NEW}rules/0/preview/", posted)
     html = response.content.decode()
     assert "does not run yet" in html
-    assert "is not a numeric field" in html
+    assert "Choose the field to average." in html
 
 
 def test_it_shows_a_rule_the_database_cannot_compute_next_to_its_condition(crm: Crm):
