@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from datetime import date, time
 from functools import cache
 from typing import Any
 
@@ -13,6 +14,8 @@ from django_scopes import ScopedManager, scope
 from mptt.fields import TreeForeignKey
 from mptt.managers import TreeManager
 from mptt.models import MPTTModel
+
+from core.dates import date_range_problem
 
 
 @cache
@@ -39,8 +42,16 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, "Sunday"
 
 
+def default_working_days() -> list[int]:
+    return [Weekday.MONDAY, Weekday.TUESDAY, Weekday.WEDNESDAY, Weekday.THURSDAY, Weekday.FRIDAY]
+
+
 class Tenant(models.Model):
-    """One customer company. Everything a tenant owns carries ``tenant_id``."""
+    """One customer company. Everything a tenant owns carries ``tenant_id``.
+
+    Its calendar (time zone, week start, fiscal year) and its working time (the weekdays, the
+    hours of a working day on its wall clock, the holidays), which paces every goal, are read
+    with the tenant itself: no page asks for them separately."""
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=63, unique=True)
@@ -54,6 +65,14 @@ class Tenant(models.Model):
         default="USD",
         validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. USD.")],
     )
+    working_days = models.JSONField(
+        default=default_working_days, help_text="Weekdays with working time, 0 = Monday."
+    )
+    working_hours_start = models.TimeField(default=time(9))
+    working_hours_end = models.TimeField(default=time(18))
+    holidays = models.JSONField(
+        default=list, blank=True, help_text="Dates without working time (YYYY-MM-DD)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -62,11 +81,53 @@ class Tenant(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        days = self.working_days
+        if not isinstance(days, list) or not days:
+            errors["working_days"] = ["Choose at least one working day."]
+        elif not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in days):
+            errors["working_days"] = ["Working days are numbers from 0 (Monday) to 6 (Sunday)."]
+        elif len(set(days)) != len(days):
+            errors["working_days"] = ["A working day is listed twice."]
+        start, end = self.working_hours_start, self.working_hours_end
+        if isinstance(start, time) and isinstance(end, time) and not start < end:
+            errors["working_hours_end"] = [
+                f"The working day must end after it starts ({start:%H:%M})."
+            ]
+        if problems := holiday_problems(self.holidays):
+            errors["holidays"] = problems
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def holiday_dates(self) -> list[date]:
+        return [date.fromisoformat(day) for day in self.holidays]
+
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         # Inside its own scope, so that under row-level security the cascade sees (and
         # deletes) every row the tenant owns, whatever scope the caller is in.
         with scope(tenant=self.pk):
             return super().delete(*args, **kwargs)
+
+
+def holiday_problems(holidays: object) -> list[str]:
+    """What is wrong with a list of holidays (ISO dates, each once), or nothing."""
+    if not isinstance(holidays, list):
+        return ["Holidays are a list of dates (YYYY-MM-DD)."]
+    problems = []
+    for value in holidays:
+        try:
+            day = date.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            day = None
+        if day is None or len(value) != 10:
+            problems.append(f"{value!r} is not a date (YYYY-MM-DD).")
+        elif problem := date_range_problem(day):
+            problems.append(problem + ".")
+    if not problems and len(set(holidays)) != len(holidays):
+        problems.append("A holiday is listed twice.")
+    return problems
 
 
 def in_subtree(top: tuple[int, int, int], tree_id: int, lft: int) -> bool:

@@ -14,6 +14,7 @@ from goals.calendar import (
     Cycle,
     CycleKind,
     TenantCalendar,
+    WorkingTime,
     cycle_containing,
     cycles,
     elapsed_fraction,
@@ -269,11 +270,15 @@ def test_it_refuses_naive_instants() -> None:
 
 
 def test_it_measures_elapsed_share_of_the_real_duration() -> None:
-    (day,) = cycles(BERLIN, CycleKind.DAILY, date(2027, 3, 28), date(2027, 3, 28))
+    # Working round the clock, so that the share is of the whole day (pace by working time
+    # is tested in test_working_time.py).
+    always = WorkingTime.of(range(7), time(0), time.max)
+    berlin = TenantCalendar("Europe/Berlin", working_time=always)
+    (day,) = cycles(berlin, CycleKind.DAILY, date(2027, 3, 28), date(2027, 3, 28))
     noon = datetime(2027, 3, 28, 12, tzinfo=BERLIN.zone)
 
     assert elapsed_fraction(day, day.start) == 0.0
-    assert elapsed_fraction(day, day.start + timedelta(hours=11.5)) == 0.5
+    assert elapsed_fraction(day, day.start + timedelta(hours=11.5)) == pytest.approx(0.5)
     assert elapsed_fraction(day, noon) == pytest.approx(11 / 23)
     assert elapsed_fraction(day, day.end) == 1.0
     assert elapsed_fraction(day, day.start - timedelta(days=3)) == 0.0
