@@ -283,6 +283,20 @@ def cycle_containing(
     return goal_cycles[position]
 
 
+def cycle_ended(
+    calendar: TenantCalendar,
+    kind: CycleKind | str,
+    instant: datetime,
+    goal_start: date,
+    goal_end: date,
+) -> Cycle | None:
+    """The goal's last cycle with ``end <= instant`` (the one that ended last), or None."""
+    _require_aware(instant, "instant")
+    goal_cycles = _cycles(calendar, CycleKind(kind), goal_start, goal_end)
+    position = bisect_right([cycle.end for cycle in goal_cycles], instant) - 1
+    return goal_cycles[position] if position >= 0 else None
+
+
 def elapsed_fraction(cycle: Cycle, now: datetime) -> float:
     """The share of the cycle's working time that has passed at ``now``, in [0, 1]: the one
     elapsed share of pace (pages, API, exports, statuses).
