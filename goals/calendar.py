@@ -275,8 +275,7 @@ def cycle_containing(
     goal_end: date,
 ) -> Cycle | None:
     """The goal's cycle with ``start <= instant < end``, or None outside the goal's range."""
-    _require_aware(instant, "instant")
-    goal_cycles = _cycles(calendar, CycleKind(kind), goal_start, goal_end)
+    goal_cycles = _cycles_at(calendar, kind, instant, goal_start, goal_end)
     position = bisect_right([cycle.start for cycle in goal_cycles], instant) - 1
     if position < 0 or instant >= goal_cycles[position].end:
         return None
@@ -291,10 +290,16 @@ def cycle_ended(
     goal_end: date,
 ) -> Cycle | None:
     """The goal's last cycle with ``end <= instant`` (the one that ended last), or None."""
-    _require_aware(instant, "instant")
-    goal_cycles = _cycles(calendar, CycleKind(kind), goal_start, goal_end)
+    goal_cycles = _cycles_at(calendar, kind, instant, goal_start, goal_end)
     position = bisect_right([cycle.end for cycle in goal_cycles], instant) - 1
     return goal_cycles[position] if position >= 0 else None
+
+
+def _cycles_at(
+    calendar: TenantCalendar, kind: CycleKind | str, instant: datetime, start: date, end: date
+) -> tuple[Cycle, ...]:
+    _require_aware(instant, "instant")
+    return _cycles(calendar, CycleKind(kind), start, end)
 
 
 def elapsed_fraction(cycle: Cycle, now: datetime) -> float:

@@ -16,6 +16,7 @@ from goals.calendar import (
     TenantCalendar,
     WorkingTime,
     cycle_containing,
+    cycle_ended,
     cycles,
     elapsed_fraction,
     fiscal_year,
@@ -304,3 +305,15 @@ def test_it_refuses_a_malformed_calendar(fields: dict[str, object], message: str
 def test_it_refuses_a_goal_that_ends_before_it_starts() -> None:
     with pytest.raises(ValueError, match="ends"):
         cycles(BERLIN, CycleKind.DAILY, date(2027, 2, 1), date(2027, 1, 31))
+
+
+def test_it_names_the_cycle_that_ended_last() -> None:
+    goal = (date(2027, 1, 4), date(2027, 1, 17))  # two weeks from a Monday
+
+    def ended(instant: datetime) -> Cycle | None:
+        return cycle_ended(BERLIN, "weekly", instant, *goal)
+
+    first, second = cycles(BERLIN, "weekly", *goal)
+    assert ended(first.start) is None and ended(first.end - timedelta(microseconds=1)) is None
+    assert ended(first.end) == first == ended(second.end - timedelta(microseconds=1))
+    assert ended(second.end) == second == ended(second.end + timedelta(days=300))
