@@ -17,22 +17,23 @@ Conventions (see DESIGN.md, "cycle"):
   the same shape of label whatever its fiscal start.
 - A goal whose dates do not fall on natural boundaries gets a first and/or last cycle clipped to
   the goal's range, marked ``partial``.
-- Pace follows working time (``WorkingTime``: working weekdays, daily hours, holidays, read on
-  the tenant's wall clock). ``elapsed_fraction`` is the share of a cycle's working time that has
-  passed: nothing is expected before the first working minute, everything after the last. A
-  cycle with no working time at all (a Sunday, a week of holidays) expects nothing until it
-  ends: its share is 0 until its end and 1 from then on.
+- Pace follows working time (``core.working_time.WorkingTime``: working weekdays, daily hours,
+  holidays, read on the tenant's wall clock). ``elapsed_fraction`` is the share of a cycle's
+  working time that has passed: nothing is expected before the first working minute,
+  everything after the last. A cycle with no working time at all (a Sunday, a week of
+  holidays) expects nothing until it ends: its share is 0 until its end and 1 from then on.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core.working_time import WorkingTime
 
 _MONTH_NAMES = (
     "January",
@@ -62,42 +63,6 @@ class CycleKind(StrEnum):
 # Cycle lengths: the day-based kinds in days, the month-based kinds in months.
 _LENGTH_IN_DAYS = {CycleKind.DAILY: 1, CycleKind.WEEKLY: 7, CycleKind.BIWEEKLY: 14}
 _LENGTH_IN_MONTHS = {CycleKind.MONTHLY: 1, CycleKind.QUARTERLY: 3, CycleKind.YEARLY: 12}
-
-
-WORKING_DAYS = frozenset(range(5))  # Monday to Friday, like date.weekday()
-WORKING_HOURS = (time(9), time(18))
-
-
-@dataclass(frozen=True)
-class WorkingTime:
-    """When a tenant's people work, on their wall clock: the weekdays (0 = Monday ... 6 =
-    Sunday), the hours of each working day (``start`` to ``end``, half-open) and the holidays
-    (dates without working time whatever their weekday)."""
-
-    days: frozenset[int] = WORKING_DAYS
-    start: time = WORKING_HOURS[0]
-    end: time = WORKING_HOURS[1]
-    holidays: frozenset[date] = frozenset()
-
-    def __post_init__(self) -> None:
-        if not self.days or not all(_is_int_between(day, 0, 6) for day in self.days):
-            raise ValueError(
-                f"days must be at least one weekday from 0 (Monday) to 6 (Sunday), "
-                f"not {sorted(self.days)!r}."
-            )
-        if not self.start < self.end:
-            raise ValueError(f"end ({self.end}) must be after start ({self.start}).")
-        if not all(type(day) is date for day in self.holidays):
-            raise ValueError("holidays must be dates.")
-
-    @classmethod
-    def of(
-        cls, days: Iterable[int], start: time, end: time, holidays: Iterable[date] = ()
-    ) -> WorkingTime:
-        return cls(frozenset(days), start, end, frozenset(holidays))
-
-    def works_on(self, day: date) -> bool:
-        return day.weekday() in self.days and day not in self.holidays
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@ from django.db import models
 from django.utils import timezone
 from django_scopes import ScopedManager
 
+from core.working_time import WorkingTime
 from hierarchy.models import Member, Tenant
 from rulesets.models import GoalRule, Ruleset
 
-from .calendar import Cycle, CycleKind, TenantCalendar, WorkingTime, cycles
+from .calendar import Cycle, CycleKind, TenantCalendar, cycles
 
 
 def tenant_calendar(tenant: Tenant) -> TenantCalendar:

@@ -15,7 +15,12 @@ from mptt.fields import TreeForeignKey
 from mptt.managers import TreeManager
 from mptt.models import MPTTModel
 
-from core.dates import date_range_problem
+from core.working_time import (
+    WORKING_DAYS,
+    WORKING_END,
+    WORKING_START,
+    working_time_problems,
+)
 
 
 @cache
@@ -43,7 +48,7 @@ class Weekday(models.IntegerChoices):
 
 
 def default_working_days() -> list[int]:
-    return [Weekday.MONDAY, Weekday.TUESDAY, Weekday.WEDNESDAY, Weekday.THURSDAY, Weekday.FRIDAY]
+    return list(WORKING_DAYS)
 
 
 class Tenant(models.Model):
@@ -68,8 +73,8 @@ class Tenant(models.Model):
     working_days = models.JSONField(
         default=default_working_days, help_text="Weekdays with working time, 0 = Monday."
     )
-    working_hours_start = models.TimeField(default=time(9))
-    working_hours_end = models.TimeField(default=time(18))
+    working_hours_start = models.TimeField(default=WORKING_START)
+    working_hours_end = models.TimeField(default=WORKING_END)
     holidays = models.JSONField(
         default=list, blank=True, help_text="Dates without working time (YYYY-MM-DD)."
     )
@@ -82,21 +87,20 @@ class Tenant(models.Model):
         return self.name
 
     def clean(self) -> None:
+        """The working time's problems by field (``core.working_time`` checks it)."""
+        days, start, end = self.working_days, self.working_hours_start, self.working_hours_end
+        if not isinstance(days, list):
+            raise ValidationError({"working_days": "Working days are a list of weekdays."})
         errors: dict[str, list[str]] = {}
-        days = self.working_days
-        if not isinstance(days, list) or not days:
-            errors["working_days"] = ["Choose at least one working day."]
-        elif not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in days):
-            errors["working_days"] = ["Working days are numbers from 0 (Monday) to 6 (Sunday)."]
-        elif len(set(days)) != len(days):
+        if malformed := holiday_problems(self.holidays):
+            errors["holidays"] = malformed
+        if isinstance(start, time) and isinstance(end, time):  # else the fields' own errors
+            holidays = [] if malformed else self.holiday_dates
+            names = {"days": "working_days", "end": "working_hours_end", "holidays": "holidays"}
+            found = working_time_problems(days, start, end, holidays)
+            errors |= {names[part]: [text] for part, text in found.items()}
+        if "working_days" not in errors and len(set(days)) != len(days):
             errors["working_days"] = ["A working day is listed twice."]
-        start, end = self.working_hours_start, self.working_hours_end
-        if isinstance(start, time) and isinstance(end, time) and not start < end:
-            errors["working_hours_end"] = [
-                f"The working day must end after it starts ({start:%H:%M})."
-            ]
-        if problems := holiday_problems(self.holidays):
-            errors["holidays"] = problems
         if errors:
             raise ValidationError(errors)
 
@@ -111,20 +115,21 @@ class Tenant(models.Model):
             return super().delete(*args, **kwargs)
 
 
+def _is_iso_date(value: object) -> bool:
+    if not isinstance(value, str) or len(value) != len("2026-12-25"):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def holiday_problems(holidays: object) -> list[str]:
-    """What is wrong with a list of holidays (ISO dates, each once), or nothing."""
+    """What keeps a stored list of holidays from being dates (YYYY-MM-DD), each once."""
     if not isinstance(holidays, list):
         return ["Holidays are a list of dates (YYYY-MM-DD)."]
-    problems = []
-    for value in holidays:
-        try:
-            day = date.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            day = None
-        if day is None or len(value) != 10:
-            problems.append(f"{value!r} is not a date (YYYY-MM-DD).")
-        elif problem := date_range_problem(day):
-            problems.append(problem + ".")
+    problems = [f"{day!r} is not a date (YYYY-MM-DD)." for day in holidays if not _is_iso_date(day)]
     if not problems and len(set(holidays)) != len(holidays):
         problems.append("A holiday is listed twice.")
     return problems

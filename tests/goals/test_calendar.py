@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.working_time import WorkingTime
 from goals.calendar import (
     Cycle,
     CycleKind,
     TenantCalendar,
-    WorkingTime,
     cycle_containing,
     cycle_ended,
     cycles,

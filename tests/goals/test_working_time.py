@@ -1,4 +1,5 @@
-"""Pace by working time: the share of a cycle's working time gone (goals.calendar), pure."""
+"""Pace by working time: the share of a cycle's working time gone (goals.calendar), pure;
+working time itself (core.working_time)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from achievements.pace import Pace, pace
+from core.working_time import WorkingTime
 from goals.calendar import (
     CycleKind,
     TenantCalendar,
-    WorkingTime,
     cycle_containing,
     cycles,
     elapsed_fraction,
@@ -96,11 +97,12 @@ def test_a_cycle_without_working_time_expects_nothing_until_it_ends() -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"days": frozenset()}, "at least one weekday"),
-        ({"days": frozenset({7})}, "at least one weekday"),
-        ({"start": time(18), "end": time(9)}, "must be after start"),
-        ({"start": time(9), "end": time(9)}, "must be after start"),
+        ({"days": frozenset()}, "days: Choose at least one working day"),
+        ({"days": frozenset({7})}, "days: Working days are numbers from 0"),
+        ({"start": time(18), "end": time(9)}, "end: The working day must end after it starts"),
+        ({"start": time(9), "end": time(9)}, "end: The working day must end after it starts"),
         ({"holidays": frozenset({"2026-12-25"})}, "holidays must be dates"),
+        ({"holidays": frozenset({date(2101, 1, 1)})}, "holidays: 2101-01-01 is outside"),
     ],
 )
 def test_it_refuses_malformed_working_time(fields: dict[str, object], message: str) -> None:
