@@ -18,9 +18,13 @@ class Achievement(models.Model):
     """
 
     class Status(models.TextChoices):
+        """A closed cycle's verdict (the final ``Pace``); open cycles have none yet."""
+
         OPEN = "", "Open"
         ACHIEVED = "achieved", "Achieved"
         MISSED = "missed", "Missed"
+        NO_TARGET = "no_target", "No target"
+        NO_DATA = "no_data", "No data"
 
     # No index of their own for tenant, goal, rule and member: the unique cell leads with rule
     # and goal, the member index with member, and every index is one more write for each of a
@@ -67,7 +71,7 @@ class Achievement(models.Model):
     team_target = models.DecimalField(max_digits=18, decimal_places=2, null=True)
     computed_at = models.DateTimeField()
     final = models.BooleanField(default=False)
-    status = models.CharField(max_length=8, choices=Status.choices, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, blank=True, default="")
 
     objects = ScopedManager(tenant="tenant")
 

@@ -5,6 +5,11 @@ by now is the target times the elapsed share of the cycle; a ratio or an average
 build-up, so it is compared with its target as it stands. Within 10% of the expected value is
 "on track". For lower-is-better rules (leads left uncontacted) the comparison inverts, and
 passing the target is a miss that the rest of the cycle cannot undo.
+
+The elapsed share is of the cycle's working time (``goals.calendar.elapsed_fraction``).
+Statuses are honest about what they do not know: a target of 0 (or none) is "no target", never
+achieved at 0 / 0; a value that cannot be computed (a ratio with no denominator, an average of
+nothing) is "no data", never behind.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ class Pace(StrEnum):
     BEHIND = "behind"
     MISSED = "missed"
     NO_TARGET = "no_target"
+    NO_DATA = "no_data"
 
     @property
     def label(self) -> str:
@@ -44,21 +50,22 @@ def pace(
     lower_is_better: bool = False,
     final: bool = False,
 ) -> Pace:
-    """The status of ``value`` against ``target`` when ``elapsed`` (0..1) of the cycle is gone."""
-    if target is None:
+    """The status of ``value`` against ``target`` when ``elapsed`` (0..1) of the cycle's working
+    time is gone."""
+    if target is None or target <= 0:
         return Pace.NO_TARGET
+    if value is None:
+        return Pace.NO_DATA
     if lower_is_better:
-        if value is not None and value > target:
+        if value > target:
             return Pace.MISSED
         if final or elapsed >= 1:
             return Pace.ACHIEVED
     else:
-        if value is not None and value >= target and (additive or final or elapsed >= 1):
+        if value >= target and (additive or final or elapsed >= 1):
             return Pace.ACHIEVED
         if final or elapsed >= 1:
             return Pace.MISSED
-    if value is None:
-        return Pace.ON_TRACK if lower_is_better else Pace.BEHIND
     expected = expected_by_now(target, elapsed, additive=additive)
     if lower_is_better:
         value, expected = -value, -expected

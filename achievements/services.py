@@ -43,7 +43,7 @@ from rulesets.services import part_failed, ratio_parts, rule_specs, tenant_vocab
 from rulesets.spec import Aggregation, RuleSpec, Unit
 
 from .models import Achievement, GoalComputation
-from .pace import Pace, rule_pace
+from .pace import rule_pace
 from .rollup import Column, TreeOrder, rolled_up
 
 logger = logging.getLogger(__name__)
@@ -140,9 +140,8 @@ def _measure(spec: RuleSpec, sides: list[tuple[Column, str]]) -> Measure:
 
 
 def _status(spec: RuleSpec, value: Decimal | None, target: Decimal | None) -> str:
-    """A closed cycle's status: achieved or missed (open when there is no target)."""
-    final = rule_pace(spec, value, target, 1.0, final=True)
-    return Achievement.Status.OPEN if final is Pace.NO_TARGET else final.value
+    """A closed cycle's status: achieved, missed, no target (none, or 0) or no data."""
+    return rule_pace(spec, value, target, 1.0, final=True).value
 
 
 def goal_recompute(

@@ -6,7 +6,7 @@ service, the one path by which records are written.
 
 # No `from __future__ import annotations`: django-ninja reads these annotations at run time.
 
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ from ninja.responses import Status
 from core.limits import MAX_RECORDS
 from core.pagination import Pages
 from core.problems import ErrorsOut, RecordError, problems_out
+from hierarchy.services import working_time_set, working_time_snapshot
 
 from . import services
 from .ingest import RecordsInvalid, records_delete, records_upsert
@@ -272,3 +273,46 @@ def custom_fields_create(request: HttpRequest, body: CustomFieldIO) -> Status:
     except ValidationError as exc:
         return _invalid(exc)
     return Status(201, body.dict())
+
+
+HOUR_MINUTE = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"  # a wall-clock time, HH:MM
+
+
+class WorkingTimeIO(Schema):
+    working_days: list[int] = Field(
+        ..., description="Weekdays with working time, 0 = Monday ... 6 = Sunday; at least one."
+    )
+    working_hours_start: str = Field(
+        ..., pattern=HOUR_MINUTE, description="A working day's start, HH:MM (e.g. 09:00)."
+    )
+    working_hours_end: str = Field(
+        ..., pattern=HOUR_MINUTE, description="Its end, after the start, HH:MM (e.g. 18:00)."
+    )
+    holidays: list[date] = Field(
+        [], description="Dates without working time (YYYY-MM-DD), 1970-01-01 to 2100-12-31."
+    )
+
+
+@settings_router.get("/working-time", response=WorkingTimeIO)
+def working_time_get(request: HttpRequest) -> dict[str, Any]:
+    """When the tenant's people work, on its clock: what pace counts (see the README)."""
+    return working_time_snapshot(request.tenant)
+
+
+@settings_router.put("/working-time", response={200: WorkingTimeIO, 422: SettingErrorsOut})
+def working_time_put(request: HttpRequest, body: WorkingTimeIO) -> Status:
+    """Set the working days, hours and holidays (all of them; holidays replace the list).
+    Every goal is paced by them from the next request on."""
+    hours = {name: time.fromisoformat(getattr(body, name))
+             for name in ("working_hours_start", "working_hours_end")}  # fmt: skip
+    try:
+        tenant = working_time_set(
+            tenant=request.tenant,
+            actor=_actor(request),
+            working_days=body.working_days,
+            holidays=body.holidays,
+            **hours,
+        )
+    except ValidationError as exc:
+        return _invalid(exc)
+    return Status(200, working_time_snapshot(tenant))

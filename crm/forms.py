@@ -3,9 +3,12 @@ validate it through the models, and their errors go next to the field they name.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 
 from hierarchy.forms import ServiceErrorsMixin
+from hierarchy.models import Weekday
 
 from .models import ActivityType, CustomField, PipelineStage
 
@@ -45,3 +48,44 @@ class CustomFieldForm(CustomFieldEditForm):
     )
 
     field_order = ["entity", "name", "type", "choices"]
+
+
+class HolidaysField(forms.CharField):
+    """Dates without working time, one a line (YYYY-MM-DD)."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def to_python(self, value: str | None) -> list[date]:  # type: ignore[override]
+        days, problems = [], []
+        lines = [line.strip() for line in (value or "").splitlines() if line.strip()]
+        for number, line in enumerate(lines, start=1):
+            try:
+                days.append(date.fromisoformat(line))
+            except ValueError:
+                problems.append(f"line {number}: {line!r} is not a date (YYYY-MM-DD).")
+        if problems:
+            raise forms.ValidationError(problems)
+        return days
+
+    def prepare_value(self, value: object) -> object:
+        return "\n".join(str(day) for day in value) if isinstance(value, list) else value
+
+
+class WorkingTimeForm(ServiceErrorsMixin, forms.Form):
+    """When people work: what pace expects of them (checked by ``working_time_set``)."""
+
+    working_days = forms.TypedMultipleChoiceField(
+        choices=Weekday.choices,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one working day."},
+    )
+    working_hours_start = forms.TimeField(
+        label="Working day starts", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    working_hours_end = forms.TimeField(
+        label="Working day ends", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    holidays = HolidaysField(
+        required=False, help_text="Days without working time, one a line: 2026-12-25."
+    )

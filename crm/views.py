@@ -1,5 +1,6 @@
 """Record pages: the leads, activities and opportunities of the viewer's part of the tree;
-and Settings, where admins declare what records name (stages, activity types, custom fields)."""
+and Settings, where admins declare what records name (stages, activity types, custom fields)
+and when their people work (the working time that paces goals)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,17 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.dates import validate_date_range
 from hierarchy.decorators import member_required
-from hierarchy.models import MANAGING_ROLES, Member
+from hierarchy.models import MANAGING_ROLES, Member, Tenant
+from hierarchy.services import working_time_set, working_time_snapshot
 
 from . import services
-from .forms import ActivityTypeForm, CustomFieldEditForm, CustomFieldForm, StageForm
+from .forms import (
+    ActivityTypeForm,
+    CustomFieldEditForm,
+    CustomFieldForm,
+    StageForm,
+    WorkingTimeForm,
+)
 from .listings import LISTINGS, PAGE_SIZE, Listing
 from .models import ActivityType, CustomField, PipelineStage
 
@@ -206,12 +214,29 @@ def _section(
     }
 
 
-def _settings_response(request: HttpRequest, section: dict[str, Any]) -> HttpResponse:
-    """The page with ``section`` as given, or only that section for HTMX."""
-    if request.htmx:
+def _settings_response(
+    request: HttpRequest,
+    section: dict[str, Any] | None = None,
+    working_time: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The page with ``section`` (or the working time) as given, or only that part for HTMX."""
+    if request.htmx and section is not None:
         return render(request, "crm/settings.html#section", {"section": section})
-    sections = [section if kind == section["key"] else _section(kind) for kind in SETTING_KINDS]
-    return render(request, "crm/settings.html", {"sections": sections})
+    working_time = working_time or _working_time(request.tenant)
+    if request.htmx:
+        return render(request, "crm/settings.html#working-time", {"working_time": working_time})
+    key = section["key"] if section else None
+    sections = [section if kind == key else _section(kind) for kind in SETTING_KINDS]
+    context = {"sections": sections, "working_time": working_time}
+    return render(request, "crm/settings.html", context)
+
+
+def _working_time(
+    tenant: Tenant, form: WorkingTimeForm | None = None, notice: str = ""
+) -> dict[str, Any]:
+    initial = working_time_snapshot(tenant)
+    return {"form": form or WorkingTimeForm(initial=initial, prefix="working-time"),
+            "notice": notice}  # fmt: skip
 
 
 def _setting_changed(
@@ -232,6 +257,28 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     """Every section; an HTMX request asks for one (``?section=stages``)."""
     kind = request.GET.get("section") or next(iter(SETTING_KINDS))
     return _settings_response(request, _section(kind))
+
+
+@member_required(Member.Role.ADMIN)
+@vary_on_headers("HX-Request")
+def working_time_edit(request: HttpRequest) -> HttpResponse:
+    """The working days, hours and holidays that pace every goal of the tenant."""
+    tenant = request.tenant
+    form = WorkingTimeForm(
+        request.POST or None, initial=working_time_snapshot(tenant), prefix="working-time"
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            working_time_set(tenant=tenant, actor=request.member, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            notice = "Saved the working time."
+            if not request.htmx:
+                messages.success(request, notice)
+                return redirect(reverse("settings") + "#working-time")
+            return _settings_response(request, working_time=_working_time(tenant, notice=notice))
+    return _settings_response(request, working_time=_working_time(tenant, form))
 
 
 @member_required(Member.Role.ADMIN)

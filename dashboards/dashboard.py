@@ -78,8 +78,10 @@ def progress(row: Achievement | Cell, cycle: Cycle, now: datetime, *, team: bool
     elapsed = elapsed_fraction(cycle, now)
     status = rule_pace(rule, value, target, elapsed, final=row.final)
     additive = is_additive(rule.aggregation)
-    expected = None if target is None else expected_by_now(target, elapsed, additive=additive)
-    marker = None if expected is None else min(_percent(expected, target) or 0, 100)
+    marker = None
+    if status is not Pace.NO_TARGET:  # a target above 0: the marker is where pace says
+        expected = expected_by_now(target, elapsed, additive=additive)
+        marker = min(_percent(expected, target) or 0, 100)
     return Progress(
         rule=rule,
         value=value,

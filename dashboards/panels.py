@@ -188,12 +188,22 @@ def held() -> Q:
     return Q(target__isnull=False) | ~Exists(targeted)
 
 
-def held_cells(member_id: int, cycles: dict[int, Cycle]) -> list[Cell]:
-    """The member's ``held()`` rows in the given cycle of each goal (goal id -> cycle)."""
-    if not cycles:
+def held_cells(member_id: int, cycles: Iterable[tuple[int, Cycle]]) -> list[Cell]:
+    """The member's ``held()`` rows in the given (goal id, cycle) pairs that are not closed
+    (final) yet: a running cycle, or one that ended and is closing. By goal, the latest cycle
+    first, then rule."""
+    shown = [_in_cycle(pk, cycle) for pk, cycle in cycles]
+    if not shown:
         return []
-    rows = reduce(operator.or_, (_in_cycle(pk, cycle) for pk, cycle in cycles.items()))
-    return _cells(rows & held() & Q(member_id=member_id), ("goal__name", "rule__position"))
+    rows = reduce(operator.or_, shown) & held() & Q(member_id=member_id, final=False)
+    return _cells(rows, ("goal__name", "-cycle_index", "rule__position"))
+
+
+def closing_cells(goal_id: int, cycle: Cycle, node: Member) -> list[Cell]:
+    """The node's rows in a cycle of the goal that ended and is not closed (final) yet."""
+    return _cells(
+        _in_cycle(goal_id, cycle) & Q(member_id=node.pk, final=False), ("rule__position",)
+    )
 
 
 def team_totals(teams: list[tuple[int, int, Cycle]]) -> list[Cell]:

@@ -16,7 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from achievements.models import Achievement, GoalComputation
 from achievements.queries import achievement_rows, write_rows
-from goals.calendar import cycle_containing
+from goals.calendar import Cycle, cycle_containing, cycle_ended
 from goals.models import Goal, tenant_calendar, tenant_today
 from hierarchy.decorators import member_required
 from hierarchy.models import MANAGING_ROLES, Member, Tenant
@@ -24,7 +24,15 @@ from hierarchy.models import MANAGING_ROLES, Member, Tenant
 from .chart import bar_chart, sparkline
 from .dashboard import Progress, progress, time_left
 from .fragments import Fragment, render_fragment
-from .panels import Person, cached, held, held_cells, team_panel, team_totals
+from .panels import (
+    Person,
+    cached,
+    closing_cells,
+    held,
+    held_cells,
+    team_panel,
+    team_totals,
+)
 
 # Panels marked data-poll skip the poll while their tab is hidden (static/js/app.js; a trigger
 # filter would need eval, which the Content-Security-Policy forbids).
@@ -40,33 +48,40 @@ def _bars(bars: list[Progress]) -> Fragment:
 
 
 def _member_goals(tenant: Tenant, member: Member, now: datetime) -> list[dict[str, Any]]:
-    """The member's goals in their running cycle: a progress bar per rule they hold a target of."""
+    """The member's goals in their running cycle, and in the cycle that just ended while it is
+    closing (not final yet): a progress bar per rule they hold a target of."""
     calendar = tenant_calendar(tenant)
-    running = {}  # goal id -> (name, running cycle, computation stamp)
+    shown = {}  # (goal id, cycle index) -> (name, cycle)
+    stamps = []
     for pk, name, kind, start, end, stamp in (
         Goal.objects.covering(member)
         .live()
         .values_list("pk", "name", "cycle", "start", "end", "computation__computed_at")
     ):
-        if (cycle := cycle_containing(calendar, kind, now, start, end)) is not None:
-            running[pk] = (name, cycle, stamp)
-    stamps = tuple((pk, cycle.index, cycle.start, at) for pk, (_, cycle, at) in running.items())
-    cycles = {pk: cycle for pk, (_, cycle, _) in running.items()}
-    held = cached(tenant, ("member", member.pk, stamps), lambda: held_cells(member.pk, cycles))
-    goals: dict[int, dict[str, Any]] = {}
+        for cycle in (
+            cycle_containing(calendar, kind, now, start, end),
+            cycle_ended(calendar, kind, now, start, end),
+        ):
+            if cycle is not None:
+                shown[(pk, cycle.index)] = (name, cycle)
+                stamps.append((pk, cycle.index, cycle.start, stamp))
+    pairs = [(pk, cycle) for (pk, _), (_, cycle) in shown.items()]
+    key = ("member", member.pk, tuple(stamps))
+    held = cached(tenant, key, lambda: held_cells(member.pk, pairs))
+    goals: dict[tuple[int, int], dict[str, Any]] = {}
     for cell in held:
-        if cell.goal_id not in goals:
-            name, cycle, _ = running[cell.goal_id]
-            goals[cell.goal_id] = {
+        place = (cell.goal_id, cell.cycle_index)
+        if place not in goals:
+            name, cycle = shown[place]
+            goals[place] = {
                 "name": name,
                 "cycle": cycle,
+                "closing": cycle.end <= now,
                 "time_left": time_left(cycle, now),
                 "computed_at": cell.computed_at,
                 "bars": [],
             }
-        goals[cell.goal_id]["bars"].append(
-            progress(cell, goals[cell.goal_id]["cycle"], now, team=False)
-        )
+        goals[place]["bars"].append(progress(cell, goals[place]["cycle"], now, team=False))
     entries = list(goals.values())
     for entry in entries:
         entry["bars_html"] = render_fragment(_bars(entry["bars"]))
@@ -229,12 +244,31 @@ def my_team(request: HttpRequest) -> HttpResponse:
     leaderboard = Fragment("dashboards/_leaderboard.html", board, _board_shown(board))
     context |= board | {
         "cycles": goal.cycles(),
+        "closing": cycle.end <= now and any(not cell.final for cell in panel.cells),
         "team_bars_html": render_fragment(_bars(team_bars)),
         "leaderboard": render_fragment(leaderboard) if reports else "",
         "breadcrumb": [manager for manager in panel.managers if manager.lft >= top.lft],
         "computed_at": panel.cells[0].computed_at if panel.cells else None,
+        "ended": _closing_card(request, goal, cycle, node, now),
     }
     return render(request, _template(request, "dashboards/my_team.html", "team-panel"), context)
+
+
+def _closing_card(
+    request: HttpRequest, goal: Goal, shown: Cycle, node: Member, now: datetime
+) -> dict[str, Any] | None:
+    """The team's totals in the goal's cycle that just ended, while it is closing (not final
+    yet) and another cycle is shown: yesterday's result stays in sight until it is closed."""
+    calendar = tenant_calendar(request.tenant)
+    cycle = cycle_ended(calendar, goal.cycle, now, goal.start, goal.end)
+    if cycle is None or cycle.index == shown.index:
+        return None
+    key = ("closing", goal.pk, cycle.index, cycle.start, node.pk, goal.stamp)
+    cells = cached(request.tenant, key, lambda: closing_cells(goal.pk, cycle, node))
+    if not cells:
+        return None
+    bars = [progress(cell, cycle, now, team=True) for cell in cells]
+    return {"cycle": cycle, "bars_html": render_fragment(_bars(bars))}
 
 
 def _board_shown(board: dict[str, Any]) -> tuple[Any, ...]:

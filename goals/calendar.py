@@ -17,6 +17,11 @@ Conventions (see DESIGN.md, "cycle"):
   the same shape of label whatever its fiscal start.
 - A goal whose dates do not fall on natural boundaries gets a first and/or last cycle clipped to
   the goal's range, marked ``partial``.
+- Pace follows working time (``core.working_time.WorkingTime``: working weekdays, daily hours,
+  holidays, read on the tenant's wall clock). ``elapsed_fraction`` is the share of a cycle's
+  working time that has passed: nothing is expected before the first working minute,
+  everything after the last. A cycle with no working time at all (a Sunday, a week of
+  holidays) expects nothing until it ends: its share is 0 until its end and 1 from then on.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core.working_time import WorkingTime
 
 _MONTH_NAMES = (
     "January",
@@ -60,11 +67,13 @@ _LENGTH_IN_MONTHS = {CycleKind.MONTHLY: 1, CycleKind.QUARTERLY: 3, CycleKind.YEA
 
 @dataclass(frozen=True)
 class TenantCalendar:
-    """How one tenant reads the calendar: time zone, first day of the week, fiscal year start."""
+    """How one tenant reads the calendar: time zone, first day of the week, fiscal year start,
+    and working time (for pace)."""
 
     time_zone: str = "UTC"
     week_start: int = 0  # 0 = Monday ... 6 = Sunday, like date.weekday()
     fiscal_year_start_month: int = 1
+    working_time: WorkingTime = field(default_factory=WorkingTime)
 
     def __post_init__(self) -> None:
         try:
@@ -152,12 +161,17 @@ def local_day_start(calendar: TenantCalendar, day: date) -> datetime:
     decrease, and two consecutive days share a start only when the zone skipped a whole day
     (Pacific/Apia on 2011-12-30).
     """
-    zone = calendar.zone
-    midnight = datetime.combine(day, time(), tzinfo=zone)
-    instant = midnight.astimezone(UTC)
-    if instant.astimezone(zone).replace(tzinfo=None) == midnight.replace(tzinfo=None):
+    return _local_instant(calendar.zone, day, time())
+
+
+def _local_instant(zone: ZoneInfo, day: date, wall: time) -> datetime:
+    """The earliest UTC instant at which the wall clock reads ``day`` ``wall`` or later (see
+    ``local_day_start``): never decreasing in the wall time."""
+    local = datetime.combine(day, wall, tzinfo=zone)
+    instant = local.astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None):
         return instant
-    return _end_of_gap(zone, midnight)
+    return _end_of_gap(zone, local)
 
 
 def _end_of_gap(zone: ZoneInfo, wall_time: datetime) -> datetime:
@@ -226,25 +240,74 @@ def cycle_containing(
     goal_end: date,
 ) -> Cycle | None:
     """The goal's cycle with ``start <= instant < end``, or None outside the goal's range."""
-    _require_aware(instant, "instant")
-    goal_cycles = _cycles(calendar, CycleKind(kind), goal_start, goal_end)
+    goal_cycles = _cycles_at(calendar, kind, instant, goal_start, goal_end)
     position = bisect_right([cycle.start for cycle in goal_cycles], instant) - 1
     if position < 0 or instant >= goal_cycles[position].end:
         return None
     return goal_cycles[position]
 
 
-def elapsed_fraction(cycle: Cycle, now: datetime) -> float:
-    """The share of the cycle's real duration that has passed at ``now``, clamped to [0, 1].
+def cycle_ended(
+    calendar: TenantCalendar,
+    kind: CycleKind | str,
+    instant: datetime,
+    goal_start: date,
+    goal_end: date,
+) -> Cycle | None:
+    """The goal's last cycle with ``end <= instant`` (the one that ended last), or None."""
+    goal_cycles = _cycles_at(calendar, kind, instant, goal_start, goal_end)
+    position = bisect_right([cycle.end for cycle in goal_cycles], instant) - 1
+    return goal_cycles[position] if position >= 0 else None
 
-    Real duration, not wall-clock: noon on a 23-hour spring-forward day is 11/23 of the way.
+
+def _cycles_at(
+    calendar: TenantCalendar, kind: CycleKind | str, instant: datetime, start: date, end: date
+) -> tuple[Cycle, ...]:
+    _require_aware(instant, "instant")
+    return _cycles(calendar, CycleKind(kind), start, end)
+
+
+def elapsed_fraction(cycle: Cycle, now: datetime) -> float:
+    """The share of the cycle's working time that has passed at ``now``, in [0, 1]: the one
+    elapsed share of pace (pages, API, exports, statuses).
+
+    0 until the first working minute, 1 from the last one on, and 1 once the cycle has ended.
+    Real duration, not wall-clock: a working day that a DST change shortens counts its real
+    hours. A cycle with no working time expects nothing before it ends: 0, then 1 at its end.
     """
     _require_aware(now, "now")
-    if now <= cycle.start:
-        return 0.0
     if now >= cycle.end:
         return 1.0
-    return (now - cycle.start) / (cycle.end - cycle.start)
+    starts, ends, before = working_intervals(cycle)
+    position = bisect_right(starts, now) - 1
+    if position < 0:
+        return 0.0
+    total = before[-1] + (ends[-1] - starts[-1])
+    done = before[position] + (min(now, ends[position]) - starts[position])
+    return done / total
+
+
+Instants = tuple[datetime, ...]
+
+
+@lru_cache(maxsize=1024)
+def working_intervals(cycle: Cycle) -> tuple[Instants, Instants, tuple[timedelta, ...]]:
+    """The cycle's working time as UTC intervals ``[starts[i], ends[i])`` in order, with the
+    working time ``before[i]`` each of them; cached, as every bar of a page asks."""
+    working, zone = cycle.calendar.working_time, cycle.calendar.zone
+    starts, ends, before, total = [], [], [], timedelta()
+    day = cycle.local_start
+    while day < cycle.local_end:
+        if working.works_on(day):
+            opening = _local_instant(zone, day, working.start)
+            closing = _local_instant(zone, day, working.end)
+            if closing > opening:  # not inside a gap of the clock
+                starts.append(opening)
+                ends.append(closing)
+                before.append(total)
+                total += closing - opening
+        day += timedelta(days=1)
+    return tuple(starts), tuple(ends), tuple(before)
 
 
 def _natural_start(calendar: TenantCalendar, kind: CycleKind, day: date, anchor: date) -> date:

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django_scopes import ScopedManager
 
+from core.working_time import WorkingTime
 from hierarchy.models import Member, Tenant
 from rulesets.models import GoalRule, Ruleset
 
@@ -13,10 +14,17 @@ from .calendar import Cycle, CycleKind, TenantCalendar, cycles
 
 
 def tenant_calendar(tenant: Tenant) -> TenantCalendar:
+    """The tenant's calendar with its working time: what cycles and pace are computed from."""
     return TenantCalendar(
         time_zone=tenant.time_zone,
         week_start=tenant.week_start,
         fiscal_year_start_month=tenant.fiscal_year_start_month,
+        working_time=WorkingTime.of(
+            tenant.working_days,
+            tenant.working_hours_start,
+            tenant.working_hours_end,
+            tenant.holiday_dates,
+        ),
     )
 
 

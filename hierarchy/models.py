@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from datetime import date, time
 from functools import cache
 from typing import Any
 
@@ -13,6 +14,13 @@ from django_scopes import ScopedManager, scope
 from mptt.fields import TreeForeignKey
 from mptt.managers import TreeManager
 from mptt.models import MPTTModel
+
+from core.working_time import (
+    WORKING_DAYS,
+    WORKING_END,
+    WORKING_START,
+    working_time_problems,
+)
 
 
 @cache
@@ -39,8 +47,16 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, "Sunday"
 
 
+def default_working_days() -> list[int]:
+    return list(WORKING_DAYS)
+
+
 class Tenant(models.Model):
-    """One customer company. Everything a tenant owns carries ``tenant_id``."""
+    """One customer company. Everything a tenant owns carries ``tenant_id``.
+
+    Its calendar (time zone, week start, fiscal year) and its working time (the weekdays, the
+    hours of a working day on its wall clock, the holidays), which paces every goal, are read
+    with the tenant itself: no page asks for them separately."""
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=63, unique=True)
@@ -54,6 +70,14 @@ class Tenant(models.Model):
         default="USD",
         validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. USD.")],
     )
+    working_days = models.JSONField(
+        default=default_working_days, help_text="Weekdays with working time, 0 = Monday."
+    )
+    working_hours_start = models.TimeField(default=WORKING_START)
+    working_hours_end = models.TimeField(default=WORKING_END)
+    holidays = models.JSONField(
+        default=list, blank=True, help_text="Dates without working time (YYYY-MM-DD)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -62,11 +86,53 @@ class Tenant(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """The working time's problems by field (``core.working_time`` checks it)."""
+        days, start, end = self.working_days, self.working_hours_start, self.working_hours_end
+        if not isinstance(days, list):
+            raise ValidationError({"working_days": "Working days are a list of weekdays."})
+        errors: dict[str, list[str]] = {}
+        if malformed := holiday_problems(self.holidays):
+            errors["holidays"] = malformed
+        if isinstance(start, time) and isinstance(end, time):  # else the fields' own errors
+            holidays = [] if malformed else self.holiday_dates
+            names = {"days": "working_days", "end": "working_hours_end", "holidays": "holidays"}
+            found = working_time_problems(days, start, end, holidays)
+            errors |= {names[part]: [text] for part, text in found.items()}
+        if "working_days" not in errors and len(set(days)) != len(days):
+            errors["working_days"] = ["A working day is listed twice."]
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def holiday_dates(self) -> list[date]:
+        return [date.fromisoformat(day) for day in self.holidays]
+
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         # Inside its own scope, so that under row-level security the cascade sees (and
         # deletes) every row the tenant owns, whatever scope the caller is in.
         with scope(tenant=self.pk):
             return super().delete(*args, **kwargs)
+
+
+def _is_iso_date(value: object) -> bool:
+    if not isinstance(value, str) or len(value) != len("2026-12-25"):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def holiday_problems(holidays: object) -> list[str]:
+    """What keeps a stored list of holidays from being dates (YYYY-MM-DD), each once."""
+    if not isinstance(holidays, list):
+        return ["Holidays are a list of dates (YYYY-MM-DD)."]
+    problems = [f"{day!r} is not a date (YYYY-MM-DD)." for day in holidays if not _is_iso_date(day)]
+    if not problems and len(set(holidays)) != len(holidays):
+        problems.append("A holiday is listed twice.")
+    return problems
 
 
 def in_subtree(top: tuple[int, int, int], tree_id: int, lft: int) -> bool:

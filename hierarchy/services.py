@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import date, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -452,3 +454,55 @@ def api_token_authenticate(key: str) -> ApiToken | None:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+WORKING_TIME_FIELDS = ("working_days", "working_hours_start", "working_hours_end", "holidays")
+
+
+def working_time_snapshot(tenant: Tenant) -> dict[str, Any]:
+    """The tenant's working time as the API shows it and the audit log compares it."""
+    return {
+        "working_days": list(tenant.working_days),
+        "working_hours_start": tenant.working_hours_start.strftime("%H:%M"),
+        "working_hours_end": tenant.working_hours_end.strftime("%H:%M"),
+        "holidays": list(tenant.holidays),
+    }
+
+
+@transaction.atomic
+def working_time_set(
+    *,
+    tenant: Tenant,
+    working_days: Iterable[int],
+    working_hours_start: time,
+    working_hours_end: time,
+    holidays: Iterable[date],
+    actor: Actor,
+) -> Tenant:
+    """Set when the tenant's people work: the weekdays, the hours of a working day on the
+    tenant's wall clock and the holidays (kept sorted, each once). Paces every goal from the
+    next page on; nothing is recomputed (closed cycles keep their verdicts). Audited when it
+    changes; a ValidationError names the field (at least one day, the end after the start,
+    holidays as dates from 1970 to 2100)."""
+    before = working_time_snapshot(tenant)
+    tenant.working_days = sorted(set(working_days))
+    tenant.working_hours_start = working_hours_start
+    tenant.working_hours_end = working_hours_end
+    tenant.holidays = sorted({day.isoformat() for day in holidays})
+    try:
+        tenant.clean()
+    except ValidationError:
+        tenant.refresh_from_db(fields=WORKING_TIME_FIELDS)
+        raise
+    after = working_time_snapshot(tenant)
+    if after != before:
+        tenant.save(update_fields=WORKING_TIME_FIELDS)
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="working_time.update",
+            target=tenant,
+            before=before,
+            after=after,
+        )
+    return tenant

@@ -31,6 +31,17 @@ def _won(key: str, name: str, **extra: Any) -> Rule:
 
 
 CALL, DONE = _eq("category", "call"), _eq("status", "completed")
+# A demo the prospect did not turn up to is often logged as completed with the outcome "no
+# show": it was not given. Outcomes are free text compared as written, so the spellings CRMs
+# export are listed; an empty outcome (none recorded) still counts.
+NO_SHOW = sorted(
+    {
+        spelling(words)
+        for words in ("no show", "no-show", "no_show", "noshow")
+        for spelling in (str.lower, str.capitalize, str.title, str.upper)
+    }
+)
+HELD = {"field": "outcome", "op": "not_in", "value": NO_SHOW}
 
 PRESETS: dict[str, tuple[str, list[Rule]]] = {
     "leads_converted": (
@@ -140,7 +151,7 @@ PRESETS: dict[str, tuple[str, list[Rule]]] = {
     "demos_completed": (
         "Demos completed",
         [
-            _activity("demos_completed", "Demos completed", _eq("category", "demo"), DONE),
+            _activity("demos_completed", "Demos completed", _eq("category", "demo"), DONE, HELD),
         ],
     ),
     "meetings_booked": (

@@ -148,6 +148,32 @@ def test_closing_freezes_a_cycle_with_its_status(org: Org, goal: Goal) -> None:
     assert cells(goal, "dialled_calls")[org.rep2.pk].value == 1
 
 
+def test_a_closed_cycle_stores_no_target_for_a_zero_target_and_no_data_for_no_denominator(
+    org: Org,
+) -> None:
+    first, _last = previous_month(org.today)
+    goal = org.goal(
+        actor=org.admin,
+        team=org.admin,
+        name="Thin targets",
+        start=first,
+        backfill=True,
+        targets={
+            "dialled_calls": TargetInput(Decimal(2)),  # 4 reps: someone's share is 0
+            "conversion_rate": TargetInput(Decimal(30)),
+        },
+    )
+    goal_recompute(goal.pk, close_before=goal.cycles()[1].start)
+    calls = cells(goal, "dialled_calls")
+    zero = [row for row in calls.values() if row.team_target == 0]
+    assert zero and all(row.value == 0 and row.status == "no_target" for row in zero)
+    assert all(row.status == "missed" for row in calls.values() if row.team_target)
+    rates = cells(goal, "conversion_rate")  # no leads at all: nothing to divide by
+    assert all(row.value is None and row.status == "no_data" for row in rates.values())
+    tracked = cells(goal, "won_value")  # no target: a tracked metric
+    assert all(row.status == "no_target" for row in tracked.values())
+
+
 def test_members_who_leave_the_team_lose_their_rows_and_new_ones_get_them(
     org: Org, goal: Goal
 ) -> None:

@@ -219,3 +219,17 @@ def test_each_role_lands_on_its_numbers(org: Org) -> None:
         response = client_for(member).get("/")
         assert (response.status_code, response.url) == (302, page)
     assert Client().get("/").url == "/login/?next=/"
+
+
+def test_a_zero_target_shows_no_target_never_achieved(org: Org) -> None:
+    goal = org.goal(
+        actor=org.admin, team=org.admin, name="Thin calls", cycle="daily",
+        targets={"dialled_calls": TargetInput(2)},  # east and west 1 each: one of east's reps 0
+    )  # fmt: skip
+    goal_recompute(goal.pk)
+    bodies = [client_for(rep).get("/me/").content.decode() for rep in (org.rep, org.rep2)]
+    zero = [body for body in bodies if "its target is 0" in body]
+    assert len(zero) == 1
+    assert "No target" in zero[0] and "Achieved" not in zero[0] and "pace-marker" not in zero[0]
+    outsider = client_for(org.personas.outsider).get("/me/").content.decode()
+    assert "Thin calls" not in outsider

@@ -10,11 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.working_time import WorkingTime
 from goals.calendar import (
     Cycle,
     CycleKind,
     TenantCalendar,
     cycle_containing,
+    cycle_ended,
     cycles,
     elapsed_fraction,
     fiscal_year,
@@ -269,11 +271,15 @@ def test_it_refuses_naive_instants() -> None:
 
 
 def test_it_measures_elapsed_share_of_the_real_duration() -> None:
-    (day,) = cycles(BERLIN, CycleKind.DAILY, date(2027, 3, 28), date(2027, 3, 28))
+    # Working round the clock, so that the share is of the whole day (pace by working time
+    # is tested in test_working_time.py).
+    always = WorkingTime.of(range(7), time(0), time.max)
+    berlin = TenantCalendar("Europe/Berlin", working_time=always)
+    (day,) = cycles(berlin, CycleKind.DAILY, date(2027, 3, 28), date(2027, 3, 28))
     noon = datetime(2027, 3, 28, 12, tzinfo=BERLIN.zone)
 
     assert elapsed_fraction(day, day.start) == 0.0
-    assert elapsed_fraction(day, day.start + timedelta(hours=11.5)) == 0.5
+    assert elapsed_fraction(day, day.start + timedelta(hours=11.5)) == pytest.approx(0.5)
     assert elapsed_fraction(day, noon) == pytest.approx(11 / 23)
     assert elapsed_fraction(day, day.end) == 1.0
     assert elapsed_fraction(day, day.start - timedelta(days=3)) == 0.0
@@ -299,3 +305,15 @@ def test_it_refuses_a_malformed_calendar(fields: dict[str, object], message: str
 def test_it_refuses_a_goal_that_ends_before_it_starts() -> None:
     with pytest.raises(ValueError, match="ends"):
         cycles(BERLIN, CycleKind.DAILY, date(2027, 2, 1), date(2027, 1, 31))
+
+
+def test_it_names_the_cycle_that_ended_last() -> None:
+    goal = (date(2027, 1, 4), date(2027, 1, 17))  # two weeks from a Monday
+
+    def ended(instant: datetime) -> Cycle | None:
+        return cycle_ended(BERLIN, "weekly", instant, *goal)
+
+    first, second = cycles(BERLIN, "weekly", *goal)
+    assert ended(first.start) is None and ended(first.end - timedelta(microseconds=1)) is None
+    assert ended(first.end) == first == ended(second.end - timedelta(microseconds=1))
+    assert ended(second.end) == second == ended(second.end + timedelta(days=300))

@@ -156,6 +156,7 @@ ACCESS: dict[str, Access] = {
     # Settings: what records name
     "settings": Access(ADMINS),
     "stage_move": Access(ADMINS, pk="stage"),
+    "working_time": Access(ADMINS),
     **{
         f"{kind}_{page}": Access(ADMINS, pk=None if page == "add" else kind)
         for kind in ("stage", "activity_type", "custom_field")

@@ -4,6 +4,7 @@ import pytest
 
 from rulesets.catalogue import Vocabulary
 from rulesets.presets import PRESETS, preset_rules
+from rulesets.reference import matches
 from rulesets.spec import Aggregation, RulesetError, ruleset_parse
 
 VOCAB = {Vocabulary.STAGES: {"Proposal", "Won"}, Vocabulary.ACTIVITY_TYPES: {"Call"}}
@@ -30,3 +31,25 @@ def test_value_presets_take_the_currency():
     (rule,) = ruleset_parse(preset_rules("won_value", currency="EUR"), vocab=VOCAB)
     assert (rule.currency, rule.unit) == ("EUR", "currency")
     assert preset_rules("won_value") is not preset_rules("won_value")
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "counted"),
+    [
+        ("completed", "held", True),
+        ("completed", "", True),  # no outcome recorded: the demo was given
+        ("completed", None, True),
+        ("completed", "no show", False),
+        ("completed", "No show", False),
+        ("completed", "No-Show", False),
+        ("completed", "NO SHOW", False),
+        ("completed", "noshow", False),
+        ("planned", "held", False),
+        ("cancelled", "", False),
+    ],
+)
+def test_demos_completed_counts_only_demos_that_were_given(status, outcome, counted):
+    (rule,) = ruleset_parse(preset_rules("demos_completed"), vocab=VOCAB)
+    record = {"category": "demo", "status": status, "outcome": outcome}
+    assert matches(rule, record) is counted
+    assert not matches(rule, record | {"category": "meeting"})
