@@ -330,9 +330,7 @@ def member_deactivate(
         for report_id in report_ids:
             report = Member._tree_manager.get(pk=report_id)
             report.move_to(Member._tree_manager.get(pk=manager.pk), "last-child")
-        lines_write(
-            tenant_id=member.tenant_id, moved=dict.fromkeys(report_ids, manager.pk)
-        )
+        lines_write(tenant_id=member.tenant_id, moved=dict.fromkeys(report_ids, manager.pk))
         Member._tree_manager.filter(pk=member.pk).update(is_active=False)
         get_user_model()._default_manager.filter(pk=member.user_id).update(is_active=False)
         member = _fresh(member)
