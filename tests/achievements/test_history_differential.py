@@ -8,6 +8,7 @@ into and out of it."""
 from __future__ import annotations
 
 import itertools
+from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -78,16 +79,15 @@ def _build(org: dict) -> tuple[list[Member], object]:
                              admin_email=f"root@h{n}.example")  # fmt: skip
         members = [root]
         for number, manager in enumerate(org["managers"], start=1):
-            members.append(member_create(tenant=root.tenant, email=f"m{number}@h{n}.example",
-                                         name=f"M{number}", reports_to=members[manager]))  # fmt: skip
+            email = f"m{number}@h{n}.example"
+            members.append(member_create(tenant=root.tenant, email=email, name=f"M{number}",
+                                         reports_to=members[manager]))  # fmt: skip
     with scope(tenant=root.tenant):
         ActivityType.objects.create(tenant=root.tenant, name="Call", category="call")
     for hour, mover, manager in org["moves"]:
         with time_machine.travel(at(hour), tick=False):
-            try:
+            with suppress(ValidationError):  # into their own team: refused, as it should be
                 member_move(member=members[mover], reports_to=members[manager])
-            except ValidationError:
-                pass  # into their own team: refused, as it should be
     records_upsert(
         tenant=root.tenant,
         entity="activity",
@@ -126,7 +126,9 @@ def test_team_values_equal_a_plain_walk_over_the_reporting_history(org: dict) ->
         )
         engine = {(key, member, index): (value, team) for key, member, index, value, team in rows}
         lines = list(
-            ReportingLine.objects.values_list("member_id", "reports_to_id", "valid_from", "valid_to")
+            ReportingLine.objects.values_list(
+                "member_id", "reports_to_id", "valid_from", "valid_to"
+            )
         )
     cycles = [(cycle.start, cycle.end) for cycle in goal.cycles()]
     records = [
