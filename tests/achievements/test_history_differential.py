@@ -57,13 +57,25 @@ def organizations(draw: st.DrawFn) -> dict:
         "managers": [draw(st.integers(0, n - 1)) for n in range(1, size)],
         "head": draw(st.integers(0, size - 1)),
         "moves": sorted(
-            draw(st.lists(st.tuples(hour, st.integers(1, size - 1), st.integers(0, size - 1)),
-                          min_size=1, max_size=6))
+            draw(
+                st.lists(
+                    st.tuples(hour, st.integers(1, size - 1), st.integers(0, size - 1)),
+                    min_size=1,
+                    max_size=6,
+                )
+            )
         ),  # fmt: skip
         "calls": draw(
-            st.lists(st.tuples(st.integers(0, size - 1), hour, st.integers(1, 900),
-                               st.sampled_from(["reached", "voicemail", "busy"])),
-                     min_size=4, max_size=30)
+            st.lists(
+                st.tuples(
+                    st.integers(0, size - 1),
+                    hour,
+                    st.integers(1, 900),
+                    st.sampled_from(["reached", "voicemail", "busy"]),
+                ),
+                min_size=4,
+                max_size=30,
+            )
         ),  # fmt: skip
     }
 
@@ -85,9 +97,9 @@ def _build(org: dict) -> tuple[list[Member], object]:
     with scope(tenant=root.tenant):
         ActivityType.objects.create(tenant=root.tenant, name="Call", category="call")
     for hour, mover, manager in org["moves"]:
-        with time_machine.travel(at(hour), tick=False):
-            with suppress(ValidationError):  # into their own team: refused, as it should be
-                member_move(member=members[mover], reports_to=members[manager])
+        # A move into the mover's own team is refused, as it should be.
+        with time_machine.travel(at(hour), tick=False), suppress(ValidationError):
+            member_move(member=members[mover], reports_to=members[manager])
     records_upsert(
         tenant=root.tenant,
         entity="activity",
