@@ -281,7 +281,7 @@ def _span(
     moments = _split_moments(splits)
     whens = [
         When(
-            Q(In(member, at[moment]))
+            Q(InArray(member, at[moment]))
             & Q(GreaterThanOrEqual(placed, _first_day_from(moment, zone) if day else moment)),
             then=Value(place + 1),
         )
