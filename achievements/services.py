@@ -121,11 +121,11 @@ class TeamOverTime:
     tree: TreeOrder
 
     @classmethod
-    def of(cls, goal: Goal, start: datetime, end: datetime) -> TeamOverTime:
-        """The team of ``goal`` over ``[start, end)`` (one query)."""
+    def of(cls, head: int, start: datetime, end: datetime) -> TeamOverTime:
+        """The team headed by ``head`` over ``[start, end)`` (one query)."""
         lines = ReportingLine.objects.filter(valid_from__lt=end).exclude(valid_to__lte=start)
         rows = lines.values_list("member_id", "reports_to_id", "valid_from", "valid_to")
-        spans = team_spans((Line(*row) for row in rows), goal.team_id, start, end)
+        spans = team_spans((Line(*row) for row in rows), head, start, end)
         paths = (span.path for member in spans.values() for span in member if span.path)
         return cls(spans=spans, tree=TreeOrder.of_paths(paths))
 
@@ -141,6 +141,23 @@ class TeamOverTime:
         """The place whose parts a record of ``member`` in their ``span`` adds to (None: they
         were not in the team then)."""
         return self.spans[member][span].path
+
+    def during(
+        self, member: int, *, whole_team: bool
+    ) -> dict[int, list[tuple[datetime, datetime]]]:
+        """Whose records count for ``member`` (their own, or with ``whole_team`` their
+        team's) and when: the compiler's ``during``."""
+        return {
+            who: stretches
+            for who, spans in self.spans.items()
+            if (
+                stretches := [
+                    (span.since, span.until)
+                    for span in spans
+                    if span.path and (member in span.path if whole_team else who == member)
+                ]
+            )
+        }
 
     def listed(self, cycle: Cycle) -> set[int]:
         """The members who were in the team at some moment of ``cycle``."""
@@ -267,7 +284,7 @@ def _recompute(
     tenant = goal.tenant
     custom, vocab = tenant_vocabulary(tenant)
     specs, failed = rule_specs(tenant=tenant, rules=plan.rules, custom=custom, vocab=vocab)
-    team = TeamOverTime.of(goal, selected[0].start, selected[-1].end)
+    team = TeamOverTime.of(goal.team_id, selected[0].start, selected[-1].end)
     splits = team.splits()
     counted = {
         side.key: side

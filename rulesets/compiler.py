@@ -198,10 +198,16 @@ def rule_records(
     end: datetime,
     member_ids: Iterable[int],
     custom: Iterable[CustomFieldDecl] = (),
+    during: During | None = None,
 ) -> QuerySet:
     """The records a counted rule counts: its entity's rows in ``[start, end)``, credited to one
-    of ``member_ids``, that meet its conditions and (when it measures a field) have a value."""
-    return _filtered(rule, tenant, start, end, member_ids, custom)[0]
+    of ``member_ids`` (with ``during``: within one of that member's stretches of time), that
+    meet its conditions and (when it measures a field) have a value."""
+    return _filtered(rule, tenant, start, end, member_ids, custom, during)[0]
+
+
+During = Mapping[int, Sequence[tuple[datetime, datetime]]]
+"""Member id -> the stretches of time ``[since, until)`` in which their records count."""
 
 
 def _filtered(
@@ -211,6 +217,7 @@ def _filtered(
     end: datetime,
     member_ids: Iterable[int],
     custom: Iterable[CustomFieldDecl],
+    during: During | None = None,
 ) -> tuple[QuerySet, str | None]:
     """The rule's rows, and the alias of its measured field (None when it measures none)."""
     specs = fields_for(rule.entity, custom)
@@ -228,13 +235,17 @@ def _filtered(
         return aliases[name]
 
     placed = specs[rule.date_field]
+    zone = ZoneInfo(tenant.time_zone)
     if placed.custom:
-        first, last = _local_days(start, end, ZoneInfo(tenant.time_zone))
+        first, last = _local_days(start, end, zone)
         window = {"gte": first, "lt": last}
         date_alias = alias_of(rule.date_field)
     else:
         window, date_alias = {"gte": start, "lt": end}, placed.path
     rows = rows.filter(**{f"{date_alias}__{lookup}": bound for lookup, bound in window.items()})
+    if during is not None:
+        rows = rows.filter(_during_q(during, specs[rule.member_field].path, date_alias,
+                                     placed.custom, zone, (start, end)))  # fmt: skip
     for item in rule.conditions:
         group = item.conditions if isinstance(item, AnyOf) else (item,)
         q = Q()
@@ -245,6 +256,28 @@ def _filtered(
         return rows, None
     measured = alias_of(rule.field)
     return rows.exclude(_no_value(measured, specs[rule.field])), measured
+
+
+def _during_q(
+    during: During,
+    member: str,
+    placed: str,
+    day: bool,
+    zone: ZoneInfo,
+    window: tuple[datetime, datetime],
+) -> Q:
+    """Rows of a member of ``during`` placed in one of their stretches (``day``: ``placed`` is a
+    date, at its local midnight); members in for the whole window are one list."""
+    whole = [m for m, stretches in during.items() if list(stretches) == [window]]
+    q = Q(InArray(F(member), whole)) if whole else Q(pk__in=[])
+    for member_id, stretches in during.items():
+        if member_id in whole:
+            continue
+        for since, until in stretches:
+            bounds = (_first_day_from(since, zone), _first_day_from(until, zone)) if day else (
+                since, until)  # fmt: skip
+            q |= Q(**{member: member_id, f"{placed}__gte": bounds[0], f"{placed}__lt": bounds[1]})
+    return q
 
 
 # The part besides the count that an aggregation reads, and how the database computes it.
@@ -300,6 +333,7 @@ def rule_queryset(
     granularity: Granularity,
     custom: Iterable[CustomFieldDecl] = (),
     splits: Splits | None = None,
+    during: During | None = None,
 ) -> QuerySet:
     """The grouped query of a counted rule: rows of ``_member``, ``_bucket`` (and with
     ``splits``, ``_span``) and the parts its aggregation reads (a count, and a sum, minimum or
@@ -307,7 +341,7 @@ def rule_queryset(
     specs = fields_for(rule.entity, custom)
     zone = ZoneInfo(tenant.time_zone)
     placed = specs[rule.date_field]
-    rows, measured = _filtered(rule, tenant, start, end, member_ids, custom)
+    rows, measured = _filtered(rule, tenant, start, end, member_ids, custom, during)
     placed_at = _expression(placed) if placed.custom else F(placed.path)
     bucket = _bucket(placed_at, placed.custom, granularity, zone)
     member = F(specs[rule.member_field].path)
@@ -340,6 +374,7 @@ def rule_parts(
     cycle_of: Callable[[date], Hashable] = lambda day: day,
     splits: Splits | None = None,
     credit_of: Callable[[int, int], Hashable] = lambda member, span: member,
+    during: During | None = None,
 ) -> dict[tuple[Hashable, Hashable], Parts]:
     """Run the rule's query and fold its rows into Parts per (credit_of(member, span),
     cycle_of(local bucket)), where span numbers the member's spans of ``splits`` (0 without).
@@ -356,6 +391,7 @@ def rule_parts(
         granularity=granularity,
         custom=custom,
         splits=splits,
+        during=during,
     )
     # Rows as the database gives them: Django's converters of every column cost more than the
     # fold. The bucket, which differs by database, is read by _local_date; the part goes
