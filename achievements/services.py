@@ -25,6 +25,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from io import StringIO
 from typing import Any, NamedTuple
 
@@ -160,12 +161,19 @@ class TeamOverTime:
         }
 
     def listed(self, cycle: Cycle) -> set[int]:
-        """The members who were in the team at some moment of ``cycle``."""
-        return {
+        """The members who were in the team at some moment of ``cycle`` (a cycle of the
+        window)."""
+        return self._throughout | {
             member
             for member, spans in self.spans.items()
-            if any(s.path and s.since < cycle.end and cycle.start < s.until for s in spans)
+            if len(spans) > 1
+            and any(s.path and s.since < cycle.end and cycle.start < s.until for s in spans)
         }
+
+    @cached_property
+    def _throughout(self) -> set[int]:
+        """The members in the team, at one place, over the whole window: most of them."""
+        return {member for member, spans in self.spans.items() if len(spans) == 1}
 
 
 # A rule's measure for every member in tree order: (values, numerators, denominators), the
