@@ -271,12 +271,12 @@ def _during_q(
     whole = [m for m, stretches in during.items() if list(stretches) == [window]]
     q = Q(InArray(F(member), whole)) if whole else Q(pk__in=[])
     for member_id, stretches in during.items():
-        if member_id in whole:
+        if list(stretches) == [window]:
             continue
         for since, until in stretches:
-            bounds = (_first_day_from(since, zone), _first_day_from(until, zone)) if day else (
-                since, until)  # fmt: skip
-            q |= Q(**{member: member_id, f"{placed}__gte": bounds[0], f"{placed}__lt": bounds[1]})
+            if day:
+                since, until = _first_day_from(since, zone), _first_day_from(until, zone)
+            q |= Q(**{member: member_id, f"{placed}__gte": since, f"{placed}__lt": until})
     return q
 
 

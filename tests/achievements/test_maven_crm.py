@@ -239,13 +239,12 @@ def test_an_agent_who_moves_in_july_counts_for_each_manager_by_the_dates() -> No
     goal = company_goal(root, RULES, date(2017, 3, 1), **TARGETS)
     goal_recompute(goal.pk)
     totals = expected(teams, (agent, new_manager, day))
-    rows = assert_rows_match(tenant, goal, root, people, totals)
+    assert_rows_match(tenant, goal, root, people, totals)
     unmoved = expected(teams)
     for person in ("Celia Rouche", "West", "Dustin Brinkmann", "Central"):
         assert totals[(person, "2017-07")] != unmoved[(person, "2017-07")], person
         assert totals[(person, "2017-06")] == unmoved[(person, "2017-06")], person
     assert totals[("CEO", "2017-07")] == unmoved[("CEO", "2017-07")]
-    assert len(rows) == 10 * 4 * (1 + 3 + 6 + 35)
 
 
 def tenant_zone(tenant):  # noqa: ANN001, ANN201
