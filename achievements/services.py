@@ -25,6 +25,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from io import StringIO
 from typing import Any, NamedTuple
 
@@ -36,6 +37,8 @@ from core.copy_upsert import NULL, copy_formatter
 from goals.calendar import Cycle
 from goals.models import Goal
 from goals.services import GoalPlan, goal_plan
+from hierarchy.history import Line, Path, Span, team_spans
+from hierarchy.models import ReportingLine
 from rulesets.compiler import granularity_for, rule_parts
 from rulesets.models import GoalRule
 from rulesets.parts import Parts
@@ -109,9 +112,68 @@ def _measured(spec: RuleSpec, specs: dict[str, RuleSpec]) -> list[RuleSpec]:
     return [spec]
 
 
-def _team_tree(plan: GoalPlan) -> TreeOrder:
-    parent = {child: p for p, children in plan.tree.children.items() for child in children}
-    return TreeOrder.of(plan.tree.root, parent | plan.tree.former)
+@dataclass(frozen=True)
+class TeamOverTime:
+    """A goal's team over a window of time, from the reporting lines: each member who was in
+    it at some moment, with their spans (``hierarchy.history.team_spans``), and the tree of
+    every place (path from the head) a member held in it, over which parts roll up."""
+
+    spans: dict[int, list[Span]]
+    tree: TreeOrder
+
+    @classmethod
+    def of(cls, head: int, start: datetime, end: datetime) -> TeamOverTime:
+        """The team headed by ``head`` over ``[start, end)`` (one query)."""
+        lines = ReportingLine.objects.filter(valid_from__lt=end).exclude(valid_to__lte=start)
+        rows = lines.values_list("member_id", "reports_to_id", "valid_from", "valid_to")
+        spans = team_spans((Line(*row) for row in rows), head, start, end)
+        paths = (span.path for member in spans.values() for span in member if span.path)
+        return cls(spans=spans, tree=TreeOrder.of_paths(paths))
+
+    def splits(self) -> dict[int, list[datetime]]:
+        """Where each member's records begin another span (the compiler's ``splits``)."""
+        return {
+            member: [span.since for span in spans[1:]]
+            for member, spans in self.spans.items()
+            if len(spans) > 1
+        }
+
+    def credit_of(self, member: int, span: int) -> Path | None:
+        """The place whose parts a record of ``member`` in their ``span`` adds to (None: they
+        were not in the team then)."""
+        return self.spans[member][span].path
+
+    def during(
+        self, member: int, *, whole_team: bool
+    ) -> dict[int, list[tuple[datetime, datetime]]]:
+        """Whose records count for ``member`` (their own, or with ``whole_team`` their
+        team's) and when: the compiler's ``during``."""
+        return {
+            who: stretches
+            for who, spans in self.spans.items()
+            if (
+                stretches := [
+                    (span.since, span.until)
+                    for span in spans
+                    if span.path and (member in span.path if whole_team else who == member)
+                ]
+            )
+        }
+
+    def listed(self, cycle: Cycle) -> set[int]:
+        """The members who were in the team at some moment of ``cycle`` (a cycle of the
+        window)."""
+        return self._throughout | {
+            member
+            for member, spans in self.spans.items()
+            if len(spans) > 1
+            and any(s.path and s.since < cycle.end and cycle.start < s.until for s in spans)
+        }
+
+    @cached_property
+    def _throughout(self) -> set[int]:
+        """The members in the team, at one place, over the whole window: most of them."""
+        return {member for member, spans in self.spans.items() if len(spans) == 1}
 
 
 # A rule's measure for every member in tree order: (values, numerators, denominators), the
@@ -229,7 +291,8 @@ def _recompute(
     tenant = goal.tenant
     custom, vocab = tenant_vocabulary(tenant)
     specs, failed = rule_specs(tenant=tenant, rules=plan.rules, custom=custom, vocab=vocab)
-    tree = _team_tree(plan)
+    team = TeamOverTime.of(goal.team_id, selected[0].start, selected[-1].end)
+    splits = team.splits()
     counted = {
         side.key: side
         for rule in plan.rules
@@ -246,10 +309,12 @@ def _recompute(
                     tenant=tenant,
                     start=selected[0].start,
                     end=selected[-1].end,
-                    member_ids=tree.members,
+                    member_ids=list(team.spans),
                     granularity=granularity_for(goal.cycle, tenant.week_start),
                     custom=custom,
                     cycle_of=cycle_index,
+                    splits=splits,
+                    credit_of=team.credit_of,
                 )
         except Exception as exc:  # noqa: BLE001  (reported on the goal, never swallowed)
             logger.warning("Goal %s: rule %r failed", goal.pk, key, exc_info=True)
@@ -267,7 +332,7 @@ def _recompute(
         and all(side.key in parts for side in _measured(specs[rule.key], specs))
     ]
     result.errors = _failures(plan.rules, specs, failed)
-    cells = _cells(plan, selected, measured_rules, specs, tree, parts, close_before)
+    cells = _cells(plan, selected, measured_rules, specs, team, parts, close_before)
     result.cells = len(cells)
     result.closed = sum(1 for c in selected if close_before is not None and c.end <= close_before)
     # A rule that failed keeps its rows; those of any other rule not measured are dropped.
@@ -292,11 +357,13 @@ def _failures(
     return failures
 
 
-def _by_cycle(parts: dict[tuple[int, Hashable], Parts]) -> dict[Hashable, dict[int, Parts]]:
-    """Parts by (member, cycle) as cycle -> member -> parts."""
-    cycles: dict[Hashable, dict[int, Parts]] = {}
-    for (member, cycle), member_parts in parts.items():
-        cycles.setdefault(cycle, {})[member] = member_parts
+def _by_cycle(
+    parts: dict[tuple[Hashable, Hashable], Parts],
+) -> dict[Hashable, dict[Hashable, Parts]]:
+    """Parts by (place in the team, cycle) as cycle -> place -> parts."""
+    cycles: dict[Hashable, dict[Hashable, Parts]] = {}
+    for (place, cycle), place_parts in parts.items():
+        cycles.setdefault(cycle, {})[place] = place_parts
     return cycles
 
 
@@ -331,14 +398,16 @@ def _cells(
     selected: list[Cycle],
     rules: list[GoalRule],
     specs: dict[str, RuleSpec],
-    tree: TreeOrder,
-    parts: dict[str, dict[Hashable, dict[int, Parts]]],
+    team: TeamOverTime,
+    parts: dict[str, dict[Hashable, dict[Hashable, Parts]]],
     close_before: datetime | None,
 ) -> dict[Key, Stored]:
-    """Every cell's stored values: most recomputes change few cells, so only those that
-    changed are written."""
+    """Every cell's stored values, for the members in the team at some moment of each cycle:
+    most recomputes change few cells, so only those that changed are written."""
     cells: dict[Key, Stored] = {}
+    tree = team.tree
     for cycle in selected:
+        listed = team.listed(cycle)
         closing = close_before is not None and cycle.end <= close_before
         columns = {
             key: rolled_up(by_cycle.get(cycle.index, {}), tree, specs[key].aggregation)
@@ -348,9 +417,9 @@ def _cells(
             spec = specs[rule.key]
             sides = [(columns[side.key], side.aggregation) for side in _measured(spec, specs)]
             own = _measure(spec, [(mine, by) for (mine, _team), by in sides])
-            team = _measure(spec, [(whole, by) for (_mine, whole), by in sides])
+            teams = _measure(spec, [(whole, by) for (_mine, whole), by in sides])
             own_value, own_numerator, own_denominator = map(_quantized, own)
-            team_value, team_numerator, team_denominator = map(_quantized, team)
+            team_value, team_numerator, team_denominator = map(_quantized, teams)
             numbers = zip(
                 own_value,
                 team_value,
@@ -362,10 +431,12 @@ def _cells(
             )
             targets = plan.cycle_targets(rule, cycle)
             rule_id, start = rule.pk, cycle.start
-            for member, team, measured in zip(tree.members, team_value, numbers, strict=True):
+            for member, whole, measured in zip(tree.members, team_value, numbers, strict=True):
+                if member not in listed:
+                    continue
                 target = targets.get(member)
                 own_target, team_target = (target.own, target.team) if target else (None, None)
-                status = _status(spec, team, team_target) if closing else ""
+                status = _status(spec, whole, team_target) if closing else ""
                 cells[(rule_id, member, start)] = Stored(
                     *measured, own_target, team_target, cycle.index, cycle.end, closing, status
                 )

@@ -1,7 +1,8 @@
 """The records behind a number: the CRM rows a dashboard value was computed from.
 
 The page runs the rule's own filter (``rulesets.compiler.rule_records``) for the member (or
-their whole team) and the cycle, so the count it shows is the count the engine counted.
+their whole team, as the reporting lines stood at each record's time) and the cycle, so the
+count it shows is the count the engine counted.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.vary import vary_on_headers
 
 from achievements.models import Achievement
+from achievements.services import TeamOverTime
 from crm.listings import LISTING_OF_ENTITY, PAGE_SIZE
 from goals.calendar import Cycle
 from goals.models import Goal
@@ -55,8 +57,6 @@ def _number_asked(request: HttpRequest) -> Number:
     member = get_object_or_404(
         Member.objects.visible_to(request.member), pk=_whole(request, "member")
     )
-    if not goal.team.contains(member):
-        raise Http404("not in this goal's team")
     rule = get_object_or_404(goal.ruleset.rules.all(), pk=_whole(request, "rule"))
     cycles = goal.cycles()
     index = _whole(request, "cycle")
@@ -93,13 +93,14 @@ def achievement_records(request: HttpRequest) -> HttpResponse:
         raise Http404("this rule cannot be computed")
     ratio = spec.aggregation == Aggregation.RATIO
     shown = specs[getattr(spec, number.side)] if ratio else spec
-    members = (
-        list(Member.objects.subtree(number.member).values_list("pk", flat=True))
-        if number.whole_team
-        else [number.member.pk]
-    )
     cycle = number.cycle
-    window = {"tenant": tenant, "start": cycle.start, "end": cycle.end, "member_ids": members}
+    # Whose records count for the number and when: as the reporting lines stood then.
+    team = TeamOverTime.of(number.goal.team_id, cycle.start, cycle.end)
+    if number.member.pk not in team.listed(cycle):
+        raise Http404("not in this goal's team in this cycle")
+    during = team.during(number.member.pk, whole_team=number.whole_team)
+    window = {"tenant": tenant, "start": cycle.start, "end": cycle.end, "member_ids": list(during),
+              "during": during}  # fmt: skip
     listing = LISTING_OF_ENTITY[shown.entity]
     records = rule_records(shown, custom=custom, **window)
     records = records.select_related(*listing.related).order_by(f"-{shown.date_field}", "-pk")

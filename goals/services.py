@@ -86,16 +86,15 @@ class GoalDraft:
 
 @dataclass(frozen=True)
 class GoalTree:
-    """A goal's team. ``active`` (each active member's title, by id in tree order) and
-    ``children`` are the active members, as the distribution sees them; ``former`` maps each
-    deactivated member (always a leaf) to their last manager: they hold no target, but what
-    they did in a cycle still counts for their team. ``members`` are the active members as
-    models, read on first use: a recompute needs only ids and titles."""
+    """A goal's team as it stands, for its targets. ``active`` (each active member's title, by
+    id in tree order) and ``children`` are the active members, as the distribution sees them
+    (whose records count for the team, and when, the recompute reads from the reporting
+    lines). ``members`` are the active members as models, read on first use: a recompute
+    needs only ids and titles."""
 
     root: int
     children: dict[int, list[int]]
     active: dict[int, str]
-    former: dict[int, int]
     tenant_id: int
 
     @cached_property
@@ -127,17 +126,10 @@ def goal_tree(team: Member) -> GoalTree:
         )
     active = {pk: title for pk, _manager, is_active, title in rows if is_active}
     children: dict[int, list[int]] = {}
-    former: dict[int, int] = {}
     for pk, manager, is_active, _title in rows:
-        if pk == team.pk or manager not in active:
-            continue
-        if is_active:
+        if pk != team.pk and manager in active and is_active:
             children.setdefault(manager, []).append(pk)
-        else:
-            former[pk] = manager
-    return GoalTree(
-        root=team.pk, children=children, active=active, former=former, tenant_id=team.tenant_id
-    )
+    return GoalTree(root=team.pk, children=children, active=active, tenant_id=team.tenant_id)
 
 
 def _holds(goal_holders: str, tree: GoalTree, title: str = "") -> set[int]:

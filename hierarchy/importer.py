@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from django.contrib.auth import get_user_model
@@ -30,6 +30,7 @@ from .services import (
     _lock_tree,
     email_format_problem,
     last_admin_problem,
+    lines_write,
     login_username,
     member_create,
     normalize_email,
@@ -284,15 +285,31 @@ def _write(
         for user in new_users.values():
             user.set_unusable_password()
         get_user_model()._default_manager.bulk_create(new_users.values(), batch_size=1000)
+        lines = _Lines()
         with Member._tree_manager.delay_mptt_updates():
             for row in ordered:
-                _upsert(tenant, row, members, new_users, result)
+                _upsert(tenant, row, members, new_users, result, lines)
                 step()
+        lines_write(tenant_id=tenant.pk, added=lines.added, moved=lines.moved)
     return result
 
 
+@dataclass
+class _Lines:
+    """Reporting lines an import starts: new members' first ones, moved members' next ones
+    (member id -> manager id), all at one moment."""
+
+    added: dict[int, int | None] = field(default_factory=dict)
+    moved: dict[int, int | None] = field(default_factory=dict)
+
+
 def _upsert(
-    tenant: Tenant, row: _Row, members: dict[str, Member], new_users: dict, result: ImportResult
+    tenant: Tenant,
+    row: _Row,
+    members: dict[str, Member],
+    new_users: dict,
+    result: ImportResult,
+    lines: _Lines,
 ) -> None:
     manager = members[row.reports_to] if row.reports_to else None
     member = members.get(row.email)
@@ -307,6 +324,7 @@ def _upsert(
         )
         member.save()
         members[row.email] = member
+        lines.added[member.pk] = member.reports_to_id
         result.created += 1
         return
     moved = (member.reports_to_id or None) != (manager.pk if manager else None)
@@ -317,6 +335,7 @@ def _upsert(
     member.name, member.role, member.title = row.name, row.role, row.title
     if moved:
         member.reports_to = manager
+        lines.moved[member.pk] = manager.pk if manager else None
         result.moved += 1
     else:
         result.updated += 1

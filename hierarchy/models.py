@@ -296,6 +296,45 @@ class Member(MPTTModel):
             raise ValidationError({"reports_to": "The manager must belong to the same tenant."})
 
 
+class ReportingLine(models.Model):
+    """Who a member reported to, from ``valid_from`` until ``valid_to`` (None: still does).
+
+    Every write of the tree writes these too (``hierarchy.services.lines_write``): a member has
+    exactly one open line, whose manager is their ``reports_to``, and their lines never overlap.
+    A member's first line runs from ``LINES_BEGIN``, before any record a tenant may hold, so
+    records imported from before the member was added count for the team they joined; a move
+    closes the open line and opens the next at the moment it is made. Team values credit each
+    record to the team its member belonged to at the record's time (``hierarchy.history``).
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="lines")
+    reports_to = models.ForeignKey(
+        Member, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    valid_from = models.DateTimeField()
+    valid_to = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=Q(valid_to__isnull=True),
+                name="reporting_line_one_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+                name="reporting_line_not_empty",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "valid_from"], name="reporting_line_from_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} -> {self.reports_to_id} [{self.valid_from}, {self.valid_to})"
+
+
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def active(self) -> ApiTokenQuerySet:
         """Tokens that still authenticate: not revoked."""

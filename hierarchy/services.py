@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
-from datetime import date, time, timedelta
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -29,7 +29,8 @@ from django_scopes import scope, scopes_disabled
 from core.lengths import too_long
 
 from .audit import audit_record, member_snapshot
-from .models import ApiToken, Member, Tenant
+from .history import LINES_BEGIN
+from .models import ApiToken, Member, ReportingLine, Tenant
 from .signals import members_changed_on_commit
 
 
@@ -161,6 +162,33 @@ def _audit_change(member: Member, actor: Actor, action: str, before: dict) -> No
     members_changed_on_commit(member.tenant_id)
 
 
+def lines_write(
+    *,
+    tenant_id: int,
+    added: Mapping[int, int | None] = {},  # noqa: B006  (read only)
+    moved: Mapping[int, int | None] = {},  # noqa: B006
+    at: datetime | None = None,
+) -> None:
+    """Keep the reporting lines in step with a write of the tree (call it in the write's
+    transaction): ``added`` members (id -> manager id) get their first line, from
+    ``LINES_BEGIN``; ``moved`` members' open lines close ``at`` (now by default) and their
+    new ones open then. A line that would close the moment it opened is replaced instead."""
+    at = at or timezone.now()
+    if moved:
+        still_open = ReportingLine.objects.filter(member_id__in=list(moved), valid_to=None)
+        still_open.filter(valid_from__gte=at).delete()
+        still_open.update(valid_to=at)
+    ReportingLine.objects.bulk_create(
+        [
+            ReportingLine(tenant_id=tenant_id, member_id=member, reports_to_id=manager,
+                          valid_from=since)
+            for lines, since in ((added, LINES_BEGIN), (moved, at))
+            for member, manager in lines.items()
+        ],
+        batch_size=1000,
+    )  # fmt: skip
+
+
 def password_set_path(user: object) -> str:
     """A one-time path to set a password, on Django's password-reset machinery."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
@@ -241,6 +269,7 @@ def member_create(
         )
         member.full_clean(exclude=["user", "tree_id", "lft", "rght", "level"])
         member.save()
+        lines_write(tenant_id=tenant.pk, added={member.pk: member.reports_to_id})
         audit_record(
             tenant=tenant,
             actor=actor,
@@ -286,6 +315,7 @@ def member_move(*, member: Member, reports_to: Member, actor: Actor = None) -> M
             return member
         before = member_snapshot(member)
         member.move_to(manager, "last-child")
+        lines_write(tenant_id=member.tenant_id, moved={member.pk: manager.pk})
         member = _fresh(member)
         _audit_change(member, actor, "member.move", before)
         return member
@@ -313,9 +343,11 @@ def member_deactivate(
         _check_manager(member, manager)
         before = member_snapshot(member) | {"reports_handed_to": manager.user.email}
         reports = Member._tree_manager.filter(reports_to=member).order_by("lft")
-        for report_id in reports.values_list("pk", flat=True):
+        report_ids = list(reports.values_list("pk", flat=True))
+        for report_id in report_ids:
             report = Member._tree_manager.get(pk=report_id)
             report.move_to(Member._tree_manager.get(pk=manager.pk), "last-child")
+        lines_write(tenant_id=member.tenant_id, moved=dict.fromkeys(report_ids, manager.pk))
         Member._tree_manager.filter(pk=member.pk).update(is_active=False)
         get_user_model()._default_manager.filter(pk=member.user_id).update(is_active=False)
         member = _fresh(member)

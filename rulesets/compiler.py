@@ -10,7 +10,7 @@ query; values travel as parameters.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -22,12 +22,14 @@ from django.core.exceptions import EmptyResultSet
 from django.db import transaction
 from django.db.models import (
     Aggregate,
+    Case,
     Count,
     DateField,
     DecimalField,
     Expression,
     F,
     Func,
+    IntegerField,
     Lookup,
     Max,
     Min,
@@ -36,10 +38,12 @@ from django.db.models import (
     QuerySet,
     Sum,
     TextField,
+    Value,
+    When,
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate, TruncMonth, TruncWeek
-from django.db.models.lookups import Contains, In
+from django.db.models.lookups import Contains, GreaterThanOrEqual, In
 from django.db.models.sql.compiler import SQLCompiler
 from django_scopes import scope
 
@@ -167,13 +171,13 @@ def _bucket(placed: Expression, day: bool, granularity: Granularity, zone: ZoneI
 def _local_days(start: datetime, end: datetime, zone: ZoneInfo) -> tuple[date, date]:
     """The days whose local midnight lies in ``[start, end)``, as a half-open range of dates:
     a custom date places its record at its local midnight in the tenant's time zone."""
+    return _first_day_from(start, zone), _first_day_from(end, zone)
 
-    def first_midnight_from(moment: datetime) -> date:
-        local = moment.astimezone(zone)
-        day = local.date()
-        return day if datetime.combine(day, time(), tzinfo=zone) >= moment else day + timedelta(1)
 
-    return first_midnight_from(start), first_midnight_from(end)
+def _first_day_from(moment: datetime, zone: ZoneInfo) -> date:
+    """The first day whose local midnight is at or after ``moment``."""
+    day = moment.astimezone(zone).date()
+    return day if datetime.combine(day, time(), tzinfo=zone) >= moment else day + timedelta(1)
 
 
 def _local_date(bucket: date | datetime | str, zone: ZoneInfo) -> date:
@@ -194,10 +198,16 @@ def rule_records(
     end: datetime,
     member_ids: Iterable[int],
     custom: Iterable[CustomFieldDecl] = (),
+    during: During | None = None,
 ) -> QuerySet:
     """The records a counted rule counts: its entity's rows in ``[start, end)``, credited to one
-    of ``member_ids``, that meet its conditions and (when it measures a field) have a value."""
-    return _filtered(rule, tenant, start, end, member_ids, custom)[0]
+    of ``member_ids`` (with ``during``: within one of that member's stretches of time), that
+    meet its conditions and (when it measures a field) have a value."""
+    return _filtered(rule, tenant, start, end, member_ids, custom, during)[0]
+
+
+During = Mapping[int, Sequence[tuple[datetime, datetime]]]
+"""Member id -> the stretches of time ``[since, until)`` in which their records count."""
 
 
 def _filtered(
@@ -207,6 +217,7 @@ def _filtered(
     end: datetime,
     member_ids: Iterable[int],
     custom: Iterable[CustomFieldDecl],
+    during: During | None = None,
 ) -> tuple[QuerySet, str | None]:
     """The rule's rows, and the alias of its measured field (None when it measures none)."""
     specs = fields_for(rule.entity, custom)
@@ -224,13 +235,17 @@ def _filtered(
         return aliases[name]
 
     placed = specs[rule.date_field]
+    zone = ZoneInfo(tenant.time_zone)
     if placed.custom:
-        first, last = _local_days(start, end, ZoneInfo(tenant.time_zone))
+        first, last = _local_days(start, end, zone)
         window = {"gte": first, "lt": last}
         date_alias = alias_of(rule.date_field)
     else:
         window, date_alias = {"gte": start, "lt": end}, placed.path
     rows = rows.filter(**{f"{date_alias}__{lookup}": bound for lookup, bound in window.items()})
+    if during is not None:
+        rows = rows.filter(_during_q(during, specs[rule.member_field].path, date_alias,
+                                     placed.custom, zone, (start, end)))  # fmt: skip
     for item in rule.conditions:
         group = item.conditions if isinstance(item, AnyOf) else (item,)
         q = Q()
@@ -241,6 +256,28 @@ def _filtered(
         return rows, None
     measured = alias_of(rule.field)
     return rows.exclude(_no_value(measured, specs[rule.field])), measured
+
+
+def _during_q(
+    during: During,
+    member: str,
+    placed: str,
+    day: bool,
+    zone: ZoneInfo,
+    window: tuple[datetime, datetime],
+) -> Q:
+    """Rows of a member of ``during`` placed in one of their stretches (``day``: ``placed`` is a
+    date, at its local midnight); members in for the whole window are one list."""
+    whole = [m for m, stretches in during.items() if list(stretches) == [window]]
+    q = Q(InArray(F(member), whole)) if whole else Q(pk__in=[])
+    for member_id, stretches in during.items():
+        if list(stretches) == [window]:
+            continue
+        for since, until in stretches:
+            if day:
+                since, until = _first_day_from(since, zone), _first_day_from(until, zone)
+            q |= Q(**{member: member_id, f"{placed}__gte": since, f"{placed}__lt": until})
+    return q
 
 
 # The part besides the count that an aggregation reads, and how the database computes it.
@@ -254,6 +291,38 @@ _PARTS: dict[str, tuple[str, type[Aggregate]]] = {
 _PART_NAMES = frozenset(part for part, _function in _PARTS.values())
 
 
+Splits = Mapping[int, Sequence[datetime]]
+"""Member id -> the moments (ascending, inside the window) at which that member's records
+begin another span: records before the first are span 0, from the first on span 1..."""
+
+
+def _split_moments(splits: Splits) -> list[datetime]:
+    """Every moment of ``splits`` once, ascending: the ``_span`` column gives its place + 1."""
+    return sorted({moment for moments in splits.values() for moment in moments})
+
+
+def _span(
+    splits: Splits, member: Expression, placed: Expression, day: bool, zone: ZoneInfo
+) -> Expression:
+    """The ``_span`` column: 0, or the place + 1 (in ``_split_moments``) of the latest of the
+    record's member's moments at or before the record's date (``day``: a date, placed at its
+    local midnight). One CASE, latest moment first; the members of a moment are one IN list."""
+    at: dict[datetime, list[int]] = {}
+    for member_id, moments in splits.items():
+        for moment in moments:
+            at.setdefault(moment, []).append(member_id)
+    moments = _split_moments(splits)
+    whens = [
+        When(
+            Q(InArray(member, at[moment]))
+            & Q(GreaterThanOrEqual(placed, _first_day_from(moment, zone) if day else moment)),
+            then=Value(place + 1),
+        )
+        for place, moment in reversed(list(enumerate(moments)))
+    ]
+    return Case(*whens, default=Value(0), output_field=IntegerField())
+
+
 def rule_queryset(
     rule: RuleSpec,
     *,
@@ -263,27 +332,34 @@ def rule_queryset(
     member_ids: Iterable[int],
     granularity: Granularity,
     custom: Iterable[CustomFieldDecl] = (),
+    splits: Splits | None = None,
+    during: During | None = None,
 ) -> QuerySet:
-    """The grouped query of a counted rule: rows of ``_member``, ``_bucket`` and the parts its
-    aggregation reads (a count, and a sum, minimum or maximum of the measured field)."""
+    """The grouped query of a counted rule: rows of ``_member``, ``_bucket`` (and with
+    ``splits``, ``_span``) and the parts its aggregation reads (a count, and a sum, minimum or
+    maximum of the measured field)."""
     specs = fields_for(rule.entity, custom)
     zone = ZoneInfo(tenant.time_zone)
     placed = specs[rule.date_field]
-    rows, measured = _filtered(rule, tenant, start, end, member_ids, custom)
-    bucket = _bucket(
-        _expression(placed) if placed.custom else F(placed.path), placed.custom, granularity, zone
-    )
-    rows = rows.annotate(_member=F(specs[rule.member_field].path), _bucket=bucket)
+    rows, measured = _filtered(rule, tenant, start, end, member_ids, custom, during)
+    placed_at = _expression(placed) if placed.custom else F(placed.path)
+    bucket = _bucket(placed_at, placed.custom, granularity, zone)
+    member = F(specs[rule.member_field].path)
+    rows = rows.annotate(_member=member, _bucket=bucket)
+    groups = ["_member", "_bucket"]
+    if splits:
+        rows = rows.annotate(_span=_span(splits, member, placed_at, placed.custom, zone))
+        groups.append("_span")
     if rule.aggregation == "distinct_count" and measured is not None:
         rows = rows.annotate(_value=F(measured))
-        return rows.values("_member", "_bucket", "_value").order_by().distinct()
+        return rows.values(*groups, "_value").order_by().distinct()
     parts = {}
     if measured is not None and rule.aggregation in _PARTS:
         part, function = _PARTS[rule.aggregation]
         parts[f"_{part}"] = function(measured)
     # COUNT(*), not COUNT(id): the id is in no covering index, and reading it sent every
     # counted row back to the table (an index-only scan became a bitmap heap scan).
-    return rows.values("_member", "_bucket").order_by().annotate(_count=Count("*"), **parts)
+    return rows.values(*groups).order_by().annotate(_count=Count("*"), **parts)
 
 
 def rule_parts(
@@ -296,8 +372,12 @@ def rule_parts(
     granularity: Granularity,
     custom: Iterable[CustomFieldDecl] = (),
     cycle_of: Callable[[date], Hashable] = lambda day: day,
-) -> dict[tuple[int, Hashable], Parts]:
-    """Run the rule's query and fold its rows into Parts per (member, cycle_of(local bucket)).
+    splits: Splits | None = None,
+    credit_of: Callable[[int, int], Hashable] = lambda member, span: member,
+    during: During | None = None,
+) -> dict[tuple[Hashable, Hashable], Parts]:
+    """Run the rule's query and fold its rows into Parts per (credit_of(member, span),
+    cycle_of(local bucket)), where span numbers the member's spans of ``splits`` (0 without).
 
     Only the parts that the rule's own aggregation reads are filled in: read the result with
     ``Parts.value(rule.aggregation)``."""
@@ -310,6 +390,8 @@ def rule_parts(
         member_ids=member_ids,
         granularity=granularity,
         custom=custom,
+        splits=splits,
+        during=during,
     )
     # Rows as the database gives them: Django's converters of every column cost more than the
     # fold. The bucket, which differs by database, is read by _local_date; the part goes
@@ -324,19 +406,25 @@ def rule_parts(
         names = [column[0] for column in cursor.description]
         rows = cursor.fetchall()
     member_at, bucket_at = names.index("_member"), names.index("_bucket")
+    span_at = names.index("_span") if splits else None
+    span_of = _span_numbers(splits or {})
     distinct = "_value" in names
     count_at = None if distinct else names.index("_count")
     part_at, part = next(
         ((at, name[1:]) for at, name in enumerate(names) if name[1:] in _PART_NAMES), (0, None)
     )
     read = _converted(compiler, f"_{part}") if part else None
-    folded: dict[tuple[int, Hashable], Parts] = {}
+    folded: dict[tuple[Hashable, Hashable], Parts] = {}
     cycles: dict[Any, Hashable] = {}  # a few buckets, each met in many rows
+    credits: dict[tuple[int, int], Hashable] = {}  # a few spans a member
     for row in rows:
         bucket = row[bucket_at]
         if bucket not in cycles:
             cycles[bucket] = cycle_of(_local_date(bucket, zone))
-        key = (row[member_at], cycles[bucket])
+        spanned = (row[member_at], 0 if span_at is None else row[span_at])
+        if spanned not in credits:
+            credits[spanned] = credit_of(spanned[0], span_of.get(spanned, 0))
+        key = (credits[spanned], cycles[bucket])
         parts = folded.get(key)
         if distinct:
             if parts is None:
@@ -349,6 +437,17 @@ def rule_parts(
         else:
             parts.merge(found)
     return folded
+
+
+def _span_numbers(splits: Splits) -> dict[tuple[int, int], int]:
+    """(member, ``_span`` value) -> the member's span number: 1 + the moment's place among
+    the member's own moments."""
+    place = {moment: at + 1 for at, moment in enumerate(_split_moments(splits))}
+    return {
+        (member, place[moment]): number
+        for member, moments in splits.items()
+        for number, moment in enumerate(moments, start=1)
+    }
 
 
 class RuleNotCompiled(Exception):

@@ -3,7 +3,11 @@
 It is deliberately simple and slow; the database compiler must agree with it exactly (a
 hypothesis test checks that). Records are dicts keyed by catalogue field names. Nothing here
 runs in production, and it imports nothing that does but the rule's own description (the
-catalogue's operators, the parsed spec): the engine's parts and roll-up are ``parts.py``.
+catalogue's operators, the parsed spec): the engine's parts and roll-up are ``parts.py``, its
+spans of the reporting history ``hierarchy.history``.
+
+``team_achievements`` gives every member's own and team value per cycle the plain way: for
+each record, walk the reporting lines up from its member at the record's moment.
 """
 
 from __future__ import annotations
@@ -128,3 +132,71 @@ def value_of(aggregation: Aggregation, measured: list[Any]) -> Decimal | None:
         case Aggregation.MAX:
             return max(numbers, default=None)
     raise ValueError(f"{aggregation} is not computed from one rule's records")
+
+
+HistoryLine = tuple[int, int | None, datetime, datetime | None]
+"""A reporting line: member, manager (None: the top), from, until (None: still)."""
+
+
+def manager_at(lines: Iterable[HistoryLine], member: int, when: datetime) -> int | None:
+    """Whom ``member`` reported to at ``when`` (None: nobody, or no line then)."""
+    for who, manager, since, until in lines:
+        if who == member and since <= when and (until is None or when < until):
+            return manager
+    return None
+
+
+def chain_at(lines: list[HistoryLine], member: int, when: datetime) -> list[int]:
+    """The member and everyone above them at ``when``, from the member up."""
+    chain = [member]
+    while (manager := manager_at(lines, chain[-1], when)) is not None:
+        chain.append(manager)
+    return chain
+
+
+def team_at(lines: list[HistoryLine], head: int, when: datetime) -> set[int]:
+    """Everyone in ``head``'s team at ``when``, the head included."""
+    members = {line[0] for line in lines}
+    return {member for member in members if head in chain_at(lines, member, when)}
+
+
+def team_achievements(
+    rule: RuleSpec,
+    records: Iterable[Record],
+    *,
+    lines: list[HistoryLine],
+    head: int,
+    cycles: list[tuple[datetime, datetime]],
+    zone: ZoneInfo = _UTC,
+) -> dict[tuple[int, int], tuple[Decimal | None, Decimal | None]]:
+    """(member, cycle index) -> (own value, team value) of a counted rule, for every member
+    who was in ``head``'s team at some moment of the cycle (at its start or when a line
+    began or ended in it). A record counts for its member while in the team, and for every
+    member above them up to the head, as the lines stood at the record's moment."""
+    own: dict[tuple[int, int], list[Any]] = defaultdict(list)
+    team: dict[tuple[int, int], list[Any]] = defaultdict(list)
+    for record in records:
+        member = record.get(rule.member_field)
+        when = _moment(record.get(rule.date_field), zone)
+        index = next((n for n, (a, b) in enumerate(cycles) if when and a <= when < b), None)
+        if index is None or not matches(rule, record):
+            continue
+        value = record.get(rule.field) if rule.field else None
+        if rule.field and _empty(value):
+            continue
+        chain = chain_at(lines, member, when)
+        if head not in chain:
+            continue
+        own[(member, index)].append(value)
+        for above in chain[: chain.index(head) + 1]:
+            team[(above, index)].append(value)
+    changes = sorted({moment for line in lines for moment in line[2:] if moment is not None})
+    result = {}
+    for index, (start, end) in enumerate(cycles):
+        moments = [start, *(moment for moment in changes if start < moment < end)]
+        for member in set().union(*(team_at(lines, head, moment) for moment in moments)):
+            result[(member, index)] = (
+                value_of(rule.aggregation, own[(member, index)]),
+                value_of(rule.aggregation, team[(member, index)]),
+            )
+    return result

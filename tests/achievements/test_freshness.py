@@ -124,27 +124,34 @@ def test_the_schedule_picks_goals_by_cycle_kind_and_closes_ended_cycles(org: Org
     assert all(entry["options"]["expires"] > 0 for entry in schedule.values())
 
 
-def test_a_member_moving_between_teams_moves_their_numbers(
-    org: Org, django_capture_on_commit_callbacks
+def test_a_member_moving_between_teams_takes_their_numbers_from_then_on(
+    org: Org, at_noon: datetime, django_capture_on_commit_callbacks
 ) -> None:
+    """The move recomputes the goal: the call made before it stays with the old team, the
+    one after it counts for the new team (the rep's own value has both)."""
     from hierarchy.services import member_move
 
-    with django_capture_on_commit_callbacks(execute=True):
-        goal = org.goal(actor=org.admin, team=org.admin)
+    def call(name: str, when: datetime) -> None:
         records_upsert(
             tenant=org.admin.tenant,
             entity="activity",
-            records=[{"external_id": "c1", "owner_email": org.rep.email, "type": "Call",
-                      "occurred_at": datetime.now(UTC).isoformat(), "status": "completed"}],
+            records=[{"external_id": name, "owner_email": org.rep.email, "type": "Call",
+                      "occurred_at": when.isoformat(), "status": "completed"}],
         )  # fmt: skip
 
-    def team_value(member) -> Decimal:  # noqa: ANN001
-        with scope(tenant=goal.tenant):
-            return Achievement.objects.get(
-                goal=goal, member=member, cycle_index=0, rule__key="dialled_calls"
-            ).team_value
+    with django_capture_on_commit_callbacks(execute=True):
+        goal = org.goal(actor=org.admin, team=org.admin)
+        call("c1", at_noon - timedelta(minutes=5))
 
-    assert (team_value(org.east), team_value(org.west)) == (1, 0)
+    def values(member) -> tuple[Decimal, Decimal]:  # noqa: ANN001
+        with scope(tenant=goal.tenant):
+            row = Achievement.objects.get(
+                goal=goal, member=member, cycle_index=0, rule__key="dialled_calls"
+            )
+        return row.value, row.team_value
+
+    assert (values(org.east)[1], values(org.west)[1]) == (1, 0)
     with django_capture_on_commit_callbacks(execute=True):
         member_move(member=org.rep, reports_to=org.west, actor=org.admin)
-    assert (team_value(org.east), team_value(org.west)) == (0, 1)
+        call("c2", datetime.now(UTC) + timedelta(minutes=1))
+    assert (values(org.east)[1], values(org.west)[1], values(org.rep)) == (1, 1, (2, 2))

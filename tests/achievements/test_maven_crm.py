@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import re
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import settings
 from django_scopes import scope
 
@@ -25,7 +26,7 @@ from crm.ingest import records_upsert
 from crm.models import CustomField, PipelineStage
 from goals.services import GoalDraft, TargetInput, goal_save
 from hierarchy.models import Member
-from hierarchy.services import member_create, tenant_create
+from hierarchy.services import member_create, member_move, tenant_create
 from rulesets.services import ruleset_save
 
 DATA = Path(settings.BASE_DIR).parent / "shared" / "datasets" / "maven-crm"
@@ -139,11 +140,19 @@ def company_goal(root: Member, rules: list[dict], start: date, **targets: Target
     return goal_save(draft=draft, actor=root)
 
 
-def expected(teams: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, Decimal]]:
+# (agent, new manager, the day from which the agent reports to them)
+Move = tuple[str, str, str]
+
+
+def expected(
+    teams: list[dict[str, str]], move: Move | None = None
+) -> dict[tuple[str, str], dict[str, Decimal]]:
     """(person, "YYYY-MM") -> won value, won, closed: straight from the CSV, each deal counted
-    for its agent, their manager, their office and the company."""
+    for its agent, their manager, their office and the company; after ``move``'s day, the
+    moved agent's deals for their new manager and office."""
     chain = {row["sales_agent"]: [row["sales_agent"], row["manager"], row["regional_office"],
                                   "CEO"] for row in teams}  # fmt: skip
+    office = {row["manager"]: row["regional_office"] for row in teams}
     totals: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(
         lambda: {"won_value": Decimal(0), "won": Decimal(0), "closed": Decimal(0)}
     )
@@ -151,7 +160,10 @@ def expected(teams: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, Dec
         if row["deal_stage"] not in ("Won", "Lost"):
             continue
         month = row["close_date"][:7]
-        for person in chain[row["sales_agent"]]:
+        people = chain[row["sales_agent"]]
+        if move and row["sales_agent"] == move[0] and row["close_date"] >= move[2]:
+            people = [move[0], move[1], office[move[1]], "CEO"]
+        for person in people:
             cell = totals[(person, month)]
             cell["closed"] += 1
             if row["deal_stage"] == "Won":
@@ -160,20 +172,28 @@ def expected(teams: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, Dec
     return totals
 
 
+TARGETS = {
+    "won_value": TargetInput(Decimal("600000")),
+    "won": TargetInput(Decimal(450)),
+    "win_rate": TargetInput(Decimal(60)),
+}
+
+
 def test_every_agent_manager_and_office_matches_the_csv() -> None:
     tenant, root, people, teams = build_tenant()
-    goal = company_goal(
-        root,
-        RULES,
-        date(2017, 3, 1),
-        won_value=TargetInput(Decimal("600000")),
-        won=TargetInput(Decimal(450)),
-        win_rate=TargetInput(Decimal(60)),
-    )
+    goal = company_goal(root, RULES, date(2017, 3, 1), **TARGETS)
     result = goal_recompute(goal.pk)
     assert result.cycles == 10
+    rows = assert_rows_match(tenant, goal, root, people, expected(teams))
+    # The company's year, from the rows, equals the CSV's: 4,238 deals won.
+    company_won = sum(r.team_value for r in rows if r.member_id == root.pk and r.rule.key == "won")
+    assert company_won == 4238
+
+
+def assert_rows_match(tenant, goal, root, people, totals) -> list[Achievement]:  # noqa: ANN001
+    """Every stored row of ``goal`` has the team value of its person and month in ``totals``,
+    zeros too; the rows, read back."""
     names = {member.pk: member.name for member in people.values()} | {root.pk: "CEO"}
-    totals = expected(teams)
     with scope(tenant=tenant):
         rows = list(Achievement.objects.filter(goal=goal).select_related("rule"))
     # months x rules x everyone, zeros too; "closed", a part of the win rate without a target
@@ -202,9 +222,29 @@ def test_every_agent_manager_and_office_matches_the_csv() -> None:
             )
         checked += 1
     assert checked == len(rows)
-    # The company's year, from the rows, equals the CSV's: 4,238 deals won.
-    company_won = sum(r.team_value for r in rows if r.member_id == root.pk and r.rule.key == "won")
-    assert company_won == 4238
+    return rows
+
+
+def test_an_agent_who_moves_in_july_counts_for_each_manager_by_the_dates() -> None:
+    """Anna Snelling moves from Dustin Brinkmann (Central) to Celia Rouche (West) as July 16
+    begins, New York time: her deals closed until July 15 stay with Dustin and Central, those
+    from July 16 on go to Celia and West, July itself split between them; the months before
+    and the company's numbers are as if nobody had moved."""
+    tenant, root, people, teams = build_tenant()
+    agent, new_manager, day = "Anna Snelling", "Celia Rouche", "2017-07-16"
+    assert {row["manager"] for row in teams if row["sales_agent"] == agent} == {"Dustin Brinkmann"}
+    moment = datetime(2017, 7, 16, tzinfo=tenant_zone(tenant))
+    with time_machine.travel(moment, tick=False):
+        member_move(member=people[agent], reports_to=people[new_manager])
+    goal = company_goal(root, RULES, date(2017, 3, 1), **TARGETS)
+    goal_recompute(goal.pk)
+    totals = expected(teams, (agent, new_manager, day))
+    assert_rows_match(tenant, goal, root, people, totals)
+    unmoved = expected(teams)
+    for person in ("Celia Rouche", "West", "Dustin Brinkmann", "Central"):
+        assert totals[(person, "2017-07")] != unmoved[(person, "2017-07")], person
+        assert totals[(person, "2017-06")] == unmoved[(person, "2017-06")], person
+    assert totals[("CEO", "2017-07")] == unmoved[("CEO", "2017-07")]
 
 
 def tenant_zone(tenant):  # noqa: ANN001, ANN201

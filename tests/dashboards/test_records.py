@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django_scopes import scope
 
 from achievements.models import Achievement
@@ -12,6 +14,7 @@ from achievements.services import goal_recompute
 from crm.ingest import records_upsert
 from goals.models import Goal
 from goals.services import TargetInput
+from hierarchy.services import member_move
 from tests.conftest import Org, client_for
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +97,27 @@ def test_people_see_only_numbers_of_their_own_part_of_the_tree(org: Org, goal: G
     assert client_for(org.east).get("/numbers/records/?goal=x").status_code == 404
     url = records_url(east_row, "team").replace("cycle=0", "cycle=99")
     assert client_for(org.east).get(url).status_code == 404
+
+
+def test_a_team_lists_the_records_of_its_members_while_they_were_in_it(
+    org: Org, goal: Goal
+) -> None:
+    """The rep moves from East to West at noon on the day of the calls: each team's list holds
+    the rep's calls of its part of the day, as many as its number counts, and the rep's own."""
+    first = goal.cycles()[0]
+    noon = first.start.astimezone(ZoneInfo(org.admin.tenant.time_zone)).replace(hour=12)
+    with time_machine.travel(noon, tick=False):
+        member_move(member=org.rep, reports_to=org.west)
+    goal_recompute(goal.pk)
+    admin = client_for(org.admin)
+    counts = {}
+    for manager in (org.east, org.west):
+        row = cell(goal, "dialled_calls", manager.pk)
+        page = admin.get(records_url(row, "team"))
+        assert page.context["page"].paginator.count == row.team_value == page.context["counted"]
+        counts[manager.name] = row.team_value
+    rep, rep2 = (cell(goal, "dialled_calls", m.pk).value for m in (org.rep, org.rep2))
+    assert counts["West"] > 0 and counts[org.east.name] > rep2  # the rep's day, split at noon
+    assert counts["West"] + counts[org.east.name] == rep + rep2
+    own = admin.get(records_url(cell(goal, "dialled_calls", org.rep.pk), "own"))
+    assert own.context["page"].paginator.count == rep

@@ -1,11 +1,14 @@
 """Random sequences of add / move / deactivate / reactivate keep the MPTT fields equal to a
-naive parent-pointer model of the same organization."""
+naive parent-pointer model of the same organization, and the reporting lines' state now equal
+to the tree, every step's moves at moments of their own or at the same moment."""
 
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django_scopes import scope
 from hypothesis import HealthCheck, settings
@@ -20,6 +23,7 @@ from hierarchy.services import (
     member_reactivate,
     tenant_create,
 )
+from tests.hierarchy.lines import assert_lines_match_the_tree
 
 _serial = itertools.count()
 
@@ -27,6 +31,9 @@ _serial = itertools.count()
 class OrgMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
+        # The clock stands still until ``later`` moves it: several edits share a moment.
+        self.clock = time_machine.travel(datetime(2026, 5, 4, 9, tzinfo=UTC), tick=False)
+        self.traveller = self.clock.start()
         n = next(_serial)
         root = tenant_create(
             name=f"Org {n}", slug=f"org-{n}", time_zone="UTC", admin_email=f"root{n}@org.example"
@@ -115,6 +122,13 @@ class OrgMachine(RuleBasedStateMachine):
         assert allowed
         self.active[node] = True
 
+    @rule(hours=st.integers(1, 48))
+    def later(self, hours: int) -> None:
+        self.traveller.shift(timedelta(hours=hours))
+
+    def teardown(self) -> None:
+        self.clock.stop()
+
     @invariant()
     def tree_matches_the_parent_pointers(self) -> None:
         with scope(tenant=self.tenant):
@@ -135,6 +149,10 @@ class OrgMachine(RuleBasedStateMachine):
                 other for other, m in rows.items() if member.lft < m.lft and m.rght < member.rght
             }
             assert nested == descendants
+
+    @invariant()
+    def lines_now_are_the_tree(self) -> None:
+        assert_lines_match_the_tree(self.tenant)
 
 
 @pytest.mark.django_db

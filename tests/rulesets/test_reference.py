@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from rulesets.catalogue import Condition, Op
-from rulesets.reference import condition_holds, evaluate
+from rulesets.reference import condition_holds, evaluate, team_achievements
 from rulesets.spec import ruleset_parse
 
 D = Decimal
@@ -78,3 +78,27 @@ def test_it_groups_by_member_and_bucket_within_the_window_and_team():
     }
     counts = evaluate(won, RECORDS, **window)
     assert sum(counts.values()) == 4  # counting deals: every currency
+
+
+def test_a_team_value_walks_the_lines_at_each_records_moment():
+    """A rep (3) moves from manager 1's team to manager 2's on the 15th: the month's first
+    half stays with 1, the second goes to 2, and the head (0) has both; the rep's own value
+    is the whole month."""
+    [calls] = ruleset_parse([{"key": "n", "entity": "opportunity"}])
+    moved = at(15)
+    lines = [
+        (0, None, datetime(1970, 1, 1, tzinfo=UTC), None),
+        (1, 0, datetime(1970, 1, 1, tzinfo=UTC), None),
+        (2, 0, datetime(1970, 1, 1, tzinfo=UTC), None),
+        (3, 1, datetime(1970, 1, 1, tzinfo=UTC), moved),
+        (3, 2, moved, None),
+    ]
+    records = [{"owner": 3, "closed_at": at(day)} for day in (2, 9, 15, 20)]
+    got = team_achievements(
+        calls, records, lines=lines, head=0, cycles=[(at(1), datetime(2027, 4, 1, tzinfo=UTC))]
+    )
+    assert got == {(0, 0): (0, 4), (1, 0): (0, 2), (2, 0): (0, 2), (3, 0): (4, 4)}
+    team_of_1 = team_achievements(
+        calls, records, lines=lines, head=1, cycles=[(at(1), datetime(2027, 4, 1, tzinfo=UTC))]
+    )
+    assert team_of_1 == {(1, 0): (0, 2), (3, 0): (2, 2)}  # listed: in the team part of the time

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Max, Sum
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 from django_scopes import scope
@@ -29,7 +29,7 @@ from goals.models import Goal, tenant_today
 from goals.services import GoalDraft, TargetInput, goal_save
 from goals_project.celery import app
 from hierarchy.importer import MemberImportError, members_upsert
-from hierarchy.models import Member, Tenant
+from hierarchy.models import Member, ReportingLine, Tenant
 from lab.demo_tenant import DEFAULT_SEED, MIN_MEMBERS, demo_domain, demo_tenant_build
 from rulesets.models import Ruleset
 from rulesets.presets import preset_rules
@@ -38,6 +38,7 @@ from rulesets.services import ruleset_save
 ACTOR = "command line (bench_recompute)"
 DAYS = 90  # of CRM history up to now
 DIRECTORS = 3  # a level between the VP and the regional managers: five levels in all
+REORGANIZED = DAYS // 2  # days ago the directors were put in: the history has a reorganization
 PRESETS = ("dialled_calls", "won_value", "conversion_rate")
 GOAL_NAME = "Bench recompute"
 CYCLES = 3  # monthly cycles started: the goals begin on the first of the month two months ago
@@ -45,51 +46,93 @@ CLEAR_PEAK = Path("/proc/self/clear_refs")  # Linux: writing "5" resets the peak
 # What the recompute and the floor read, vacuumed and analyzed before timing (PostgreSQL).
 READ_TABLES = (
     "crm_activity", "crm_activitytype", "crm_lead", "crm_opportunity", "hierarchy_member",
-    "achievements_achievement",
+    "hierarchy_reportingline", "achievements_achievement",
 )  # fmt: skip
 
-# Each measured rule by hand: (owner, local month, count, sum) rows of one goal's members in
-# its window, then summed over every member's subtree (MPTT lft/rght) in the same statement.
+# Each measured rule by hand: (owner, segment, local month, count, sum) rows of one goal's
+# members in its window, a segment being a stretch of time over which everyone the owner's
+# records count for stays the same; then each row credited to those members, as the reporting
+# lines stood then, in the same statement.
 OWN = {
     "dialled_calls": """
-        SELECT a.owner_id, date_trunc('month', a.occurred_at AT TIME ZONE %(zone)s) AS month,
+        SELECT a.owner_id, s.since AS segment,
+               date_trunc('month', a.occurred_at AT TIME ZONE %(zone)s) AS month,
                count(*) AS n, NULL::numeric AS total
         FROM crm_activity a JOIN crm_activitytype t ON t.id = a.type_id
+        JOIN segments s ON s.member_id = a.owner_id
+         AND a.occurred_at >= s.since AND a.occurred_at < s.until
         WHERE a.tenant_id = %(tenant)s AND a.occurred_at >= %(start)s AND a.occurred_at < %(end)s
           AND a.owner_id = ANY(%(members)s) AND t.category = 'call' AND a.status = 'completed'
-        GROUP BY 1, 2""",
+        GROUP BY 1, 2, 3""",
     "won_value": """
-        SELECT o.owner_id, date_trunc('month', o.closed_at AT TIME ZONE %(zone)s) AS month,
+        SELECT o.owner_id, s.since AS segment,
+               date_trunc('month', o.closed_at AT TIME ZONE %(zone)s) AS month,
                count(*) AS n, sum(o.value) AS total
         FROM crm_opportunity o
+        JOIN segments s ON s.member_id = o.owner_id
+         AND o.closed_at >= s.since AND o.closed_at < s.until
         WHERE o.tenant_id = %(tenant)s AND o.closed_at >= %(start)s AND o.closed_at < %(end)s
           AND o.owner_id = ANY(%(members)s) AND o.status = 'won' AND o.currency = %(currency)s
-        GROUP BY 1, 2""",
+        GROUP BY 1, 2, 3""",
     "converted": """
-        SELECT l.owner_id, date_trunc('month', l.converted_at AT TIME ZONE %(zone)s) AS month,
+        SELECT l.owner_id, s.since AS segment,
+               date_trunc('month', l.converted_at AT TIME ZONE %(zone)s) AS month,
                count(*) AS n, NULL::numeric AS total
         FROM crm_lead l
+        JOIN segments s ON s.member_id = l.owner_id
+         AND l.converted_at >= s.since AND l.converted_at < s.until
         WHERE l.tenant_id = %(tenant)s AND l.converted_at >= %(start)s
           AND l.converted_at < %(end)s AND l.owner_id = ANY(%(members)s)
           AND l.status = 'converted'
-        GROUP BY 1, 2""",
+        GROUP BY 1, 2, 3""",
     "created": """
-        SELECT l.owner_id, date_trunc('month', l.created_at AT TIME ZONE %(zone)s) AS month,
+        SELECT l.owner_id, s.since AS segment,
+               date_trunc('month', l.created_at AT TIME ZONE %(zone)s) AS month,
                count(*) AS n, NULL::numeric AS total
         FROM crm_lead l
+        JOIN segments s ON s.member_id = l.owner_id
+         AND l.created_at >= s.since AND l.created_at < s.until
         WHERE l.tenant_id = %(tenant)s AND l.created_at >= %(start)s AND l.created_at < %(end)s
           AND l.owner_id = ANY(%(members)s)
-        GROUP BY 1, 2""",
+        GROUP BY 1, 2, 3""",
 }
+# The reporting lines in the window walked up (``up``: whom each member's records count for,
+# how many levels up, over which stretch of time); ``credit`` keeps those at or below the
+# goal's head while the member was in its team; ``segments`` cut each member's time where
+# their credit changes. Then the own rows, each credited to every member above its owner.
 ROLLED_UP = """
-    WITH own AS ({own})
-    SELECT m.id, own.month,
-           sum(own.n) FILTER (WHERE d.id = m.id), sum(own.total) FILTER (WHERE d.id = m.id),
+    WITH RECURSIVE lines AS (
+        SELECT member_id, reports_to_id, valid_from AS since,
+               COALESCE(valid_to, 'infinity') AS until
+        FROM hierarchy_reportingline
+        WHERE tenant_id = %(tenant)s AND valid_from < %(end)s
+          AND COALESCE(valid_to, 'infinity') > %(start)s
+    ), up (member_id, ancestor_id, depth, since, until) AS (
+        SELECT member_id, member_id, 0, since, until FROM lines
+        UNION ALL
+        SELECT up.member_id, l.reports_to_id, up.depth + 1,
+               GREATEST(up.since, l.since), LEAST(up.until, l.until)
+        FROM up JOIN lines l ON l.member_id = up.ancestor_id
+         AND l.since < up.until AND l.until > up.since
+        WHERE l.reports_to_id IS NOT NULL
+    ), credit AS (
+        SELECT u.member_id, u.ancestor_id,
+               GREATEST(u.since, h.since) AS since, LEAST(u.until, h.until) AS until
+        FROM up u JOIN up h ON h.member_id = u.member_id AND h.ancestor_id = %(head)s
+         AND u.depth <= h.depth AND u.since < h.until AND u.until > h.since
+    ), bounds AS (
+        SELECT member_id, since AS at FROM credit UNION SELECT member_id, until FROM credit
+    ), segments AS (
+        SELECT member_id, at AS since,
+               lead(at) OVER (PARTITION BY member_id ORDER BY at) AS until
+        FROM bounds
+    ), own AS ({own})
+    SELECT c.ancestor_id, own.month,
+           sum(own.n) FILTER (WHERE c.ancestor_id = own.owner_id),
+           sum(own.total) FILTER (WHERE c.ancestor_id = own.owner_id),
            sum(own.n), sum(own.total)
-    FROM hierarchy_member m
-    JOIN hierarchy_member d ON d.tree_id = m.tree_id AND d.lft BETWEEN m.lft AND m.rght
-    JOIN own ON own.owner_id = d.id
-    WHERE m.id = ANY(%(members)s)
+    FROM own JOIN credit c ON c.member_id = own.owner_id
+     AND c.since <= own.segment AND own.segment < c.until
     GROUP BY 1, 2"""
 # Which floor number a stored team value is: (measured rule, the count or the sum).
 STORED_AS = {
@@ -228,7 +271,8 @@ class Command(BaseCommand):
         return result.tenant
 
     def _directors(self, tenant: Tenant) -> None:
-        """Put DIRECTORS directors between the VP and the regional managers."""
+        """Put DIRECTORS directors between the VP and the regional managers, REORGANIZED days
+        ago."""
         with scope(tenant=tenant):
             top = Member.objects.select_related("user").get(reports_to__isnull=True)
             regional = list(
@@ -257,6 +301,14 @@ class Command(BaseCommand):
         ]
         records = list(enumerate([*directors, *moved], start=1))
         members_upsert(tenant=tenant, records=records, unit="record", actor=ACTOR)
+        # As if imported REORGANIZED days ago: every regional manager's team changes path then,
+        # in the middle of the goals' cycles, records before counting through the VP alone.
+        effective = timezone.now() - timedelta(days=REORGANIZED)
+        with scope(tenant=tenant):
+            lines = ReportingLine.objects.all()
+            moved_at = lines.aggregate(Max("valid_from"))["valid_from__max"]
+            lines.filter(valid_to=moved_at).update(valid_to=effective)
+            lines.filter(valid_from=moved_at).update(valid_from=effective)
 
     def _describe(self, tenant: Tenant) -> None:
         with scope(tenant=tenant):
@@ -481,6 +533,7 @@ class Command(BaseCommand):
                     "start": team.cycles[0].start,
                     "end": team.cycles[-1].end,
                     "members": team.members,
+                    "head": team.goal.team_id,
                 }
                 for key, own in OWN.items():
                     began = time.perf_counter()
@@ -495,7 +548,8 @@ class Command(BaseCommand):
             agree, cells = self._agreement(teams, found, zone)
             self.stdout.write(
                 f"SQL floor (hand-written, {statements} statements: per goal and measured rule, "
-                f"grouped by owner and month and rolled up the tree; jit off): its team values "
+                f"grouped by owner, month and stretch of time and credited up the reporting "
+                f"lines as they stood then; jit off): its team values "
                 f"{'agree' if agree == cells else 'DISAGREE'} with the stored ones in "
                 f"{agree:,} of {cells:,} cells"
             )
