@@ -7,7 +7,7 @@ so a number, its percentage and its status are computed in one place for every p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -35,6 +35,8 @@ class Progress:
     expected_percent: int | None  # where the pace marker sits on the bar
     records_url: str
     final: bool
+    team: bool = False  # the member's team's number, not their own
+    held_as: str = ""  # beside the name where a member holds the bar: "your team"
 
     @property
     def fill(self) -> int:
@@ -46,7 +48,7 @@ class Progress:
         rule = self.rule
         return (rule.pk, rule.key, rule.name, rule.unit, rule.currency, rule.direction,
                 self.value, self.target, self.status.value, self.percent, self.expected_percent,
-                self.records_url, self.final)  # fmt: skip
+                self.records_url, self.final, self.team, self.held_as)  # fmt: skip
 
 
 def _percent(part: Decimal | None, whole: Decimal | None) -> int | None:
@@ -91,7 +93,21 @@ def progress(row: Achievement | Cell, cycle: Cycle, now: datetime, *, team: bool
         expected_percent=marker,
         records_url=records_url(row, team=team),
         final=row.final,
+        team=team,
     )
+
+
+def held_bars(
+    row: Achievement | Cell, cycle: Cycle, now: datetime, *, leads_team: bool
+) -> list[Progress]:
+    """What a member holds of one row: their own number (a target of their own, or a tracked
+    metric) and, for someone who leads a team with a team target, the team's number."""
+    bars = []
+    if row.target is not None or row.team_target is None or not leads_team:
+        bars.append(progress(row, cycle, now, team=False))
+    if leads_team and row.team_target is not None:
+        bars.append(replace(progress(row, cycle, now, team=True), held_as="your team"))
+    return bars
 
 
 def time_left(cycle: Cycle, now: datetime) -> str:

@@ -182,10 +182,10 @@ def team_panel(goal_id: int, cycle: Cycle, node: Member) -> TeamPanel:
 
 
 def held() -> Q:
-    """A member's rows that are theirs to follow: those they hold a target of, and those of the
-    goal's tracked metrics (its rules without a target)."""
+    """A member's rows that are theirs to follow: those they hold a target of, their own or
+    their team's, and those of the goal's tracked metrics (its rules without a target)."""
     targeted = GoalTarget.objects.filter(goal=OuterRef("goal_id"), rule=OuterRef("rule_id"))
-    return Q(target__isnull=False) | ~Exists(targeted)
+    return Q(target__isnull=False) | Q(team_target__isnull=False) | ~Exists(targeted)
 
 
 def held_cells(member_id: int, cycles: Iterable[tuple[int, Cycle]]) -> list[Cell]:

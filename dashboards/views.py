@@ -22,7 +22,7 @@ from hierarchy.decorators import member_required
 from hierarchy.models import MANAGING_ROLES, Member, Tenant
 
 from .chart import bar_chart, sparkline
-from .dashboard import Progress, progress, time_left
+from .dashboard import Progress, held_bars, progress, time_left
 from .fragments import Fragment, render_fragment
 from .panels import (
     Person,
@@ -81,7 +81,8 @@ def _member_goals(tenant: Tenant, member: Member, now: datetime) -> list[dict[st
                 "computed_at": cell.computed_at,
                 "bars": [],
             }
-        goals[place]["bars"].append(progress(cell, goals[place]["cycle"], now, team=False))
+        cycle = goals[place]["cycle"]
+        goals[place]["bars"] += held_bars(cell, cycle, now, leads_team=member.leads_team)
     entries = list(goals.values())
     for entry in entries:
         entry["bars_html"] = render_fragment(_bars(entry["bars"]))
@@ -96,13 +97,15 @@ def _past(member: Member) -> list[dict[str, Any]]:
         .select_related("goal__tenant", "rule")
         .order_by("goal__name", "rule__position", "cycle_index")
     )
-    series: dict[tuple[int, int], dict[str, Any]] = {}
+    series: dict[tuple[int, int, bool], dict[str, Any]] = {}
     for row in rows:
-        entry = series.setdefault(
-            (row.goal_id, row.rule_id), {"goal": row.goal, "rule": row.rule, "cycles": []}
-        )
         cycle = row.goal.cycles()[row.cycle_index]
-        entry["cycles"].append({"cycle": cycle, "bar": progress(row, cycle, cycle.end, team=False)})
+        for bar in held_bars(row, cycle, cycle.end, leads_team=member.leads_team):
+            entry = series.setdefault(
+                (row.goal_id, row.rule_id, bar.team),
+                {"goal": row.goal, "rule": row.rule, "team": bar.team, "cycles": []},
+            )
+            entry["cycles"].append({"cycle": cycle, "bar": bar})
     for entry in series.values():
         entry["cycles"] = entry["cycles"][-12:]
         entry["trend"] = sparkline(_trend([item["bar"] for item in entry["cycles"]]))

@@ -258,6 +258,12 @@ class Member(MPTTModel):
         """Managers and admins see team pages and create goals."""
         return self.role in MANAGING_ROLES
 
+    @property
+    def leads_team(self) -> bool:
+        """Whether anyone reports to this member, directly or not (their subtree is more than
+        themselves)."""
+        return self.rght - self.lft > 1
+
     def contains(self, other: Member) -> bool:
         """Whether ``other`` is this member or in their team (their subtree)."""
         return in_subtree((self.tree_id, self.lft, self.rght), other.tree_id, other.lft)

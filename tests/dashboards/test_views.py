@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 from django.utils import timezone
+from django_scopes import scopes_disabled
 
 from achievements.services import goal_recompute
 from dashboards.fragments import FRAGMENTS
@@ -233,3 +234,17 @@ def test_a_zero_target_shows_no_target_never_achieved(org: Org) -> None:
     assert "No target" in zero[0] and "Achieved" not in zero[0] and "pace-marker" not in zero[0]
     outsider = client_for(org.personas.outsider).get("/me/").content.decode()
     assert "Thin calls" not in outsider
+
+
+def test_a_manager_is_assigned_their_teams_targets(org: Org) -> None:
+    goal = org.goal(actor=org.admin, team=org.admin, name="Company calls")
+    org.log(*(org.call(n) for n in range(3)))
+    goal_recompute(goal.pk)
+    with scopes_disabled():
+        team_target = goal.achievements.get(member=org.east, rule__key="dialled_calls").team_target
+    page = client_for(org.east).get("/me/").content.decode()
+    assert "Company calls" in page and "No goals in progress" not in page
+    label = f"Dialled calls (your team): 3 of {team_target:.0f}"
+    assert label in page
+    rep = client_for(org.rep).get("/me/").content.decode()
+    assert "your team" not in rep and "Dialled calls: 3 of" in rep
