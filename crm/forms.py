@@ -4,6 +4,7 @@ validate it through the models, and their errors go next to the field they name.
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import available_timezones
 
 from django import forms
 
@@ -89,3 +90,30 @@ class WorkingTimeForm(ServiceErrorsMixin, forms.Form):
     holidays = HolidaysField(
         required=False, help_text="Days without working time, one a line: 2026-12-25."
     )
+
+
+MONTHS = [(n, date(2000, n, 1).strftime("%B")) for n in range(1, 13)]
+
+
+class CompanyForm(ServiceErrorsMixin, forms.Form):
+    """The tenant's calendar and currency (checked by ``company_set``)."""
+
+    time_zone = forms.ChoiceField(
+        choices=[(zone, zone.replace("_", " ")) for zone in sorted(available_timezones())],
+        help_text="Where a day, a week and a month start, and how times without a zone are read.",
+    )
+    week_start = forms.TypedChoiceField(choices=Weekday.choices, coerce=int)
+    fiscal_year_start_month = forms.TypedChoiceField(
+        label="Fiscal year starts in",
+        choices=MONTHS,
+        coerce=int,
+        help_text="Quarters and years of goals count from it.",
+    )
+    default_currency = forms.CharField(
+        label="Default currency",
+        max_length=3,
+        help_text="Three letters (ISO 4217), e.g. USD: the currency of records that name none.",
+    )
+
+    def clean_default_currency(self) -> str:
+        return self.cleaned_data["default_currency"].strip().upper()

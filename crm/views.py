@@ -24,11 +24,17 @@ from django.views.decorators.vary import vary_on_headers
 from core.dates import validate_date_range
 from hierarchy.decorators import member_required
 from hierarchy.models import MANAGING_ROLES, Member, Tenant
-from hierarchy.services import working_time_set, working_time_snapshot
+from hierarchy.services import (
+    company_set,
+    company_snapshot,
+    working_time_set,
+    working_time_snapshot,
+)
 
 from . import services
 from .forms import (
     ActivityTypeForm,
+    CompanyForm,
     CustomFieldEditForm,
     CustomFieldForm,
     StageForm,
@@ -214,29 +220,60 @@ def _section(
     }
 
 
+# The forms of the tenant's own settings (not rows): partial -> (form, its initial values).
+TENANT_PARTS: dict[str, tuple[type[forms.Form], Callable[[Tenant], dict[str, Any]]]] = {
+    "company": (CompanyForm, company_snapshot),
+    "working-time": (WorkingTimeForm, working_time_snapshot),
+}
+
+
 def _settings_response(
     request: HttpRequest,
     section: dict[str, Any] | None = None,
-    working_time: dict[str, Any] | None = None,
+    part: tuple[str, dict[str, Any]] | None = None,
 ) -> HttpResponse:
-    """The page with ``section`` (or the working time) as given, or only that part for HTMX."""
+    """The page with ``section`` or a tenant ``part`` (partial name, context) as given, or only
+    that one for HTMX."""
     if request.htmx and section is not None:
         return render(request, "crm/settings.html#section", {"section": section})
-    working_time = working_time or _working_time(request.tenant)
-    if request.htmx:
-        return render(request, "crm/settings.html#working-time", {"working_time": working_time})
+    parts = {name: _tenant_part(request.tenant, name) for name in TENANT_PARTS}
+    if part is not None:
+        parts[part[0]] = part[1]
+        if request.htmx:
+            return render(request, f"crm/settings.html#{part[0]}", {"part": part[1]})
     key = section["key"] if section else None
     sections = [section if kind == key else _section(kind) for kind in SETTING_KINDS]
-    context = {"sections": sections, "working_time": working_time}
+    context = {"sections": sections} | {n.replace("-", "_"): c for n, c in parts.items()}
     return render(request, "crm/settings.html", context)
 
 
-def _working_time(
-    tenant: Tenant, form: WorkingTimeForm | None = None, notice: str = ""
+def _tenant_part(
+    tenant: Tenant, name: str, form: forms.Form | None = None, notice: str = ""
 ) -> dict[str, Any]:
-    initial = working_time_snapshot(tenant)
-    return {"form": form or WorkingTimeForm(initial=initial, prefix="working-time"),
-            "notice": notice}  # fmt: skip
+    form_class, snapshot = TENANT_PARTS[name]
+    return {"form": form or form_class(initial=snapshot(tenant), prefix=name), "notice": notice}
+
+
+def _tenant_part_edit(
+    request: HttpRequest, name: str, service: Callable[..., Tenant], saved: str
+) -> HttpResponse:
+    """A tenant part's form: saved through ``service`` (its ValidationError on the fields)."""
+    tenant = request.tenant
+    form_class, snapshot = TENANT_PARTS[name]
+    form = form_class(request.POST or None, initial=snapshot(tenant), prefix=name)
+    if request.method == "POST" and form.is_valid():
+        try:
+            service(tenant=tenant, actor=request.member, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            if not request.htmx:
+                messages.success(request, saved)
+                return redirect(reverse("settings") + f"#{name}")
+            return _settings_response(
+                request, part=(name, _tenant_part(tenant, name, notice=saved))
+            )
+    return _settings_response(request, part=(name, _tenant_part(tenant, name, form)))
 
 
 def _setting_changed(
@@ -263,22 +300,14 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def working_time_edit(request: HttpRequest) -> HttpResponse:
     """The working days, hours and holidays that pace every goal of the tenant."""
-    tenant = request.tenant
-    form = WorkingTimeForm(
-        request.POST or None, initial=working_time_snapshot(tenant), prefix="working-time"
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            working_time_set(tenant=tenant, actor=request.member, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            notice = "Saved the working time."
-            if not request.htmx:
-                messages.success(request, notice)
-                return redirect(reverse("settings") + "#working-time")
-            return _settings_response(request, working_time=_working_time(tenant, notice=notice))
-    return _settings_response(request, working_time=_working_time(tenant, form))
+    return _tenant_part_edit(request, "working-time", working_time_set, "Saved the working time.")
+
+
+@member_required(Member.Role.ADMIN)
+@vary_on_headers("HX-Request")
+def company_edit(request: HttpRequest) -> HttpResponse:
+    """The tenant's time zone, week start, fiscal-year start and default currency."""
+    return _tenant_part_edit(request, "company", company_set, "Saved the company settings.")
 
 
 @member_required(Member.Role.ADMIN)

@@ -11,8 +11,10 @@ class GoalsConfig(AppConfig):
 
     def ready(self) -> None:
         from crm.signals import tenant_clearing
+        from hierarchy.signals import calendar_change_asked
 
         tenant_clearing.connect(_tenant_clearing, dispatch_uid="goals.clearing")
+        calendar_change_asked.connect(_calendar_change_asked, dispatch_uid="goals.calendar")
 
 
 def _tenant_clearing(sender: Any, *, tenant: Any, **_: Any) -> None:
@@ -24,3 +26,21 @@ def _tenant_clearing(sender: Any, *, tenant: Any, **_: Any) -> None:
 
     with scopes_disabled():
         Goal.objects.filter(tenant=tenant).delete()
+
+
+def _calendar_change_asked(sender: Any, *, tenant: Any, **_: Any) -> str | None:
+    """Goals keep their cycles, numbers and quotas by the calendar they were set on: it
+    changes only while the tenant has none."""
+    from django_scopes import scope
+
+    from .models import Goal
+
+    with scope(tenant=tenant.pk):
+        count = Goal.objects.count()
+    if not count:
+        return None
+    goals = "1 goal" if count == 1 else f"{count:,} goals"
+    return (
+        f"The company has {goals}, whose cycles, numbers and targets follow this calendar: "
+        "it can be changed while there are no goals."
+    )

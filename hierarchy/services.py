@@ -31,7 +31,7 @@ from core.lengths import too_long
 from .audit import audit_record, member_snapshot
 from .history import LINES_BEGIN
 from .models import ApiToken, Member, ReportingLine, Tenant
-from .signals import members_changed_on_commit
+from .signals import calendar_change_asked, members_changed_on_commit
 
 
 def normalize_email(email: str) -> str:
@@ -537,4 +537,62 @@ def working_time_set(
             before=before,
             after=after,
         )
+    return tenant
+
+
+CALENDAR_FIELDS = ("time_zone", "week_start", "fiscal_year_start_month")
+COMPANY_FIELDS = (*CALENDAR_FIELDS, "default_currency")
+
+
+def company_snapshot(tenant: Tenant) -> dict[str, Any]:
+    """The tenant's calendar and currency, as the Settings form and the audit log show them."""
+    return {field: getattr(tenant, field) for field in COMPANY_FIELDS}
+
+
+def company_set(
+    *,
+    tenant: Tenant,
+    time_zone: str,
+    week_start: int,
+    fiscal_year_start_month: int,
+    default_currency: str,
+    actor: Actor,
+) -> Tenant:
+    """Set the tenant's time zone, week start, fiscal-year start and default currency.
+
+    The currency names records that name none from now on. The calendar places every goal's
+    cycles and stored quotas, so it changes only where no app refuses (``calendar_change_asked``:
+    the goals app does while the tenant has goals). Audited when it changes; a ValidationError
+    names the field."""
+    before = company_snapshot(tenant)
+    after = {
+        "time_zone": time_zone,
+        "week_start": week_start,
+        "fiscal_year_start_month": fiscal_year_start_month,
+        "default_currency": default_currency,
+    }
+    changed = [field for field in COMPANY_FIELDS if after[field] != before[field]]
+    if not changed:
+        return tenant
+    calendar = [field for field in changed if field in CALENDAR_FIELDS]
+    if calendar:
+        for _receiver, reason in calendar_change_asked.send(sender=Tenant, tenant=tenant):
+            if reason:
+                raise ValidationError(dict.fromkeys(calendar, reason))
+    for field in changed:
+        setattr(tenant, field, after[field])
+    try:
+        tenant.full_clean(exclude=[f.name for f in Tenant._meta.fields if f.name not in changed])
+    except ValidationError:
+        tenant.refresh_from_db(fields=changed)
+        raise
+    tenant.save(update_fields=changed)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="tenant.update",
+        target=tenant,
+        before={field: before[field] for field in changed},
+        after={field: after[field] for field in changed},
+    )
     return tenant

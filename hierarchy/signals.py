@@ -14,3 +14,9 @@ def members_changed_on_commit(tenant_id: int) -> None:
     transaction.on_commit(
         lambda: members_changed.send(sender=None, tenant_id=tenant_id), robust=True
     )
+
+
+calendar_change_asked = Signal()
+"""Sent before a tenant's time zone, week start or fiscal-year start changes, with ``tenant``:
+a receiver answers why it may not (a sentence), or None. The calendar places every goal's
+cycles, so an app holding cycles may refuse."""

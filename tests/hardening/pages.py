@@ -157,6 +157,7 @@ ACCESS: dict[str, Access] = {
     "settings": Access(ADMINS),
     "stage_move": Access(ADMINS, pk="stage"),
     "working_time": Access(ADMINS),
+    "company_settings": Access(ADMINS),
     **{
         f"{kind}_{page}": Access(ADMINS, pk=None if page == "add" else kind)
         for kind in ("stage", "activity_type", "custom_field")
