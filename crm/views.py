@@ -52,6 +52,7 @@ class RecordFilters(forms.Form):
     until = forms.DateField(
         required=False, label="To (inclusive)", validators=[validate_date_range]
     )
+    planned = forms.BooleanField(required=False, label="Include planned (dated after now)")
 
     def __init__(self, *args: Any, model: type[Model], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -90,6 +91,8 @@ def _records(request: HttpRequest, listing: Listing, form: RecordFilters) -> Que
     if data["until"]:
         end = _start_of(data["until"] + timedelta(days=1))
         rows = rows.filter(**{f"{listing.date_field}__lt": end})
+    if not data["planned"]:  # what happened, newest first; a planned call is not news
+        rows = rows.filter(**{f"{listing.date_field}__lte": timezone.now()})
     return rows
 
 

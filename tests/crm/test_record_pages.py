@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from crm.ingest import records_upsert
 from tests.conftest import Crm, client_for
@@ -90,3 +93,24 @@ def test_it_lists_in_a_fixed_number_of_queries(crm: Crm, count: int, django_asse
     client = client_for(crm.personas.admin)
     with django_assert_max_num_queries(6):
         page(client)
+
+
+def test_it_opens_on_what_happened_newest_first_and_planned_records_on_request(crm: Crm):
+    now = timezone.now()
+    days_ago, hour_ago = (
+        (now - timedelta(days=2)).isoformat(),
+        (now - timedelta(hours=1)).isoformat(),
+    )
+    activities(crm, 1, external_id="past", outcome="Older one", occurred_at=days_ago)
+    activities(crm, 1, external_id="recent", outcome="Newer one", occurred_at=hour_ago)
+    later = (now + timedelta(days=3)).isoformat()
+    activities(crm, 1, external_id="planned", status="planned", occurred_at=later)
+    admin = client_for(crm.personas.admin)
+    body = page(admin)
+    assert "2 records" in body and "Include planned" in body
+    table = body.split('id="records"')[1]
+    assert table.index("Newer one") < table.index("Older one")
+    assert "3 records" in page(admin, planned="on")
+    assert "2 records" in page(client_for(crm.personas.manager))  # the team's, past only
+    outsider = client_for(crm.personas.outsider)
+    assert "0 records" in page(outsider, planned="on")
