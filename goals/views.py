@@ -98,7 +98,8 @@ def goal_wizard(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     tree = goal_tree(basics["team"])
     parsed = Parsed()
     parse_targets(request.POST, rules, parsed)
-    parse_splits(request.POST, tree, [r.key for r in rules if r.key in parsed.targets], parsed)
+    keys = [r.key for r in rules if r.key in parsed.targets]
+    parse_splits(request.POST, tree, keys, parsed, basics["default_split"])
     draft = draft_from(basics, parsed)
     errors = dict(parsed.errors)
     plan = None
@@ -107,7 +108,8 @@ def goal_wizard(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         plan = draft_plan(draft, goal_cycles, tree)
     except ValidationError as exc:
         errors |= {name: " ".join(texts) for name, texts in exc.message_dict.items()}
-    context.update(errors=errors, rules=rules, tree=tree, plan=plan, draft=draft)
+    warnings = plan.zero_shares(plan.shown_cycle(today)) if plan and not plan.template else []
+    context.update(errors=errors, rules=rules, tree=tree, plan=plan, draft=draft, warnings=warnings)
     if "check" in request.GET:
         return _render(request, form, goal, template_goal, context | {"step": "distribution"})
     if errors:  # stay on the earliest step with a problem (not past the one asked for)
@@ -173,8 +175,10 @@ def _tree_rows(request: HttpRequest, context: dict, targeted: list) -> list[dict
     parent_of = {kid: p for p, kids in tree.children.items() for kid in kids}
     own_share = context["draft"].holders == Goal.Holders.EVERYONE
 
+    default = context["draft"].default_split
+
     def share_inputs(parent: int, taker: int | str) -> list[dict[str, str]]:
-        method = inputs.get(f"method-{parent}", "equal")
+        method = inputs.get(f"method-{parent}", default)
         if method == "percentage":
             name = f"share-{parent}-{taker}"
             return [{"name": name, "value": inputs.get(name, ""), "label": "%"}]
@@ -204,7 +208,7 @@ def _tree_rows(request: HttpRequest, context: dict, targeted: list) -> list[dict
                 "member": member,
                 "depth": member.level - root_level,
                 "has_reports": bool(reports),
-                "method": inputs.get(f"method-{pk}", "equal") if reports else None,
+                "method": inputs.get(f"method-{pk}", default) if reports else None,
                 "shares": share_inputs(parent, pk) if parent is not None else [],
                 "own": share_inputs(pk, OWN_KEY) if reports and own_share else [],
                 "errors": level_errors.get(pk, []),

@@ -1,0 +1,445 @@
+"""Stored quotas: each member's own and team target per rule and cycle, kept as data.
+
+A cycle's quotas are derived from the goal's targets and distribution over the team as it
+stands when they are first needed (the goal is created, the cycle starts and is first
+computed), then stored; every recompute after that reads them. Only an explicit act writes a
+running cycle's quotas again, always audited with before and after:
+
+- an edit of the goal's targets, distribution or holders re-derives the running cycle's;
+- a re-distribution, which a manager applies after a change in the team (``org_change``);
+- quotas set through the API (``quotas_set``).
+
+Cycles that have ended never change. So a reorganization changes nobody's quota behind their
+manager's back: a joiner has none in the running cycle, a leaver's stays with the old team, a
+mover keeps theirs and the teams' totals follow them from the next cycle, when its quotas are
+derived from the tree as it is then. ``org_change`` tells the tree from the stored quotas
+(members without a quota, holders gone from the team or under another manager), so a change
+made by any path (the editor, an import, the API, a deactivation) is noticed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django_scopes import scope
+
+from hierarchy.audit import audit_record
+from hierarchy.models import Member
+from hierarchy.services import Actor
+from rulesets.models import GoalRule
+
+from .calendar import Cycle, CycleKind
+from .models import Goal, Quota
+from .services import GoalPlan, GoalTree, goal_plan, goal_tree
+from .signals import goal_saved
+from .targets import MemberTarget
+
+_BATCH = 2000
+
+
+def actor_label(actor: Actor) -> str:
+    """How a quota names who set it: the member's name and email, or the label given."""
+    if isinstance(actor, Member):
+        return f"{actor.name} <{actor.user.email}>"
+    return actor or "system"
+
+
+@dataclass
+class QuotaTable:
+    """Stored quotas by (rule id, cycle start): member id -> own and team target."""
+
+    cells: dict[tuple[int, datetime], dict[int, MemberTarget]] = field(default_factory=dict)
+
+    def cycle_targets(self, rule: GoalRule, cycle: Cycle) -> dict[int, MemberTarget]:
+        """Member id -> targets of ``rule`` in ``cycle`` (empty: none stored)."""
+        return self.cells.get((rule.pk, cycle.start), {})
+
+    def add(self, rule_id: int, start: datetime, member_id: int, target: MemberTarget) -> None:
+        self.cells.setdefault((rule_id, start), {})[member_id] = target
+
+    def member_targets(self, plan: GoalPlan, cycle: Cycle) -> dict[int, dict[str, MemberTarget]]:
+        """Member id -> rule key -> stored targets in ``cycle``, like ``plan.member_targets``."""
+        table: dict[int, dict[str, MemberTarget]] = {}
+        for rule in plan.rules:
+            for member_id, target in self.cycle_targets(rule, cycle).items():
+                table.setdefault(member_id, {})[rule.key] = target
+        return table
+
+
+def quotas_read(goal: Goal, cycles: Iterable[Cycle]) -> QuotaTable:
+    """The stored quotas of ``cycles`` (one query)."""
+    table = QuotaTable()
+    starts = [cycle.start for cycle in cycles]
+    with scope(tenant=goal.tenant_id):
+        rows = Quota.objects.filter(goal=goal, cycle_start__in=starts).values_list(
+            "rule_id", "cycle_start", "member_id", "own", "team"
+        )
+        for rule_id, start, member_id, own, team in rows:
+            table.add(rule_id, start, member_id, MemberTarget(own=own, team=team))
+    return table
+
+
+def _derived(
+    goal: Goal,
+    plan: GoalPlan,
+    cycles: Iterable[Cycle],
+    *,
+    source: str,
+    set_by: str,
+    now: datetime,
+) -> list[Quota]:
+    """Quota rows of ``cycles`` from the plan's targets over its tree (no query)."""
+    manager = {child: parent for parent, kids in plan.tree.children.items() for child in kids}
+    rows = []
+    for cycle in cycles:
+        for rule in plan.rules:
+            for member_id, target in plan.cycle_targets(rule, cycle).items():
+                rows.append(
+                    Quota(
+                        tenant_id=goal.tenant_id,
+                        goal_id=goal.pk,
+                        rule_id=rule.pk,
+                        member_id=member_id,
+                        manager_id=manager.get(member_id),
+                        cycle_index=cycle.index,
+                        cycle_start=cycle.start,
+                        cycle_end=cycle.end,
+                        own=target.own,
+                        team=target.team,
+                        source=source,
+                        set_by=set_by,
+                        set_at=now,
+                    )
+                )
+    return rows
+
+
+def quotas_ensure(
+    *,
+    goal: Goal,
+    plan: GoalPlan,
+    cycles: list[Cycle],
+    actor: Actor = None,
+    now: datetime | None = None,
+) -> QuotaTable:
+    """The stored quotas of ``cycles``, storing first those of cycles that have none.
+
+    Set-based: one query to read, one bulk insert for the cycles that had none. A cycle with
+    any stored quota is taken as it is: a member without one holds no target in it."""
+    now = now or timezone.now()
+    table = quotas_read(goal, cycles)
+    stored = {start for _rule, start in table.cells}
+    missing = [cycle for cycle in cycles if cycle.start not in stored]
+    if not missing or not plan.targets:
+        return table
+    rows = _derived(
+        goal, plan, missing, source=Quota.Source.DISTRIBUTION, set_by=actor_label(actor), now=now
+    )
+    with scope(tenant=goal.tenant_id):
+        Quota.objects.bulk_create(rows, batch_size=_BATCH)
+    for row in rows:
+        table.add(row.rule_id, row.cycle_start, row.member_id, MemberTarget(row.own, row.team))
+    return table
+
+
+def running_cycle(cycles: list[Cycle], now: datetime) -> Cycle | None:
+    return next((cycle for cycle in cycles if cycle.start <= now < cycle.end), None)
+
+
+def started_cycles(cycles: list[Cycle], now: datetime) -> list[Cycle]:
+    return [cycle for cycle in cycles if cycle.start <= now]
+
+
+def quotas_snapshot(goal: Goal, cycle: Cycle) -> dict[str, dict[str, list[str | None]]]:
+    """A cycle's stored quotas as the audit log keeps them: email -> rule key -> [own, team]
+    (one query)."""
+    with scope(tenant=goal.tenant_id):
+        rows = (
+            Quota.objects.filter(goal=goal, cycle_start=cycle.start)
+            .order_by("member__lft", "rule__position")
+            .values_list("member__user__email", "rule__key", "own", "team")
+        )
+        snapshot: dict[str, dict[str, list[str | None]]] = {}
+        for email, key, own, team in rows:
+            snapshot.setdefault(email, {})[key] = [None if own is None else str(own), str(team)]
+    return snapshot
+
+
+def quotas_rederive(
+    *,
+    goal: Goal,
+    actor: Actor,
+    source: str = Quota.Source.DISTRIBUTION,
+    action: str = "goal.quotas",
+    now: datetime | None = None,
+    plan: GoalPlan | None = None,
+) -> Cycle | None:
+    """Derive the running cycle's quotas again from the goal's targets over the team as it is
+    now; quotas stored for later cycles are dropped (they are derived when they start), ended
+    cycles are kept. Audited with before and after; returns the running cycle, if any.
+
+    Call inside the goal's transaction."""
+    now = now or timezone.now()
+    plan = plan or goal_plan(goal)
+    cycle = running_cycle(plan.cycles, now)
+    before = quotas_snapshot(goal, cycle) if cycle else {}
+    with scope(tenant=goal.tenant_id):
+        Quota.objects.filter(goal=goal, cycle_end__gt=now).delete()
+        if cycle is not None:
+            rows = _derived(goal, plan, [cycle], source=source, set_by=actor_label(actor), now=now)
+            Quota.objects.bulk_create(rows, batch_size=_BATCH)
+    if cycle is not None:
+        after = quotas_snapshot(goal, cycle)
+        if after != before:
+            audit_record(
+                tenant=goal.tenant,
+                actor=actor,
+                action=action,
+                target=goal,
+                before={"cycle": cycle.label, "quotas": before},
+                after={"cycle": cycle.label, "quotas": after},
+            )
+    return cycle
+
+
+def quotas_redistribute(*, goal: Goal, actor: Actor, now: datetime | None = None) -> Cycle:
+    """Apply a re-distribution: the running cycle's quotas derived again from the team as it is
+    now, audited; the goal is recomputed after commit. ValueError when no cycle is running."""
+    now = now or timezone.now()
+    with transaction.atomic(), scope(tenant=goal.tenant_id):
+        goal = Goal.objects.select_for_update().select_related("tenant", "team").get(pk=goal.pk)
+        cycle = quotas_rederive(
+            goal=goal,
+            actor=actor,
+            source=Quota.Source.REDISTRIBUTION,
+            action="goal.redistribute",
+            now=now,
+        )
+        if cycle is None:
+            raise ValueError(f"{goal.name} has no running cycle to re-distribute.")
+        transaction.on_commit(lambda: goal_saved.send(sender=Goal, goal=goal), robust=True)
+    return cycle
+
+
+# --- changes in the team --------------------------------------------------------------------
+
+_THIS = {
+    CycleKind.DAILY: "today",
+    CycleKind.WEEKLY: "this week",
+    CycleKind.BIWEEKLY: "these two weeks",
+    CycleKind.MONTHLY: "this month",
+    CycleKind.QUARTERLY: "this quarter",
+    CycleKind.YEARLY: "this year",
+}
+
+
+@dataclass(frozen=True)
+class OrgChange:
+    """How the goal's team differs from the one its running cycle's quotas were set for.
+
+    ``joined``: in the team without a quota; ``left``: holding a quota, no longer in the team
+    (deactivated or moved out); ``moved``: in the team under another manager than then, by
+    their new manager's id."""
+
+    goal: Goal
+    cycle: Cycle
+    set_at: datetime
+    joined: list[int]
+    left: list[int]
+    moved: dict[int, list[int]]
+    names: dict[int, str]
+
+    def __bool__(self) -> bool:
+        return bool(self.joined or self.left or self.moved)
+
+    @property
+    def when(self) -> str:
+        return _THIS[CycleKind(self.cycle.kind)]
+
+    def sentences(self) -> list[str]:
+        """What changed, one sentence each: "A team of 8 moved under Mia Manager"."""
+        lines = []
+        for manager, members in self.moved.items():
+            who = _people(members, self.names)
+            lines.append(f"{who} moved under {self.names.get(manager, 'another manager')}")
+        if self.joined:
+            lines.append(f"{_people(self.joined, self.names)} joined the team")
+        if self.left:
+            lines.append(f"{_people(self.left, self.names)} left the team")
+        return lines
+
+    def summary(self) -> str:
+        """The notice: what changed since the quotas were set, and what was not done."""
+        changes = "; ".join(self.sentences())
+        since = timezone.localtime(self.set_at, self.cycle.calendar.zone)
+        return (
+            f"{changes} since {self.when}'s targets were set ({since:%A %-d %B}): targets for "
+            f"{self.when} were not changed. Re-distribute?"
+        )
+
+
+def _people(members: list[int], names: Mapping[int, str]) -> str:
+    if len(members) == 1:
+        return names.get(members[0], "A member")
+    return f"A team of {len(members)}"
+
+
+def org_change(goal: Goal, tree: GoalTree, cycles: list[Cycle], now: datetime) -> OrgChange | None:
+    """How the team differs from the running cycle's quotas (two queries, the second only
+    when someone left), or None when nothing differs or no cycle's quotas are stored."""
+    cycle = running_cycle(cycles, now)
+    if cycle is None:
+        return None
+    with scope(tenant=goal.tenant_id):
+        rows = list(
+            Quota.objects.filter(goal=goal, cycle_start=cycle.start)
+            .values_list("member_id", "manager_id", "set_at")
+            .distinct()
+        )
+    if not rows:
+        return None
+    held = {member: manager for member, manager, _at in rows}
+    manager_now = {kid: parent for parent, kids in tree.children.items() for kid in kids}
+    joined = [pk for pk in tree.active if pk not in held]
+    left = [pk for pk in held if pk not in tree.active]
+    moved: dict[int, list[int]] = {}
+    for pk, manager in held.items():
+        if pk in tree.active and pk != tree.root and manager_now.get(pk) != manager:
+            moved.setdefault(manager_now[pk], []).append(pk)
+    change = OrgChange(
+        goal=goal,
+        cycle=cycle,
+        set_at=max(at for _m, _p, at in rows),
+        joined=joined,
+        left=left,
+        moved=moved,
+        names={},
+    )
+    if not change:
+        return None
+    named = {*joined, *left, *moved, *(pk for kids in moved.values() for pk in kids)}
+    with scope(tenant=goal.tenant_id):
+        change.names.update(Member.objects.filter(pk__in=named).values_list("pk", "name"))
+    return change
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    member_id: int
+    name: str
+    change: str  # "joined", "left", "moved" or ""
+    cells: list[tuple[GoalRule, MemberTarget | None, MemberTarget | None]]
+
+
+def redistribution_preview(change: OrgChange, plan: GoalPlan) -> list[PreviewRow]:
+    """Old (stored) and new (derived from the team now) targets of the running cycle side by
+    side, per member and rule: the team in tree order, then those who left (two queries)."""
+    cycle = change.cycle
+    old = quotas_read(change.goal, [cycle])
+    rules = [rule for rule in plan.rules if rule.pk in plan.targets]
+    kind = dict.fromkeys(change.joined, "joined") | dict.fromkeys(change.left, "left")
+    kind |= {pk: "moved" for kids in change.moved.values() for pk in kids}
+    names = {pk: member.name for pk, member in plan.tree.members.items()} | change.names
+    rows = []
+    for pk in [*plan.tree.active, *change.left]:
+        cells = [
+            (rule, old.cycle_targets(rule, cycle).get(pk), plan.cycle_targets(rule, cycle).get(pk))
+            for rule in rules
+        ]
+        rows.append(PreviewRow(pk, names.get(pk, ""), kind.get(pk, ""), cells))
+    return rows
+
+
+def goals_changed(goals: Iterable[Goal], now: datetime) -> list[OrgChange]:
+    """The team changes of each goal with a running cycle (two or three queries a goal)."""
+    changes = []
+    for goal in goals:
+        change = org_change(goal, goal_tree(goal.team), goal.cycles(), now)
+        if change:
+            changes.append(change)
+    return changes
+
+
+QUOTA_FIELDS = (
+    "member",
+    "member_name",
+    "rule",
+    "cycle",
+    "cycle_start",
+    "cycle_end",
+    "own",
+    "team",
+    "source",
+    "set_by",
+    "set_at",
+)
+
+
+@dataclass(frozen=True)
+class QuotaRow:
+    member: str  # email
+    member_name: str
+    rule: str  # key
+    cycle: int
+    cycle_start: date  # the tenant's local dates, both inclusive
+    cycle_end: date
+    own: Decimal | None
+    team: Decimal
+    source: str
+    set_by: str
+    set_at: datetime
+
+    def export(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def quota_rows(
+    goal: Goal, *, cycle: int | None = None, member_email: str | None = None
+) -> list[QuotaRow]:
+    """The goal's stored quotas by cycle, member (tree order) and rule (one query)."""
+    goal_cycles = goal.cycles()
+    with scope(tenant=goal.tenant_id):
+        rows = Quota.objects.filter(goal=goal)
+        if cycle is not None:
+            rows = rows.filter(cycle_index=cycle)
+        if member_email:
+            rows = rows.filter(member__user__email__iexact=member_email)
+        found = rows.order_by("cycle_start", "member__lft", "rule__position").values_list(
+            "member__user__email",
+            "member__name",
+            "rule__key",
+            "cycle_start",
+            "own",
+            "team",
+            "source",
+            "set_by",
+            "set_at",
+        )
+        by_start = {c.start: c for c in goal_cycles}
+        result = []
+        for email, name, key, start, own, team, source, set_by, set_at in found:
+            shown = by_start.get(start)
+            if shown is None:  # a cycle the goal no longer has (its end moved): not shown
+                continue
+            result.append(
+                QuotaRow(
+                    email,
+                    name,
+                    key,
+                    shown.index,
+                    shown.local_start,
+                    shown.local_end - timedelta(days=1),
+                    own,
+                    team,
+                    source,
+                    set_by,
+                    set_at,
+                )  # fmt: skip
+            )
+    return result
