@@ -254,6 +254,7 @@ class OrgChange:
     left: list[int]
     moved: dict[int, list[int]]
     names: dict[int, str]
+    team_sizes: dict[int, int] = field(default_factory=dict)  # a mover's reports, all levels
 
     def __bool__(self) -> bool:
         return bool(self.joined or self.left or self.moved)
@@ -266,7 +267,10 @@ class OrgChange:
         """What changed, one sentence each: "A team of 8 moved under Mia Manager"."""
         lines = []
         for manager, members in self.moved.items():
+            size = sum(self.team_sizes.get(pk, 0) for pk in members)
             who = _people(members, self.names)
+            if size:  # a manager moves with their team: "Lee and a team of 8"
+                who = f"{who} and a team of {size}"
             lines.append(f"{who} moved under {self.names.get(manager, 'another manager')}")
         if self.joined:
             lines.append(f"{_people(self.joined, self.names)} joined the team")
@@ -312,6 +316,7 @@ def org_change(goal: Goal, tree: GoalTree, cycles: list[Cycle], now: datetime) -
     for pk, manager in held.items():
         if pk in tree.active and pk != tree.root and manager_now.get(pk) != manager:
             moved.setdefault(manager_now[pk], []).append(pk)
+    movers = [pk for kids in moved.values() for pk in kids]
     change = OrgChange(
         goal=goal,
         cycle=cycle,
@@ -320,13 +325,23 @@ def org_change(goal: Goal, tree: GoalTree, cycles: list[Cycle], now: datetime) -
         left=left,
         moved=moved,
         names={},
+        team_sizes={pk: _team_size(tree, pk) for pk in movers},
     )
     if not change:
         return None
-    named = {*joined, *left, *moved, *(pk for kids in moved.values() for pk in kids)}
+    named = {*joined, *left, *moved, *movers}
     with scope(tenant=goal.tenant_id):
         change.names.update(Member.objects.filter(pk__in=named).values_list("pk", "name"))
     return change
+
+
+def _team_size(tree: GoalTree, member: int) -> int:
+    """How many active members report to ``member``, at every level."""
+    size, pending = 0, list(tree.children.get(member, ()))
+    while pending:
+        size += 1
+        pending.extend(tree.children.get(pending.pop(), ()))
+    return size
 
 
 @dataclass(frozen=True)

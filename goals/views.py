@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
 from hierarchy.decorators import member_required
@@ -24,6 +25,7 @@ from .forms import (
     parse_targets,
 )
 from .models import Goal, tenant_today
+from .quotas import org_change, quotas_read, quotas_redistribute, redistribution_preview
 from .services import (
     OWN_KEY,
     draft_plan,
@@ -224,7 +226,13 @@ def goal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     today = tenant_today(request.tenant)
     plan = goal_plan(goal)
     cycle = plan.shown_cycle(today)
-    table = plan.member_targets(cycle)
+    # The cycle's stored quotas once it has them; until then the targets it would get.
+    stored = quotas_read(goal, [cycle]).member_targets(plan, cycle)
+    table = (
+        {pk_: stored.get(pk_, {}) for pk_ in plan.tree.active}
+        if stored
+        else plan.member_targets(cycle)
+    )
     keyed = {rule.key: rule for rule in plan.rules if rule.pk in plan.targets}
     rows = [
         {"member": plan.tree.members[pk_], "targets": targets} for pk_, targets in table.items()
@@ -241,8 +249,39 @@ def goal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "rows": rows,
         "history": history.select_related("actor"),
         "editable": goal.status_on(today) in (Goal.Status.UPCOMING, Goal.Status.IN_PROGRESS),
+        "stored": bool(stored),
+        "change": org_change(goal, plan.tree, plan.cycles, timezone.now()),
     }
     return render(request, "goals/goal_detail.html", context)
+
+
+@member_required(*MANAGING_ROLES)
+def goal_redistribute(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the running cycle's stored targets and those a re-distribution would give, side
+    by side; POST: apply it (audited)."""
+    goal = get_object_or_404(_visible(request), pk=pk)  # another tenant's id: 404 on any method
+    if request.method == "POST":
+        try:
+            cycle = quotas_redistribute(goal=goal, actor=request.member)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request, f"Targets for {cycle.label} re-distributed over the team as it is now."
+            )
+        return redirect("goal_detail", pk=goal.pk)
+    plan = goal_plan(goal)
+    change = org_change(goal, plan.tree, plan.cycles, timezone.now())
+    if change is None:
+        messages.info(request, "The team is as its targets were set: nothing to re-distribute.")
+        return redirect("goal_detail", pk=goal.pk)
+    context = {
+        "goal": goal,
+        "change": change,
+        "rules": [rule for rule in plan.rules if rule.pk in plan.targets],
+        "rows": redistribution_preview(change, plan),
+    }
+    return render(request, "goals/goal_redistribute.html", context)
 
 
 @member_required(*MANAGING_ROLES)
