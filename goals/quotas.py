@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_scopes import scope
@@ -36,7 +37,7 @@ from rulesets.models import GoalRule
 
 from .calendar import Cycle, CycleKind
 from .models import Goal, Quota
-from .services import GoalPlan, GoalTree, goal_plan, goal_tree
+from .services import AMOUNT_LIMIT, GoalPlan, GoalTree, goal_plan, goal_tree
 from .signals import goal_saved
 from .targets import MemberTarget
 
@@ -458,3 +459,182 @@ def quota_rows(
                 )  # fmt: skip
             )
     return result
+
+
+# --- quotas set by hand ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuotaInput:
+    """One member's quota of one rule, as given: ``team`` only for a rate or an average (an
+    additive rule's team target is the sum of its team's own targets)."""
+
+    member: Member | None  # None: the email named nobody (reported under ``where``)
+    rule: str
+    own: Decimal | None
+    team: Decimal | None = None
+
+
+def quotas_set(
+    *,
+    goal: Goal,
+    cycle_index: int,
+    entries: list[QuotaInput],
+    actor: Actor,
+    now: datetime | None = None,
+    problems: Mapping[str, str] | None = None,
+) -> Cycle:
+    """Set a cycle's quotas of the rules named in ``entries``; all or nothing, audited.
+
+    The cycle must not have ended. For each rule named, the entries replace that cycle's
+    quotas: members not listed hold no own target. An additive rule's team targets are the
+    sums of the own targets over each subtree of the team as it is now (a ``team`` given must
+    equal that sum); a rate's or an average's team target is the ``team`` given, else the
+    ``own``. Rules not named keep their quotas (derived first if the cycle has none stored).
+    Every problem raises one ValidationError keyed ``quotas.<n>.<field>``, naming the member
+    and the rule, with the ``problems`` the caller found first (emails that name nobody);
+    nothing is written then."""
+    now = now or timezone.now()
+    with transaction.atomic(), scope(tenant=goal.tenant_id):
+        goal = Goal.objects.select_for_update().select_related("tenant", "team").get(pk=goal.pk)
+        plan = goal_plan(goal)
+        if not 0 <= cycle_index < len(plan.cycles):
+            raise ValidationError({"cycle": f"The goal has cycles 0 to {len(plan.cycles) - 1}."})
+        cycle = plan.cycles[cycle_index]
+        if cycle.end <= now:
+            raise ValidationError(
+                {"cycle": f"{cycle.label} has ended: the quotas of ended cycles never change."}
+            )
+        rows = _manual_rows(goal, plan, cycle, entries, actor_label(actor), now, problems or {})
+        quotas_ensure(goal=goal, plan=plan, cycles=[cycle], actor=actor, now=now)
+        before = quotas_snapshot(goal, cycle)
+        named = {row.rule_id for row in rows} | _named_rules(plan, entries)
+        Quota.objects.filter(goal=goal, cycle_start=cycle.start, rule_id__in=named).delete()
+        Quota.objects.bulk_create(rows, batch_size=_BATCH)
+        audit_record(
+            tenant=goal.tenant,
+            actor=actor,
+            action="goal.quotas_set",
+            target=goal,
+            before={"cycle": cycle.label, "quotas": before},
+            after={"cycle": cycle.label, "quotas": quotas_snapshot(goal, cycle)},
+        )
+        transaction.on_commit(lambda: goal_saved.send(sender=Goal, goal=goal), robust=True)
+    return cycle
+
+
+def _named_rules(plan: GoalPlan, entries: list[QuotaInput]) -> set[int]:
+    keys = {entry.rule for entry in entries}
+    return {rule.pk for rule in plan.rules if rule.key in keys}
+
+
+def _manual_rows(
+    goal: Goal,
+    plan: GoalPlan,
+    cycle: Cycle,
+    entries: list[QuotaInput],
+    set_by: str,
+    now: datetime,
+    problems: Mapping[str, str],
+) -> list[Quota]:
+    """The rows ``entries`` ask for, or ValidationError naming every problem."""
+    rules = {rule.key: rule for rule in plan.rules if rule.pk in plan.targets}
+    errors: dict[str, str] = dict(problems)
+    given: dict[int, dict[int, QuotaInput]] = {}  # rule id -> member id -> entry
+    for n, entry in enumerate(entries):
+        where = f"quotas.{n}"
+        rule = rules.get(entry.rule)
+        if entry.member is None:
+            continue  # reported by the caller, which could not find the email
+        who = f"{entry.member.name} <{entry.member.user.email}>"
+        if rule is None:
+            errors[f"{where}.rule"] = (
+                f"{who}: the goal has no target for a rule {entry.rule!r}; quotas are set for "
+                f"rules with a target ({', '.join(rules) or 'none'})."
+            )
+            continue
+        if entry.member.pk not in plan.tree.active:
+            errors[f"{where}.member"] = f"{who} is not in the goal's team ({rule.key})."
+            continue
+        if entry.member.pk in given.setdefault(rule.pk, {}):
+            errors[f"{where}.member"] = f"{who} is given twice for {rule.key}."
+            continue
+        problem = _amount_problem(entry.own, plan.targets[rule.pk].quantum, allow_none=True)
+        problem = problem or _amount_problem(entry.team, plan.targets[rule.pk].quantum, True)
+        if problem:
+            errors[f"{where}.own"] = f"{who}, {rule.key}: {problem}"
+            continue
+        if not plan.targets[rule.pk].additive and entry.own is None and entry.team is None:
+            errors[f"{where}.own"] = f"{who}, {rule.key}: give an own or a team target."
+            continue
+        given[rule.pk][entry.member.pk] = entry
+    rows: list[Quota] = []
+    if not errors:
+        by_id = {rule.pk: rule for rule in rules.values()}
+        for rule_id, chosen in given.items():
+            targets = _hand_set(plan, by_id[rule_id], chosen, entries, errors)
+            rows += [
+                Quota(
+                    tenant_id=goal.tenant_id,
+                    goal_id=goal.pk,
+                    rule_id=rule_id,
+                    member_id=pk,
+                    manager_id=manager,
+                    cycle_index=cycle.index,
+                    cycle_start=cycle.start,
+                    cycle_end=cycle.end,
+                    own=target.own,
+                    team=target.team,
+                    source=Quota.Source.MANUAL,
+                    set_by=set_by,
+                    set_at=now,
+                )  # fmt: skip
+                for pk, (target, manager) in targets.items()
+            ]
+    if errors:
+        raise ValidationError(errors)
+    return rows
+
+
+def _hand_set(
+    plan: GoalPlan,
+    rule: GoalRule,
+    chosen: dict[int, QuotaInput],
+    entries: list[QuotaInput],
+    errors: dict[str, str],
+) -> dict[int, tuple[MemberTarget, int | None]]:
+    """Member id -> (targets, manager) of one rule from the entries chosen for it."""
+    tree = plan.tree
+    manager = {kid: parent for parent, kids in tree.children.items() for kid in kids}
+    if not plan.targets[rule.pk].additive:
+        return {
+            pk: (MemberTarget(entry.own, entry.team if entry.team is not None else entry.own),
+                 manager.get(pk))
+            for pk, entry in chosen.items()
+        }  # fmt: skip
+    team: dict[int, Decimal] = {}
+    for pk in reversed(list(tree.active)):  # tree order reversed: reports before managers
+        own = chosen[pk].own if pk in chosen and chosen[pk].own is not None else Decimal(0)
+        team[pk] = own + sum((team[kid] for kid in tree.children.get(pk, ())), Decimal(0))
+    for pk, entry in chosen.items():
+        if entry.team is not None and entry.team != team[pk]:
+            n = entries.index(entry)
+            errors[f"quotas.{n}.team"] = (
+                f"{entry.member.name} <{entry.member.user.email}>, {rule.key}: the team target "
+                f"is the sum of the team's own targets, {team[pk]:f}, not {entry.team:f}; "
+                "leave it out."
+            )
+    return {
+        pk: (MemberTarget(chosen[pk].own if pk in chosen else None, team[pk]), manager.get(pk))
+        for pk in tree.active
+    }
+
+
+def _amount_problem(amount: Decimal | None, quantum: Decimal, allow_none: bool) -> str | None:
+    if amount is None:
+        return None if allow_none else "an amount is needed."
+    if not amount.is_finite() or amount < 0 or abs(amount) >= AMOUNT_LIMIT:
+        return f"{amount} is not an amount from 0 to below {AMOUNT_LIMIT:,}."
+    if amount % quantum:
+        return f"{amount:f} is not a whole number of {quantum:f}."
+    return None

@@ -20,6 +20,7 @@ from hierarchy.models import AuditEntry, Member
 from hierarchy.services import member_create, member_deactivate, member_move
 from tests.conftest import Org, client_for, refreshed
 from tests.factories import MemberFactory, TenantFactory
+from tests.goals.test_views import basics
 
 ZONE = ZoneInfo(TenantFactory.time_zone)
 MONDAY = datetime(2027, 3, 1, 9, 0, tzinfo=ZONE)
@@ -170,3 +171,18 @@ def test_an_outsider_gets_404_on_the_re_distribution(org: Org, weekly: Goal) -> 
     assert outsider.get(f"/goals/{weekly.pk}/redistribute/").status_code == 404
     assert outsider.post(f"/goals/{weekly.pk}/redistribute/").status_code == 404
     assert quotas(weekly)  # untouched
+
+
+def test_the_wizard_says_before_saving_when_a_count_gives_someone_zero(org: Org) -> None:
+    admin = client_for(org.admin)
+    data = basics(org, team=org.admin.pk, cycle="daily") | {
+        "step": "distribution", "go": "review", "target-dialled_calls": "2",
+    }  # fmt: skip
+    page = admin.post("/goals/new/", data)
+    warning = "1 of 3 reps would get 0 Dialled calls a day: use a weekly cycle"
+    assert page.context["step"] == "review" and warning in page.content.decode()
+    data |= {f"method-{org.admin.pk}": "level"}  # east's two share one, west's sdr the other
+    page = admin.post("/goals/new/", data)
+    assert "would get 0" in page.content.decode()  # rep and rep2 get 1 and 0
+    data |= {"target-dialled_calls": "3"}
+    assert "would get 0" not in admin.post("/goals/new/", data).content.decode()
