@@ -166,11 +166,20 @@ def test_the_next_cycle_follows_the_team_as_it_is_then(
     assert east == {0: 20, 1: 100}  # last week's as set; this week's from the tree now
 
 
-def test_an_outsider_gets_404_on_the_re_distribution(org: Org, weekly: Goal) -> None:
+def test_only_the_goals_managers_see_and_re_distribute(
+    org: Org, lee: Member, weekly: Goal, clock: time_machine.Coordinates
+) -> None:
+    before = quotas(weekly)
+    clock.move_to(TUESDAY)
+    member_move(member=lee, reports_to=org.east, actor=org.admin)
     outsider = client_for(org.personas.outsider)
     assert outsider.get(f"/goals/{weekly.pk}/redistribute/").status_code == 404
     assert outsider.post(f"/goals/{weekly.pk}/redistribute/").status_code == 404
-    assert quotas(weekly)  # untouched
+    east = client_for(org.east)  # a manager under the goal's team: not its manager
+    assert east.post(f"/goals/{weekly.pk}/redistribute/").status_code == 404
+    assert "Re-distribute?" not in east.get("/team/").content.decode()
+    assert client_for(org.rep).post(f"/goals/{weekly.pk}/redistribute/").status_code == 403
+    assert quotas(weekly) == before  # untouched
 
 
 def test_the_wizard_says_before_saving_when_a_count_gives_someone_zero(org: Org) -> None:
@@ -186,3 +195,22 @@ def test_the_wizard_says_before_saving_when_a_count_gives_someone_zero(org: Org)
     assert "would get 0" in page.content.decode()  # rep and rep2 get 1 and 0
     data |= {"target-dialled_calls": "3"}
     assert "would get 0" not in admin.post("/goals/new/", data).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("url", "queries"), [("/goals/{pk}/", 14), ("/goals/{pk}/redistribute/", 12), ("/team/", 10)]
+)
+def test_the_pages_with_notices_read_a_fixed_number_of_queries(
+    org: Org, lee: Member, weekly: Goal, clock: time_machine.Coordinates, url: str, queries: int,
+    django_assert_max_num_queries,
+) -> None:  # fmt: skip
+    goal_recompute(weekly.pk)
+    clock.move_to(TUESDAY)
+    member_move(member=lee, reports_to=org.east, actor=org.admin)
+    for _ in range(10):  # ten more reps moved in: the same number of queries
+        member_move(member=MemberFactory(reports_to=org.west), reports_to=lee)
+    admin = client_for(org.admin)
+    admin.get("/me/")  # the session's first request
+    with django_assert_max_num_queries(queries):
+        page = admin.get(url.format(pk=weekly.pk))
+    assert "Lee Lead and a team of 18 moved under" in page.content.decode()
