@@ -2,22 +2,28 @@
 
 import django.db.models.deletion
 from django.db import migrations, models
-from django_scopes import scopes_disabled
+from django_scopes import scope
+
+
+def _rename(apps, old, new):
+    """Each tenant's splits in its own scope: under row-level security a session sees only
+    the rows of the tenant it carries (the platform role may not be granted these tables
+    yet while migrations run)."""
+    GoalSplit = apps.get_model("goals", "GoalSplit")
+    Tenant = apps.get_model("hierarchy", "Tenant")
+    for tenant_id in Tenant.objects.values_list("pk", flat=True):
+        with scope(tenant=tenant_id):
+            GoalSplit.objects.filter(tenant_id=tenant_id, method=old).update(method=new)
 
 
 def equal_splits_stay_level_by_level(apps, schema_editor):
     """Goals made before "equal" meant per person keep their numbers: their equal levels
-    become the level-by-level split by name (every tenant's rows: under row-level security
-    only the platform role sees them all)."""
-    GoalSplit = apps.get_model("goals", "GoalSplit")
-    with scopes_disabled():
-        GoalSplit.objects.filter(method="equal").update(method="level")
+    become the level-by-level split by name."""
+    _rename(apps, "equal", "level")
 
 
 def level_splits_back_to_equal(apps, schema_editor):
-    GoalSplit = apps.get_model("goals", "GoalSplit")
-    with scopes_disabled():
-        GoalSplit.objects.filter(method="level").update(method="equal")
+    _rename(apps, "level", "equal")
 
 
 class Migration(migrations.Migration):
