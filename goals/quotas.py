@@ -97,28 +97,54 @@ def _derived(
 ) -> list[Quota]:
     """Quota rows of ``cycles`` from the plan's targets over its tree (no query)."""
     manager = {child: parent for parent, kids in plan.tree.children.items() for child in kids}
-    rows = []
-    for cycle in cycles:
-        for rule in plan.rules:
-            for member_id, target in plan.cycle_targets(rule, cycle).items():
-                rows.append(
-                    Quota(
-                        tenant_id=goal.tenant_id,
-                        goal_id=goal.pk,
-                        rule_id=rule.pk,
-                        member_id=member_id,
-                        manager_id=manager.get(member_id),
-                        cycle_index=cycle.index,
-                        cycle_start=cycle.start,
-                        cycle_end=cycle.end,
-                        own=target.own,
-                        team=target.team,
-                        source=source,
-                        set_by=set_by,
-                        set_at=now,
-                    )
-                )
-    return rows
+    return [
+        _quota(goal, cycle, rule.pk, member_id, manager.get(member_id), target, source, set_by, now)
+        for cycle in cycles
+        for rule in plan.rules
+        for member_id, target in plan.cycle_targets(rule, cycle).items()
+    ]
+
+
+def _quota(
+    goal: Goal,
+    cycle: Cycle,
+    rule_id: int,
+    member_id: int,
+    manager_id: int | None,
+    target: MemberTarget,
+    source: str,
+    set_by: str,
+    now: datetime,
+) -> Quota:
+    return Quota(
+        tenant_id=goal.tenant_id,
+        goal_id=goal.pk,
+        rule_id=rule_id,
+        member_id=member_id,
+        manager_id=manager_id,
+        cycle_index=cycle.index,
+        cycle_start=cycle.start,
+        cycle_end=cycle.end,
+        own=target.own,
+        team=target.team,
+        source=source,
+        set_by=set_by,
+        set_at=now,
+    )
+
+
+def _audit(goal: Goal, cycle: Cycle, actor: Actor, action: str, before: dict) -> None:
+    """The cycle's quotas before and after, in the goal's history (when they changed)."""
+    after = quotas_snapshot(goal, cycle)
+    if after != before:
+        audit_record(
+            tenant=goal.tenant,
+            actor=actor,
+            action=action,
+            target=goal,
+            before={"cycle": cycle.label, "quotas": before},
+            after={"cycle": cycle.label, "quotas": after},
+        )
 
 
 def quotas_ensure(
@@ -196,16 +222,7 @@ def quotas_rederive(
             rows = _derived(goal, plan, [cycle], source=source, set_by=actor_label(actor), now=now)
             Quota.objects.bulk_create(rows, batch_size=_BATCH)
     if cycle is not None:
-        after = quotas_snapshot(goal, cycle)
-        if after != before:
-            audit_record(
-                tenant=goal.tenant,
-                actor=actor,
-                action=action,
-                target=goal,
-                before={"cycle": cycle.label, "quotas": before},
-                after={"cycle": cycle.label, "quotas": after},
-            )
+        _audit(goal, cycle, actor, action, before)
     return cycle
 
 
@@ -511,14 +528,7 @@ def quotas_set(
         named = {row.rule_id for row in rows} | _named_rules(plan, entries)
         Quota.objects.filter(goal=goal, cycle_start=cycle.start, rule_id__in=named).delete()
         Quota.objects.bulk_create(rows, batch_size=_BATCH)
-        audit_record(
-            tenant=goal.tenant,
-            actor=actor,
-            action="goal.quotas_set",
-            target=goal,
-            before={"cycle": cycle.label, "quotas": before},
-            after={"cycle": cycle.label, "quotas": quotas_snapshot(goal, cycle)},
-        )
+        _audit(goal, cycle, actor, "goal.quotas_set", before)
         transaction.on_commit(lambda: goal_saved.send(sender=Goal, goal=goal), robust=True)
     return cycle
 
@@ -574,21 +584,7 @@ def _manual_rows(
         for rule_id, chosen in given.items():
             targets = _hand_set(plan, by_id[rule_id], chosen, entries, errors)
             rows += [
-                Quota(
-                    tenant_id=goal.tenant_id,
-                    goal_id=goal.pk,
-                    rule_id=rule_id,
-                    member_id=pk,
-                    manager_id=manager,
-                    cycle_index=cycle.index,
-                    cycle_start=cycle.start,
-                    cycle_end=cycle.end,
-                    own=target.own,
-                    team=target.team,
-                    source=Quota.Source.MANUAL,
-                    set_by=set_by,
-                    set_at=now,
-                )  # fmt: skip
+                _quota(goal, cycle, rule_id, pk, manager, target, Quota.Source.MANUAL, set_by, now)
                 for pk, (target, manager) in targets.items()
             ]
     if errors:
