@@ -214,3 +214,33 @@ def test_the_pages_with_notices_read_a_fixed_number_of_queries(
     with django_assert_max_num_queries(queries):
         page = admin.get(url.format(pk=weekly.pk))
     assert "Lee Lead and a team of 18 moved under" in page.content.decode()
+
+
+def test_an_edit_of_the_targets_re_derives_the_running_cycle_only(
+    org: Org, lee: Member, weekly: Goal, clock: time_machine.Coordinates
+) -> None:
+    goal_recompute(weekly.pk)
+    clock.move_to(datetime(2027, 3, 9, 9, tzinfo=ZONE))  # the second week
+    goal_recompute(weekly.pk)
+    first_week = {k: v for k, v in quotas(weekly).items() if k[2] == MONDAY}
+    member_move(member=lee, reports_to=org.east, actor=org.admin)
+    draft = org.draft(
+        name="Renamed", team=org.admin, cycle="weekly", start=MONDAY.date(),
+        end=datetime(2027, 3, 28).date(), targets={"dialled_calls": TargetInput(Decimal(110))},
+    )  # fmt: skip
+    goal_save(draft=draft, goal=weekly, actor=org.admin)  # a new name only: nothing re-derived
+    with scope(tenant=weekly.tenant_id):
+        assert not AuditEntry.objects.filter(action="goal.quotas").exists()
+    draft.targets = {"dialled_calls": TargetInput(Decimal(220))}
+    goal_save(draft=draft, goal=weekly, actor=org.admin)
+
+    after = quotas(weekly)
+    assert {k: v for k, v in after.items() if k[2] == MONDAY} == first_week  # ended: kept
+    week_two = {m: v for (_r, m, start), v in after.items() if start != MONDAY}
+    assert week_two[org.east.pk][1] == 200  # from the tree as it is now: 10 people, 20 each
+    with scope(tenant=weekly.tenant_id):
+        entry = AuditEntry.objects.get(action="goal.quotas")
+        assert entry.actor == org.admin
+    east = org.east.email
+    assert entry.before["quotas"][east]["dialled_calls"] == [None, "20.00"]
+    assert entry.after["quotas"][east]["dialled_calls"] == [None, "200.00"]
