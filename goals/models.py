@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from django.db import models
 from django.utils import timezone
@@ -176,12 +176,6 @@ class GoalSplit(models.Model):
         return f"{self.parent} ({self.method})"
 
 
-class QuotaQuerySet(models.QuerySet["Quota"]):
-    def running(self, now: datetime) -> QuotaQuerySet:
-        """Quotas of the cycles running at ``now``."""
-        return self.filter(cycle_start__lte=now, cycle_end__gt=now)
-
-
 class Quota(models.Model):
     """One member's own and team target for one rule in one cycle of a goal, stored when the
     cycle's targets are first needed and read by every recompute after that.
@@ -213,9 +207,7 @@ class Quota(models.Model):
     set_by = models.CharField(max_length=300, help_text="Who or what set it: a member, a token.")
     set_at = models.DateTimeField()
 
-    objects = ScopedManager(
-        tenant="tenant", _manager_class=models.Manager.from_queryset(QuotaQuerySet)
-    )
+    objects = ScopedManager(tenant="tenant")
 
     class Meta:
         constraints = [

@@ -301,7 +301,8 @@ class OrgChange:
         changes = "; ".join(self.sentences())
         since = timezone.localtime(self.set_at, self.cycle.calendar.zone)
         return (
-            f"{changes} since {self.when}'s targets were set ({since:%A %-d %B}): targets for "
+            f"{changes} since {self.when}'s targets were set ({since:%A} {since.day} {since:%B}): "
+            f"targets for "
             f"{self.when} were not changed. Re-distribute?"
         )
 

@@ -235,7 +235,12 @@ def goal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     keyed = {rule.key: rule for rule in plan.rules if rule.pk in plan.targets}
     rows = [
-        {"member": plan.tree.members[pk_], "targets": targets} for pk_, targets in table.items()
+        {
+            "member": plan.tree.members[pk_],
+            "targets": targets,
+            "cells": [(rule, targets.get(key)) for key, rule in keyed.items()],
+        }
+        for pk_, targets in table.items()
     ]
     history = AuditEntry.objects.filter(target_type="goal", target_id=goal.pk)
     history = history.order_by("-created_at", "-pk")

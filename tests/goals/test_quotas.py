@@ -148,6 +148,7 @@ def test_joiners_hold_no_quota_and_leavers_keep_theirs_with_their_old_team(
     assert rows[org.east.pk].team_target == 20  # ...with the old team
     page = client_for(org.admin).get(f"/goals/{weekly.pk}/").content.decode()
     assert "Nia New joined the team" in page and "Rita Rep left the team" in page
+    assert page.count("no target") == 1  # Nia's row in the stored targets of this week
 
 
 def test_the_next_cycle_follows_the_team_as_it_is_then(
