@@ -24,7 +24,7 @@ from hierarchy.services import normalize_email
 from rulesets.models import Ruleset
 
 from .models import Goal, tenant_today
-from .quotas import QuotaInput, quota_rows, quotas_set
+from .quotas import QuotaInput, quota_rows, quotas_set, shown_targets
 from .services import (
     AMOUNT_LIMIT,
     OWN_KEY,
@@ -188,7 +188,7 @@ def _out(goal: Goal) -> dict[str, Any]:
     emails = {pk: member.user.email for pk, member in plan.tree.members.items()}
     keys = {rule.pk: rule.key for rule in plan.rules}
     cycle = plan.shown_cycle(today)
-    table = plan.member_targets(cycle)
+    table, _stored = shown_targets(goal, plan, cycle)
     splits = goal.splits.select_related("parent__user").order_by("parent__lft", "rule__position")
     return _summary(goal, today) | {
         "targets": {
@@ -318,7 +318,8 @@ def goals_create(request: HttpRequest, body: GoalIn) -> Status:
 @router.get("/{goal_id}", response=GoalOut)
 def goals_get(request: HttpRequest, goal_id: int) -> dict[str, Any]:
     """The goal, its cycles, and every member's target per rule in the current cycle (the first
-    while upcoming, the last once ended)."""
+    while upcoming, the last once ended): its stored quotas once stored (a member without one
+    holds none), else the targets it would get from the team as it is."""
     return _out(get_object_or_404(_goals(), pk=goal_id))
 
 

@@ -175,6 +175,18 @@ def quotas_ensure(
     return table
 
 
+def shown_targets(
+    goal: Goal, plan: GoalPlan, cycle: Cycle
+) -> tuple[dict[int, dict[str, MemberTarget]], bool]:
+    """Member id -> rule key -> targets in ``cycle`` as pages and the API show them, and
+    whether they are stored: the cycle's stored quotas once it has them (a member without one
+    holds none), else the targets it would get from the team as it is (one query)."""
+    stored = quotas_read(goal, [cycle]).member_targets(plan, cycle)
+    if not stored:
+        return plan.member_targets(cycle), False
+    return {pk: stored.get(pk, {}) for pk in plan.tree.active}, True
+
+
 def running_cycle(cycles: list[Cycle], now: datetime) -> Cycle | None:
     return next((cycle for cycle in cycles if cycle.start <= now < cycle.end), None)
 

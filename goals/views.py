@@ -25,7 +25,7 @@ from .forms import (
     parse_targets,
 )
 from .models import Goal, tenant_today
-from .quotas import org_change, quotas_read, quotas_redistribute, redistribution_preview
+from .quotas import org_change, quotas_redistribute, redistribution_preview, shown_targets
 from .services import (
     OWN_KEY,
     draft_plan,
@@ -226,13 +226,7 @@ def goal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     today = tenant_today(request.tenant)
     plan = goal_plan(goal)
     cycle = plan.shown_cycle(today)
-    # The cycle's stored quotas once it has them; until then the targets it would get.
-    stored = quotas_read(goal, [cycle]).member_targets(plan, cycle)
-    table = (
-        {pk_: stored.get(pk_, {}) for pk_ in plan.tree.active}
-        if stored
-        else plan.member_targets(cycle)
-    )
+    table, stored = shown_targets(goal, plan, cycle)
     keyed = {rule.key: rule for rule in plan.rules if rule.pk in plan.targets}
     rows = [
         {
@@ -254,7 +248,7 @@ def goal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "rows": rows,
         "history": history.select_related("actor"),
         "editable": goal.status_on(today) in (Goal.Status.UPCOMING, Goal.Status.IN_PROGRESS),
-        "stored": bool(stored),
+        "stored": stored,
         "change": org_change(goal, plan.tree, plan.cycles, timezone.now()),
     }
     return render(request, "goals/goal_detail.html", context)

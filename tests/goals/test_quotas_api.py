@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,8 +15,9 @@ from django_scopes import scope
 from goals.models import Goal, Quota
 from goals.services import TargetInput, goal_save
 from hierarchy.models import AuditEntry
+from hierarchy.services import member_move
 from tests.conftest import Org
-from tests.factories import TenantFactory
+from tests.factories import MemberFactory, TenantFactory
 from tests.goals.test_api import client
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +151,14 @@ def test_a_split_giving_someone_zero_is_saved_with_a_warning(org: Org) -> None:
         "1 of 3 reps would get 0 Dialled calls a day: use a weekly cycle, a team-only target, "
         "or custom amounts."
     ]
+
+
+def test_the_goal_shows_its_stored_targets_after_a_move(org: Org, weekly: Goal) -> None:
+    api = client(org.admin.tenant)
+    with time_machine.travel(MONDAY + timedelta(hours=3), tick=False):
+        member_move(member=org.east, reports_to=org.west, actor=org.admin)
+        joiner = MemberFactory(reports_to=org.west, name="Nia New")
+        goal = api.get(f"/api/v1/goals/{weekly.pk}").json()
+    members = {m["member"]: m["targets"] for m in goal["members"]}
+    assert members[org.west.email]["dialled_calls"]["team"] == "10.00"  # as stored: sdr's
+    assert members[joiner.email] == {}  # no quota in the running cycle
