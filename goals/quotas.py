@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scope
 
-from hierarchy.audit import audit_record
+from hierarchy.audit import actor_label, audit_record
 from hierarchy.models import Member
 from hierarchy.services import Actor
 from rulesets.models import GoalRule
@@ -42,13 +42,6 @@ from .signals import goal_saved
 from .targets import MemberTarget
 
 _BATCH = 2000
-
-
-def actor_label(actor: Actor) -> str:
-    """How a quota names who set it: the member's name and email, or the label given."""
-    if isinstance(actor, Member):
-        return f"{actor.name} <{actor.user.email}>"
-    return actor or "system"
 
 
 @dataclass
