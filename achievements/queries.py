@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -120,11 +121,13 @@ def achievement_rows(
     return found
 
 
-def write_rows(rows: list[dict[str, Any]], file: TextIO, fmt: str) -> None:
+def write_rows(
+    rows: list[dict[str, Any]], file: TextIO, fmt: str, fields: Sequence[str] = EXPORT_FIELDS
+) -> None:
     if fmt == "json":
         json.dump(rows, file, cls=DjangoJSONEncoder, indent=1)
         file.write("\n")
         return
-    writer = NeutralDictWriter(file, fieldnames=EXPORT_FIELDS)
+    writer = NeutralDictWriter(file, fieldnames=fields)
     writer.writeheader()
     writer.writerows(rows)

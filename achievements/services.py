@@ -4,9 +4,9 @@ For a goal and its cycles to compute, each rule the goal measures runs as one qu
 whole team (``rulesets.compiler.rule_parts``), grouped by member and local calendar bucket and
 folded into cycles. Parts then roll up the tree for all members at once (``.rollup``): counts
 and sums add, ratios are sum(numerator) / sum(denominator), averages sum / count, min and max
-stay min and max, distinct counts are the size of the union. Each cycle's targets are
-distributed once per amount (``GoalPlan.cycle_targets``). Nothing runs per record, and the
-per-member work is plain arithmetic over lists.
+stay min and max, distinct counts are the size of the union. Each cycle's targets are its
+stored quotas (``goals.quotas``), distributed once when the cycle is first computed. Nothing
+runs per record, and the per-member work is plain arithmetic over lists.
 
 The write is one transaction per goal, under a row lock on the goal, so two recomputes of one
 goal never interleave and a reader sees all old or all new numbers. Only cells whose numbers
@@ -36,7 +36,8 @@ from django_scopes import scope, scopes_disabled
 from core.copy_upsert import NULL, copy_formatter
 from goals.calendar import Cycle
 from goals.models import Goal
-from goals.services import GoalPlan, goal_plan
+from goals.quotas import QuotaTable, quotas_ensure
+from goals.services import goal_plan
 from hierarchy.history import Line, Path, Span, team_spans
 from hierarchy.models import ReportingLine
 from rulesets.compiler import granularity_for, rule_parts
@@ -332,7 +333,9 @@ def _recompute(
         and all(side.key in parts for side in _measured(specs[rule.key], specs))
     ]
     result.errors = _failures(plan.rules, specs, failed)
-    cells = _cells(plan, selected, measured_rules, specs, team, parts, close_before)
+    # Targets are stored quotas: derived from the tree only for a cycle that has none yet.
+    quotas = quotas_ensure(goal=goal, plan=plan, cycles=selected, actor="recompute", now=now)
+    cells = _cells(quotas, selected, measured_rules, specs, team, parts, close_before)
     result.cells = len(cells)
     result.closed = sum(1 for c in selected if close_before is not None and c.end <= close_before)
     # A rule that failed keeps its rows; those of any other rule not measured are dropped.
@@ -394,7 +397,7 @@ assert _STORED[: len(_NUMBERS)] == _NUMBERS  # the COPY text relies on it
 
 
 def _cells(
-    plan: GoalPlan,
+    quotas: QuotaTable,
     selected: list[Cycle],
     rules: list[GoalRule],
     specs: dict[str, RuleSpec],
@@ -429,7 +432,7 @@ def _cells(
                 team_denominator,
                 strict=True,
             )
-            targets = plan.cycle_targets(rule, cycle)
+            targets = quotas.cycle_targets(rule, cycle)
             rule_id, start = rule.pk, cycle.start
             for member, whole, measured in zip(tree.members, team_value, numbers, strict=True):
                 if member not in listed:

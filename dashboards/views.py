@@ -18,6 +18,7 @@ from achievements.models import Achievement, GoalComputation
 from achievements.queries import achievement_rows, write_rows
 from goals.calendar import Cycle, cycle_containing, cycle_ended
 from goals.models import Goal, tenant_calendar, tenant_today
+from goals.quotas import goals_changed
 from hierarchy.decorators import member_required
 from hierarchy.models import MANAGING_ROLES, Member, Tenant
 
@@ -214,6 +215,14 @@ def my_team(request: HttpRequest) -> HttpResponse:
     for shown in goals:
         shown.tenant = request.tenant  # the scope's: cheaper than joining it again
     context: dict[str, Any] = {"goals": goals, "poll": POLL, "now": now}
+    if not request.htmx:  # the notices sit above the panel, which alone refreshes
+        managed = [
+            g
+            for g in goals
+            if (viewer.is_admin or viewer.contains(g.team))
+            and g.status_on(tenant_today(g.tenant)) == Goal.Status.IN_PROGRESS
+        ]
+        context["changes"] = goals_changed(managed, now)
     chosen = request.GET.get("goal", "")
     if chosen and all(str(g.pk) != chosen for g in goals):
         raise Http404("no such goal of your team")  # another tenant's, or another team's

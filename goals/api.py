@@ -5,7 +5,7 @@ A token acts as an admin of its tenant: it may backfill and set targets by title
 named by email, rules by key, the ruleset by id; anything of another tenant is unknown here.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -20,9 +20,11 @@ from pydantic import BeforeValidator, Discriminator, Tag
 from core.numbers import EXAMPLE, number_parse
 from core.pagination import Pages
 from hierarchy.models import Member
+from hierarchy.services import normalize_email
 from rulesets.models import Ruleset
 
 from .models import Goal, tenant_today
+from .quotas import QuotaInput, quota_rows, quotas_set, shown_targets
 from .services import (
     AMOUNT_LIMIT,
     OWN_KEY,
@@ -64,7 +66,7 @@ Target = Annotated[
 
 class LevelIn(Schema):
     parent: str = Field(..., description="The email of the manager whose share is split.")
-    method: str = Field(..., description="equal, percentage or custom")
+    method: str = Field(..., description="equal, level, percentage or custom")
     shares: dict[str, Amount] = Field(
         {}, description='Percentages or amounts by report email, and "own" for the manager.'
     )
@@ -80,6 +82,14 @@ class GoalIn(Schema):
     end: date = Field(..., description="The last day, inclusive.")
     backfill: bool = False
     holders: str = Field(Goal.Holders.REPS, description="reps or everyone")
+    default_split: str = Field(
+        Goal.Split.EQUAL,
+        description=(
+            "How levels not listed in distribution split: equal (per person carrying a "
+            "target: a manager of eight gets eight shares) or level (equal among direct "
+            "reports, whatever their teams' sizes)."
+        ),
+    )
     title: str = Field("", description="A KPI template: every member with this title holds it.")
     targets: dict[str, Target] = Field(
         ...,
@@ -89,7 +99,9 @@ class GoalIn(Schema):
             "(except a ratio's numerator or denominator, reported on the ratio's rows)."
         ),
     )
-    distribution: list[LevelIn] = Field([], description="Levels not listed split equally.")
+    distribution: list[LevelIn] = Field(
+        [], description="Levels not listed split as default_split says."
+    )
 
 
 class Problem(Schema):
@@ -112,6 +124,7 @@ class GoalSummary(Schema):
     end: date
     status: str
     holders: str
+    default_split: str
     title: str
     backfilled: bool
 
@@ -138,6 +151,13 @@ class GoalOut(GoalSummary):
     cycles: list[CycleOut]
     shown_cycle: int = Field(..., description="The cycle the member targets are for.")
     members: list[MemberTargetsOut]
+    warnings: list[str] = Field(
+        ...,
+        description=(
+            "A counted target whose split gives someone 0 in the shown cycle: saved as asked, "
+            "but rarely meant (a longer cycle, a team-only target or custom amounts fix it)."
+        ),
+    )
 
 
 def _summary(goal: Goal, today: date) -> dict[str, Any]:
@@ -152,6 +172,7 @@ def _summary(goal: Goal, today: date) -> dict[str, Any]:
         "end": goal.end,
         "status": goal.status_on(today).value,
         "holders": goal.holders,
+        "default_split": goal.default_split,
         "title": goal.title,
         "backfilled": goal.backfilled,
     }
@@ -168,7 +189,7 @@ def _out(goal: Goal) -> dict[str, Any]:
     emails = {pk: member.user.email for pk, member in plan.tree.members.items()}
     keys = {rule.pk: rule.key for rule in plan.rules}
     cycle = plan.shown_cycle(today)
-    table = plan.member_targets(cycle)
+    table, _stored = shown_targets(goal, plan, cycle)
     splits = goal.splits.select_related("parent__user").order_by("parent__lft", "rule__position")
     return _summary(goal, today) | {
         "targets": {
@@ -198,6 +219,7 @@ def _out(goal: Goal) -> dict[str, Any]:
             for c in plan.cycles
         ],
         "shown_cycle": cycle.index,
+        "warnings": [] if plan.template else plan.zero_shares(cycle),
         "members": [
             {
                 "member": emails[pk],
@@ -254,6 +276,7 @@ def _draft(body: GoalIn) -> GoalDraft:
         targets=targets,
         splits=splits,
         holders=body.holders,
+        default_split=body.default_split,
         title=body.title,
         backfill=body.backfill,
     )
@@ -296,7 +319,8 @@ def goals_create(request: HttpRequest, body: GoalIn) -> Status:
 @router.get("/{goal_id}", response=GoalOut)
 def goals_get(request: HttpRequest, goal_id: int) -> dict[str, Any]:
     """The goal, its cycles, and every member's target per rule in the current cycle (the first
-    while upcoming, the last once ended)."""
+    while upcoming, the last once ended): its stored quotas once stored (a member without one
+    holds none), else the targets it would get from the team as it is."""
     return _out(get_object_or_404(_goals(), pk=goal_id))
 
 
@@ -316,3 +340,79 @@ def goals_delete(request: HttpRequest, goal_id: int) -> Status:
     except ValidationError as exc:
         return Status(409, _problems(exc))
     return Status(204, None)
+
+
+class QuotaOut(Schema):
+    member: str = Field(..., description="The member's email.")
+    member_name: str
+    rule: str = Field(..., description="The rule's key.")
+    cycle: int = Field(..., description="The cycle's index in the goal.")
+    cycle_start: date = Field(..., description="The cycle's first local day.")
+    cycle_end: date = Field(..., description="The cycle's last local day.")
+    own: Decimal | None = Field(..., description="The member's own target; null: none held.")
+    team: Decimal = Field(..., description="The target of the member and their whole team.")
+    source: str = Field(..., description="distribution, redistribution or manual")
+    set_by: str = Field(..., description="Who or what set it: a member, a token, recompute.")
+    set_at: datetime
+
+
+class QuotaIn(Schema):
+    member: str = Field(..., description="The member's email.")
+    rule: str = Field(..., description="The key of a rule with a target in the goal.")
+    own: Amount | None = Field(None, description="The member's own target; null: none.")
+    team: Amount | None = Field(
+        None,
+        description=(
+            "Counts and sums: leave out (the sum of the team's own targets; a different "
+            "number is refused). Rates and averages: the team's target, else own."
+        ),
+    )
+
+
+class QuotasIn(Schema):
+    cycle: int = Field(..., description="The index of a cycle that has not ended.")
+    quotas: list[QuotaIn]
+
+
+@router.get("/{goal_id}/quotas", response=list[QuotaOut])
+def goal_quotas(
+    request: HttpRequest, goal_id: int, cycle: int | None = None, member: str | None = None
+) -> list[dict[str, Any]]:
+    """The goal's stored quotas: each member's own and team target per rule and cycle, with
+    who set them; ``cycle`` (an index) and ``member`` (an email) filter. A cycle's quotas are
+    stored when it is first computed."""
+    goal = get_object_or_404(_goals(), pk=goal_id)
+    return [row.export() for row in quota_rows(goal, cycle=cycle, member_email=member)]
+
+
+@router.put("/{goal_id}/quotas", response={200: list[QuotaOut], 422: ProblemsOut})
+def goal_quotas_put(request: HttpRequest, goal_id: int, body: QuotasIn) -> Status:
+    """Set a cycle's quotas of the rules named, all or nothing (422 naming each member and
+    rule at fault): for each rule named, the members listed hold what is given and the others
+    none; a count's or sum's team targets are the sums over each team. Ended cycles are
+    refused. Answers the cycle's quotas."""
+    goal = get_object_or_404(_goals(), pk=goal_id)
+    wanted = {normalize_email(entry.member) for entry in body.quotas}
+    found = {
+        member.user.email.lower(): member
+        for member in Member.objects.select_related("user").filter(user__email__in=wanted)
+    }
+    errors = {
+        f"quotas.{n}.member": f"No member with the email {entry.member!r} in this organization."
+        for n, entry in enumerate(body.quotas)
+        if normalize_email(entry.member) not in found
+    }
+    entries = [
+        QuotaInput(found.get(normalize_email(e.member)), e.rule, e.own, e.team) for e in body.quotas
+    ]
+    try:
+        quotas_set(
+            goal=goal,
+            cycle_index=body.cycle,
+            entries=entries,
+            actor=f"API token {request.auth.name!r}",
+            problems=errors,
+        )
+    except ValidationError as exc:
+        return Status(422, _problems(exc))
+    return Status(200, [row.export() for row in quota_rows(goal, cycle=body.cycle)])

@@ -21,8 +21,8 @@ from typing import Literal, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
-SplitMethod = Literal["equal", "percentage", "custom"]
-_METHODS: tuple[SplitMethod, ...] = ("equal", "percentage", "custom")
+SplitMethod = Literal["equal", "level", "percentage", "custom"]
+_METHODS: tuple[SplitMethod, ...] = ("equal", "level", "percentage", "custom")
 
 COUNT_QUANTUM = Decimal("1")
 CURRENCY_QUANTUM = Decimal("0.01")
@@ -156,6 +156,11 @@ class LevelSplit:
     ``shares`` maps each participant to a percentage or a custom amount; it is empty for an
     equal split. A participant is a direct report, or ``OWN`` for the parent's personal share
     when the parent holds a target.
+
+    ``equal`` is equal per person who carries a target: each participant's share is in
+    proportion to the targets carried in its subtree (``OWN`` carries one), so a report with a
+    team of eight gets eight shares. ``level`` is the older equal split among the direct
+    reports, whatever their teams' sizes.
     """
 
     method: SplitMethod = "equal"
@@ -166,7 +171,7 @@ class LevelSplit:
             raise DistributionError(
                 f"Unknown split method {self.method!r}; use one of {', '.join(_METHODS)}."
             )
-        if self.method == "equal" and self.shares:
+        if self.method in ("equal", "level") and self.shares:
             raise DistributionError("An equal split takes no shares.")
 
 
@@ -194,6 +199,10 @@ def distribute(
       (a callable, or a collection of the nodes that do). An equal split counts the parent as
       one more share; a percentage or custom split must give ``OWN`` a share explicitly.
 
+    An ``equal`` level weighs each report by the number of target carriers in its subtree, so
+    that a tree split equally at every level gives every carrier the same share (to within a
+    quantum); a ``level`` split gives each report the same share whatever its team's size.
+
     A node with no children always holds its whole allocation as its personal target, since
     otherwise it would be lost; ``holds_target`` only matters for nodes with reports. So when
     managers hold no personal targets, their team target is split among their reports only.
@@ -211,6 +220,7 @@ def distribute(
     holds = holds_target if callable(holds_target) else holds_target.__contains__
     _units(total, quantum, "The team target")
     allocations: dict[K, Decimal] = {root: total}
+    carriers = _carriers(root, children, holds)
     seen = {root}
     pending = [root]
     while pending:
@@ -222,7 +232,12 @@ def distribute(
         participants: list[K | _Own] = [*reports, OWN] if holds(parent) else [*reports]
         try:
             split = _split_level(
-                allocations[parent], participants, methods.get(parent, EQUAL), quantum, scale_custom
+                allocations[parent],
+                participants,
+                methods.get(parent, EQUAL),
+                quantum,
+                scale_custom,
+                {**carriers, OWN: 1},
             )
         except DistributionError as exc:
             raise DistributionError(exc.template, node=parent, taker=exc.taker) from exc
@@ -230,6 +245,25 @@ def distribute(
         # Reversed so that the result lists nodes in depth-first order of the tree as given.
         pending.extend(reversed(reports))
     return allocations
+
+
+def _carriers(
+    root: K, children: Mapping[K, Sequence[K]], holds: Callable[[K], bool]
+) -> dict[K, int]:
+    """How many nodes carry a target in each subtree (a node without reports always does)."""
+    order, pending, seen = [], [root], {root}
+    while pending:
+        node = pending.pop()
+        order.append(node)
+        fresh = [report for report in children.get(node, ()) if report not in seen]
+        seen.update(fresh)  # a node met twice is refused by distribute's own walk
+        pending.extend(fresh)
+    count: dict[K, int] = {}
+    for node in reversed(order):  # every node after its reports
+        reports = children.get(node, ())
+        below = sum(count.get(report, 0) for report in reports)
+        count[node] = below + (1 if holds(node) or not reports else 0)
+    return count
 
 
 def _claim(reports: list[K], seen: set[K]) -> None:
@@ -246,8 +280,13 @@ def _split_level(
     split: LevelSplit,
     quantum: Decimal,
     scale_custom: bool = False,
+    carriers: Mapping[K | _Own, int] | None = None,
 ) -> dict[K | _Own, Decimal]:
-    if split.method == "equal":
+    if split.method == "equal" and carriers is not None:
+        weights = {key: Decimal(carriers.get(key, 0)) for key in participants}
+        if any(weights.values()):
+            return largest_remainder(amount, weights, quantum)
+    if split.method in ("equal", "level"):
         return split_equal(amount, participants, quantum)
     missing = [str(key) for key in participants if key not in split.shares]
     if missing:

@@ -21,10 +21,17 @@ from .models import Goal
 from .services import AMOUNT_LIMIT, OWN_KEY, GoalDraft, GoalTree, SplitInput, TargetInput
 
 STEPS = ("basics", "targets", "distribution", "review")
-METHODS = (("equal", "Equal"), ("percentage", "By percentage"), ("custom", "Custom amounts"))
+METHODS = (
+    ("equal", "Equal per person"),
+    ("level", "Equal among direct reports"),
+    ("percentage", "By percentage"),
+    ("custom", "Custom amounts"),
+)
 
 
 class GoalBasicsForm(forms.Form):
+    """The wizard's first step; ``default_split`` left out means equal per person."""
+
     name = forms.CharField(max_length=200)
     ruleset = forms.ModelChoiceField(queryset=Ruleset.objects.none(), empty_label=None)
     team = forms.ModelChoiceField(
@@ -42,6 +49,16 @@ class GoalBasicsForm(forms.Form):
     holders = forms.ChoiceField(
         choices=Goal.Holders.choices, label="Who holds targets", initial=Goal.Holders.REPS
     )
+    default_split = forms.ChoiceField(
+        choices=Goal.Split.choices,
+        label="Split a team's target",
+        initial=Goal.Split.EQUAL,
+        required=False,
+        help_text=(
+            "Equal per person gives a manager of eight eight shares; the level-by-level split "
+            "gives each direct report one share whatever their team's size."
+        ),
+    )
     backfill = forms.BooleanField(
         required=False, help_text="Start in the past and compute the cycles already gone."
     )
@@ -51,6 +68,9 @@ class GoalBasicsForm(forms.Form):
         label="KPI template for the title",
         help_text="Every member with this title holds the targets in full, newcomers included.",
     )
+
+    def clean_default_split(self) -> str:
+        return self.cleaned_data.get("default_split") or Goal.Split.EQUAL
 
     def __init__(self, *args: Any, viewer: Member, locked: set[str] = frozenset(), **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -102,14 +122,20 @@ def parse_targets(data: QueryDict, rules: list[GoalRule], parsed: Parsed) -> Non
         parsed.targets[rule.key] = TargetInput(amount, tuple(phasing))
 
 
-def parse_splits(data: QueryDict, tree: GoalTree, keys: list[str], parsed: Parsed) -> None:
+def parse_splits(
+    data: QueryDict, tree: GoalTree, keys: list[str], parsed: Parsed, default: str = "equal"
+) -> None:
     """``method-<parent>``; ``share-<parent>-<report|own>`` for percentages and
-    ``share-<parent>-<report|own>-<key>`` for custom amounts of each rule."""
+    ``share-<parent>-<report|own>-<key>`` for custom amounts of each rule. A level split as the
+    goal's ``default`` says is not listed."""
     for parent_id, reports in tree.children.items():
-        method = data.get(f"method-{parent_id}", "equal")
+        method = data.get(f"method-{parent_id}", default)
         if method not in dict(METHODS):
-            method = "equal"
-        if method == "equal":
+            method = default
+        if method == default:
+            continue
+        if method in ("equal", "level"):
+            parsed.splits.append(SplitInput(tree.members[parent_id], method))
             continue
         parent = tree.members[parent_id]
         takers = [*reports, OWN_KEY]
@@ -140,6 +166,7 @@ def draft_from(basics: dict[str, Any], parsed: Parsed) -> GoalDraft:
         targets=parsed.targets,
         splits=parsed.splits,
         holders=basics["holders"],
+        default_split=basics.get("default_split") or Goal.Split.EQUAL,
         title=basics.get("title") or "",
         backfill=bool(basics.get("backfill")),
     )
@@ -155,6 +182,7 @@ def initial_from(goal: Goal) -> tuple[dict[str, Any], dict[str, str]]:
         "start": goal.start,
         "end": goal.end,
         "holders": goal.holders,
+        "default_split": goal.default_split,
         "backfill": goal.backfilled,
         "title": goal.title,
     }

@@ -61,6 +61,12 @@ class Goal(models.Model):
         REPS = "reps", "People without reports (managers' targets are their team's)"
         EVERYONE = "everyone", "Everyone, managers included (a personal share each)"
 
+    class Split(models.TextChoices):
+        """How a level without a split of its own divides (see ``goals.distribution``)."""
+
+        EQUAL = "equal", "Equal per person carrying a target"
+        LEVEL = "level", "Equal among direct reports, level by level"
+
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="goals")
     name = models.CharField(max_length=200)
     ruleset = models.ForeignKey(Ruleset, on_delete=models.PROTECT, related_name="goals")
@@ -69,6 +75,8 @@ class Goal(models.Model):
     start = models.DateField()
     end = models.DateField(help_text="The goal's last day, inclusive.")
     holders = models.CharField(max_length=16, choices=Holders.choices, default=Holders.REPS)
+    # Goals made before "equal" meant per person keep the level-by-level split (migration 0002).
+    default_split = models.CharField(max_length=16, choices=Split.choices, default=Split.EQUAL)
     title = models.CharField(
         max_length=200,
         blank=True,
@@ -146,11 +154,13 @@ class GoalSplit(models.Model):
     """How one parent's share of a goal splits among their direct reports.
 
     ``shares`` maps a direct report's member id (as text), or "own" for the parent's personal
-    share, to a percentage or a custom amount. Levels without a split are split equally.
+    share, to a percentage or a custom amount. Levels without a split split as the goal's
+    ``default_split`` says.
     """
 
     class Method(models.TextChoices):
-        EQUAL = "equal", "Equal"
+        EQUAL = "equal", "Equal per person"
+        LEVEL = "level", "Equal among direct reports"
         PERCENTAGE = "percentage", "By percentage"
         CUSTOM = "custom", "Custom amounts"
 
@@ -172,3 +182,47 @@ class GoalSplit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.parent} ({self.method})"
+
+
+class Quota(models.Model):
+    """One member's own and team target for one rule in one cycle of a goal, stored when the
+    cycle's targets are first needed and read by every recompute after that.
+
+    Only an explicit change writes a stored quota again: an edit of the goal's targets or
+    distribution, a re-distribution, or quotas set through the API; closed cycles never
+    change. ``manager`` is whom the member reported to in the goal's team when the quota was
+    set: a member whose manager differs now has moved since.
+    """
+
+    class Source(models.TextChoices):
+        DISTRIBUTION = "distribution", "Distributed from the goal's targets"
+        REDISTRIBUTION = "redistribution", "Re-distributed after a change in the team"
+        MANUAL = "manual", "Set by hand"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="quotas")
+    rule = models.ForeignKey(GoalRule, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="quotas")
+    manager = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    cycle_index = models.PositiveIntegerField()
+    cycle_start = models.DateTimeField()
+    cycle_end = models.DateTimeField()
+    own = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    team = models.DecimalField(max_digits=18, decimal_places=2)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    set_by = models.CharField(max_length=300, help_text="Who or what set it: a member, a token.")
+    set_at = models.DateTimeField()
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["goal", "cycle_start", "rule", "member"], name="quota_unique_cell"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.goal_id}/{self.rule_id}/{self.member_id} @ {self.cycle_start:%Y-%m-%d}"

@@ -30,7 +30,7 @@ from hierarchy.services import Actor
 from rulesets.models import GoalRule, Ruleset
 
 from .calendar import Cycle, CycleKind, cycles
-from .distribution import OWN, DistributionError, LevelSplit
+from .distribution import COUNT_QUANTUM, OWN, DistributionError, LevelSplit
 from .models import Goal, GoalSplit, GoalTarget, tenant_calendar, tenant_today
 from .signals import goal_saved
 from .targets import MemberTarget, RuleTarget, cycle_amounts, holder_targets, member_targets
@@ -82,6 +82,7 @@ class GoalDraft:
     holders: str = Goal.Holders.REPS
     title: str = ""
     backfill: bool = False
+    default_split: str = Goal.Split.EQUAL
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,28 @@ def _level_split(split: GoalSplit | SplitInput) -> LevelSplit:
         OWN if str(key) == OWN_KEY else int(key): Decimal(str(value))
         for key, value in split.shares.items()
     }
-    return LevelSplit(split.method, {} if split.method == "equal" else shares)
+    return LevelSplit(split.method, {} if split.method in EQUAL_METHODS else shares)
+
+
+EQUAL_METHODS = (GoalSplit.Method.EQUAL, GoalSplit.Method.LEVEL)
+
+
+def _levels(
+    tree: GoalTree, default_split: str, given: Mapping[int, LevelSplit]
+) -> dict[int, LevelSplit]:
+    """Every parent's split: the one given for it, else the goal's default."""
+    default = LevelSplit(default_split)  # type: ignore[arg-type]
+    return {parent: given.get(parent, default) for parent in tree.children} | dict(given)
+
+
+PER_CYCLE = {
+    CycleKind.DAILY: ("a day", "a weekly cycle"),
+    CycleKind.WEEKLY: ("a week", "a monthly cycle"),
+    CycleKind.BIWEEKLY: ("every two weeks", "a monthly cycle"),
+    CycleKind.MONTHLY: ("a month", "a quarterly cycle"),
+    CycleKind.QUARTERLY: ("a quarter", "a yearly cycle"),
+    CycleKind.YEARLY: ("a year", "a smaller team"),
+}
 
 
 # --- reading targets ------------------------------------------------------------------------
@@ -164,6 +186,8 @@ class GoalPlan:
     targets: dict[int, RuleTarget]  # by rule id
     splits: dict[int, dict[int, LevelSplit]]  # rule id -> parent id -> split
     holders: set[int]
+    default_split: str = Goal.Split.EQUAL
+    holders_kind: str = Goal.Holders.REPS
     # (rule id, team amount) -> targets: cycles of the same amount share one distribution.
     _distributed: dict[tuple[int, Decimal], dict[int, MemberTarget]] = field(
         default_factory=dict, compare=False, repr=False
@@ -197,9 +221,32 @@ class GoalPlan:
             amount,
             root=self.tree.root,
             children=self.tree.children,
-            splits=self.splits.get(rule_id, {}),
+            splits=_levels(self.tree, self.default_split, self.splits.get(rule_id, {})),
             holds_target=self.holders,
         )
+
+    def zero_shares(self, cycle: Cycle) -> list[str]:
+        """A warning per counted rule whose split gives some holders 0 in ``cycle``: "5 of 10
+        reps would get 0 Demos a day: use a weekly cycle, a team-only target, or custom
+        amounts." A zero share is allowed (a new rep, a part-timer), but rarely meant."""
+        if not self.cycles:
+            return []
+        kind = CycleKind(self.cycles[0].kind)
+        per, longer = PER_CYCLE[kind]
+        people = "reps" if self.holders_kind == Goal.Holders.REPS else "people"
+        warnings = []
+        for rule in self.rules:
+            target = self.targets.get(rule.pk)
+            if target is None or not target.additive or target.quantum != COUNT_QUANTUM:
+                continue
+            owns = [t.own for t in self.cycle_targets(rule, cycle).values() if t.own is not None]
+            zeros = sum(1 for own in owns if own == 0)
+            if zeros and any(owns):
+                warnings.append(
+                    f"{zeros} of {len(owns)} {people} would get 0 {rule.name} {per}: use "
+                    f"{longer}, a team-only target, or custom amounts."
+                )
+        return warnings
 
     def shown_cycle(self, today: date) -> Cycle:
         """The cycle to show targets for: today's, else the first (upcoming) or last (ended)."""
@@ -243,6 +290,8 @@ def goal_plan(goal: Goal) -> GoalPlan:
         },
         splits=splits,
         holders=_holds(goal.holders, tree, goal.title),
+        default_split=goal.default_split,
+        holders_kind=goal.holders,
     )
 
 
@@ -268,6 +317,8 @@ def draft_plan(draft: GoalDraft, goal_cycles: list[Cycle], tree: GoalTree) -> Go
         },
         splits=splits,
         holders=_holds(draft.holders, tree, draft.title),
+        default_split=draft.default_split,
+        holders_kind=draft.holders,
     )
 
 
@@ -368,7 +419,11 @@ def _check_targets(
                 cycle_amounts(target, goal_cycles)[0] if target.phasing else target.amount,
                 root=tree.root,
                 children=tree.children,
-                splits={parent: _level_split(split) for parent, (_, split) in levels.items()},
+                splits=_levels(
+                    tree,
+                    draft.default_split,
+                    {parent: _level_split(split) for parent, (_, split) in levels.items()},
+                ),
                 holds_target=holders,
             )
         except DistributionError as exc:
@@ -400,6 +455,8 @@ def goal_check(
         errors["cycle"] = f"Choose a cycle: {', '.join(CycleKind)}."
     if draft.holders not in Goal.Holders.values:
         errors["holders"] = f"Choose who holds targets: {', '.join(Goal.Holders.values)}."
+    if draft.default_split not in Goal.Split.values:
+        errors["default_split"] = f"Choose how levels split: {', '.join(Goal.Split.values)}."
     if goal is not None:
         errors |= _check_change(draft, goal, today)
     errors |= _check_scope(draft, actor)
@@ -469,6 +526,7 @@ def goal_snapshot(goal: Goal) -> dict[str, Any]:
         "start": goal.start.isoformat(),
         "end": goal.end.isoformat(),
         "holders": goal.holders,
+        "default_split": goal.default_split,
         "title": goal.title,
         "backfilled": goal.backfilled,
         "targets": targets,
@@ -494,7 +552,8 @@ def goal_save(*, draft: GoalDraft, goal: Goal | None = None, actor: Actor = None
         if goal is None:
             backfilled = draft.start < tenant_today(tenant)
             goal = Goal(tenant=tenant, created_by=member, backfilled=backfilled)
-        for name in ("name", "ruleset", "team", "cycle", "start", "end", "holders", "title"):
+        fields = ("name", "ruleset", "team", "cycle", "start", "end", "holders", "title")
+        for name in (*fields, "default_split"):
             setattr(goal, name, getattr(draft, name))
         goal.save()
         rules = {rule.key: rule for rule in draft.ruleset.rules.all()}
@@ -522,16 +581,39 @@ def goal_save(*, draft: GoalDraft, goal: Goal | None = None, actor: Actor = None
             for _index, split in _effective_splits(draft.splits, rules)
             if split.rule in draft.targets
         )
+        after = goal_snapshot(goal)
         audit_record(
             tenant=tenant,
             actor=actor,
             action="goal.create" if before is None else "goal.edit",
             target=goal,
             before=before,
-            after=goal_snapshot(goal),
+            after=after,
         )
+        _store_quotas(goal, actor, before, after)
         _announce(goal)
     return goal
+
+
+_QUOTA_FIELDS = ("targets", "distribution", "holders", "default_split", "end")
+"""What a goal's quotas are derived from: a change to any re-derives the running cycle's."""
+
+
+def _store_quotas(
+    goal: Goal, actor: Actor, before: dict[str, Any] | None, after: dict[str, Any]
+) -> None:
+    """A new goal's started cycles get their quotas now; an edit of what quotas derive from
+    re-derives the running cycle's (``goals.quotas``)."""
+    from .quotas import quotas_ensure, quotas_rederive, started_cycles  # it reads GoalPlans
+
+    if before is not None and all(before[name] == after[name] for name in _QUOTA_FIELDS):
+        return
+    plan = goal_plan(goal)
+    if before is None:
+        started = started_cycles(plan.cycles, timezone.now())
+        quotas_ensure(goal=goal, plan=plan, cycles=started, actor=actor)
+    else:
+        quotas_rederive(goal=goal, actor=actor, plan=plan)
 
 
 def _announce(goal: Goal) -> None:

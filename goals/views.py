@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
 from hierarchy.decorators import member_required
@@ -24,6 +25,7 @@ from .forms import (
     parse_targets,
 )
 from .models import Goal, tenant_today
+from .quotas import org_change, quotas_redistribute, redistribution_preview, shown_targets
 from .services import (
     OWN_KEY,
     draft_plan,
@@ -98,7 +100,8 @@ def goal_wizard(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     tree = goal_tree(basics["team"])
     parsed = Parsed()
     parse_targets(request.POST, rules, parsed)
-    parse_splits(request.POST, tree, [r.key for r in rules if r.key in parsed.targets], parsed)
+    keys = [r.key for r in rules if r.key in parsed.targets]
+    parse_splits(request.POST, tree, keys, parsed, basics["default_split"])
     draft = draft_from(basics, parsed)
     errors = dict(parsed.errors)
     plan = None
@@ -107,7 +110,8 @@ def goal_wizard(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         plan = draft_plan(draft, goal_cycles, tree)
     except ValidationError as exc:
         errors |= {name: " ".join(texts) for name, texts in exc.message_dict.items()}
-    context.update(errors=errors, rules=rules, tree=tree, plan=plan, draft=draft)
+    warnings = plan.zero_shares(plan.shown_cycle(today)) if plan and not plan.template else []
+    context.update(errors=errors, rules=rules, tree=tree, plan=plan, draft=draft, warnings=warnings)
     if "check" in request.GET:
         return _render(request, form, goal, template_goal, context | {"step": "distribution"})
     if errors:  # stay on the earliest step with a problem (not past the one asked for)
@@ -173,8 +177,10 @@ def _tree_rows(request: HttpRequest, context: dict, targeted: list) -> list[dict
     parent_of = {kid: p for p, kids in tree.children.items() for kid in kids}
     own_share = context["draft"].holders == Goal.Holders.EVERYONE
 
+    default = context["draft"].default_split
+
     def share_inputs(parent: int, taker: int | str) -> list[dict[str, str]]:
-        method = inputs.get(f"method-{parent}", "equal")
+        method = inputs.get(f"method-{parent}", default)
         if method == "percentage":
             name = f"share-{parent}-{taker}"
             return [{"name": name, "value": inputs.get(name, ""), "label": "%"}]
@@ -204,7 +210,7 @@ def _tree_rows(request: HttpRequest, context: dict, targeted: list) -> list[dict
                 "member": member,
                 "depth": member.level - root_level,
                 "has_reports": bool(reports),
-                "method": inputs.get(f"method-{pk}", "equal") if reports else None,
+                "method": inputs.get(f"method-{pk}", default) if reports else None,
                 "shares": share_inputs(parent, pk) if parent is not None else [],
                 "own": share_inputs(pk, OWN_KEY) if reports and own_share else [],
                 "errors": level_errors.get(pk, []),
@@ -220,10 +226,15 @@ def goal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     today = tenant_today(request.tenant)
     plan = goal_plan(goal)
     cycle = plan.shown_cycle(today)
-    table = plan.member_targets(cycle)
+    table, stored = shown_targets(goal, plan, cycle)
     keyed = {rule.key: rule for rule in plan.rules if rule.pk in plan.targets}
     rows = [
-        {"member": plan.tree.members[pk_], "targets": targets} for pk_, targets in table.items()
+        {
+            "member": plan.tree.members[pk_],
+            "targets": targets,
+            "cells": [(rule, targets.get(key)) for key, rule in keyed.items()],
+        }
+        for pk_, targets in table.items()
     ]
     history = AuditEntry.objects.filter(target_type="goal", target_id=goal.pk)
     history = history.order_by("-created_at", "-pk")
@@ -237,8 +248,39 @@ def goal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "rows": rows,
         "history": history.select_related("actor"),
         "editable": goal.status_on(today) in (Goal.Status.UPCOMING, Goal.Status.IN_PROGRESS),
+        "stored": stored,
+        "change": org_change(goal, plan.tree, plan.cycles, timezone.now()),
     }
     return render(request, "goals/goal_detail.html", context)
+
+
+@member_required(*MANAGING_ROLES)
+def goal_redistribute(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the running cycle's stored targets and those a re-distribution would give, side
+    by side; POST: apply it (audited)."""
+    goal = get_object_or_404(_visible(request), pk=pk)  # another tenant's id: 404 on any method
+    if request.method == "POST":
+        try:
+            cycle = quotas_redistribute(goal=goal, actor=request.member)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request, f"Targets for {cycle.label} re-distributed over the team as it is now."
+            )
+        return redirect("goal_detail", pk=goal.pk)
+    plan = goal_plan(goal)
+    change = org_change(goal, plan.tree, plan.cycles, timezone.now())
+    if change is None:
+        messages.info(request, "The team is as its targets were set: nothing to re-distribute.")
+        return redirect("goal_detail", pk=goal.pk)
+    context = {
+        "goal": goal,
+        "change": change,
+        "rules": [rule for rule in plan.rules if rule.pk in plan.targets],
+        "rows": redistribution_preview(change, plan),
+    }
+    return render(request, "goals/goal_redistribute.html", context)
 
 
 @member_required(*MANAGING_ROLES)

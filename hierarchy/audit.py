@@ -20,14 +20,10 @@ def audit_record(
 ) -> AuditEntry:
     """Write one entry. ``actor`` is the member who acted, or a label such as "API token
     'CRM sync'" or "command line" for changes made without one."""
-    if isinstance(actor, Member):
-        actor_member, label = actor, f"{actor.name} <{actor.user.email}>"
-    else:
-        actor_member, label = None, actor or "system"
     return AuditEntry.objects.create(
         tenant=tenant,
-        actor=actor_member,
-        actor_label=label,
+        actor=actor if isinstance(actor, Member) else None,
+        actor_label=actor_label(actor),
         action=action,
         target_type=target._meta.model_name,
         target_id=target.pk,
@@ -35,6 +31,14 @@ def audit_record(
         before=before,
         after=after,
     )
+
+
+def actor_label(actor: Member | str | None) -> str:
+    """Who acted, as the audit log and stored quotas name them: "Name <email>" for a member,
+    else the label given ("API token 'CRM sync'"), else "system"."""
+    if isinstance(actor, Member):
+        return f"{actor.name} <{actor.user.email}>"
+    return actor or "system"
 
 
 def member_snapshot(member: Member) -> dict[str, Any]:

@@ -90,3 +90,22 @@ def test_the_export_neutralizes_cells_a_spreadsheet_would_run(org: Org, goal: Go
         "'=cmd|'/c calc'!A0"
     }
     assert {r["rule_name"] for r in rows} == {"'@SUM(1+1)"}
+
+
+def test_export_writes_the_stored_quotas(org: Org, goal: Goal) -> None:
+    exported = run("export_achievements", "--tenant", org.admin.tenant.slug, "--goal",
+                   str(goal.pk), "--quotas")  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert list(rows[0]) == ["member", "member_name", "rule", "cycle", "cycle_start",
+                             "cycle_end", "own", "team", "source", "set_by", "set_at"]  # fmt: skip
+    # Both started months, stored when the goal was saved, east's team of three, one target.
+    assert len(rows) == 2 * 3
+    mine = [r for r in rows if r["member"] == org.rep.email]
+    assert [(r["cycle"], r["own"], r["source"]) for r in mine] == [
+        ("0", "50.00", "distribution"),
+        ("1", "50.00", "distribution"),
+    ]
+    assert mine[0]["set_by"].startswith(org.admin.name)
+    as_json = json.loads(run("export_achievements", "--tenant", org.admin.tenant.slug,
+                             "--goal", str(goal.pk), "--quotas", "--format", "json"))  # fmt: skip
+    assert [r["team"] for r in as_json if r["member"] == org.east.email] == ["100.00", "100.00"]

@@ -34,6 +34,7 @@ def company_goal(org: Org) -> Goal:
         name="Company calls",
         cycle="daily",
         targets={"dialled_calls": TargetInput(40), "won_value": TargetInput(1000)},
+        default_split=Goal.Split.LEVEL,  # halves down the tree: east's reps 10 calls each
     )
     org.log(*(org.call(n, owner=org.rep) for n in range(3)))
     org.log(*(org.call(n, owner=org.sdr) for n in range(1)))
@@ -50,7 +51,7 @@ def test_a_rep_sees_their_bars_with_units_status_and_pace(org: Org, goal: Goal) 
     page = client_for(org.rep).get("/me/")
     body = page.content.decode()
     assert "Company calls" in body and "Dialled calls" in body
-    assert "<strong>3</strong> of 10" in body  # 40 calls a day over four reps
+    assert "<strong>3</strong> of 10" in body  # 40 calls a day, halved at each level
     assert "USD 0.00</strong> of USD 250.00" in body
     assert 'role="progressbar"' in body and 'aria-valuenow="30"' in body
     assert "pace-marker" in body and "left in" not in body

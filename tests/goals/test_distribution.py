@@ -241,11 +241,15 @@ def draw_methods(
             continue
         if parent in holders:
             participants.append(OWN)
-        method = data.draw(st.sampled_from(["default", "equal", "percentage", "custom"]))
+        method = data.draw(st.sampled_from(["default", "equal", "level", "percentage", "custom"]))
         if method in ("default", "equal"):
-            split = split_equal(expected[parent], participants, quantum)
+            carried = {key: D(carriers(key, children, holders)) for key in participants}
+            split = largest_remainder(expected[parent], carried, quantum)
             if method == "equal":
                 methods[parent] = LevelSplit("equal")
+        elif method == "level":
+            split = split_equal(expected[parent], participants, quantum)
+            methods[parent] = LevelSplit("level")
         elif method == "percentage":
             cut = cuts(data.draw, 10_000, len(participants))
             shares = {
@@ -261,12 +265,47 @@ def draw_methods(
     return methods, expected
 
 
+def carriers(node: object, children: dict[int, list[int]], holders: set[int]) -> int:
+    """How many target carriers ``node`` stands for: one for OWN, else its subtree's, walked
+    independently of distribute's own count."""
+    if node is OWN:
+        return 1
+    below = sum(carriers(report, children, holders) for report in children[node])
+    return below + (1 if node in holders or not children[node] else 0)
+
+
+@settings(max_examples=200)
+@given(tree=trees(), units=st.integers(0, 10**5))
+def test_it_gives_every_carrier_an_equal_share_of_an_equal_split(
+    tree: tuple[dict[int, list[int]], set[int]], units: int
+) -> None:
+    children, holders = tree
+    allocations = distribute(D(units), 0, children, {}, holders, COUNT)
+
+    personal = personal_targets(allocations, children)
+    carried = [personal[node] for node in children if node in holders or not children[node]]
+    fair = D(units) / len(carried)
+    # Each level rounds a team's share to a whole unit at most once: within two of fair.
+    assert all(abs(share - fair) < 2 for share in carried)
+    assert sum(carried) == units
+
+
+def test_it_splits_an_uneven_team_equally_per_person_not_per_report() -> None:
+    allocations = distribute(D(80), "vp", org_chart(), {}, lambda member: False, COUNT)
+
+    assert (allocations["north"], allocations["south"]) == (60, 20)
+    assert {allocations[m] for m in ("ann", "bob", "cy", "dee")} == {20}
+
+
 def org_chart() -> dict[str, list[str]]:
     return {"vp": ["north", "south"], "north": ["ann", "bob", "cy"], "south": ["dee"]}
 
 
+LEVELS = {"vp": LevelSplit("level"), "north": LevelSplit("level")}
+
+
 def test_it_splits_a_managers_team_target_among_their_reports_only() -> None:
-    allocations = distribute(D(100), "vp", org_chart(), {}, lambda member: False, COUNT)
+    allocations = distribute(D(100), "vp", org_chart(), LEVELS, lambda member: False, COUNT)
 
     assert allocations == {
         "vp": 100,
@@ -281,7 +320,7 @@ def test_it_splits_a_managers_team_target_among_their_reports_only() -> None:
 
 
 def test_it_counts_a_target_holding_manager_as_one_more_equal_share() -> None:
-    allocations = distribute(D(100), "vp", org_chart(), {}, {"north"}, COUNT)
+    allocations = distribute(D(100), "vp", org_chart(), LEVELS, {"north"}, COUNT)
 
     assert [allocations[m] for m in ("north", "ann", "bob", "cy")] == [50, 13, 13, 12]
     assert personal_targets(allocations, org_chart())["north"] == 12
@@ -306,7 +345,10 @@ def test_it_gives_a_target_holding_manager_their_own_percentage() -> None:
 
 
 def test_it_names_the_parent_whose_split_does_not_add_up() -> None:
-    methods = {"north": LevelSplit("custom", {"ann": D(20), "bob": D(20), "cy": D(5)})}
+    methods = {
+        "vp": LevelSplit("level"),
+        "north": LevelSplit("custom", {"ann": D(20), "bob": D(20), "cy": D(5)}),
+    }
 
     with pytest.raises(DistributionError) as refused:
         distribute(D(100), "vp", org_chart(), methods, set(), COUNT)

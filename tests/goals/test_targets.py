@@ -66,7 +66,17 @@ def test_targets_that_cannot_be_used_are_refused(
 
 def test_reps_only_managers_hold_their_teams_target() -> None:
     shares = member_targets(
-        calls("100"), Decimal(100), root=1, children=TREE, splits={}, holds_target=LEAVES
+        calls("90"), Decimal(90), root=1, children=TREE, splits={}, holds_target=LEAVES
+    )
+    assert {m: t.team for m, t in shares.items()} == {1: 90, 2: 60, 4: 30, 5: 30, 3: 30, 6: 30}
+    assert shares[1].own is None and shares[2].own is None
+    assert sum(t.own for m, t in shares.items() if m in LEAVES) == 90
+
+
+def test_a_level_by_level_split_is_equal_among_direct_reports() -> None:
+    level = {1: LevelSplit("level"), 2: LevelSplit("level")}
+    shares = member_targets(
+        calls("100"), Decimal(100), root=1, children=TREE, splits=level, holds_target=LEAVES
     )
     assert {m: t.team for m, t in shares.items()} == {1: 100, 2: 50, 4: 25, 5: 25, 3: 50, 6: 50}
     assert shares[1].own is None and shares[2].own is None
@@ -77,7 +87,7 @@ def test_managers_too_take_a_personal_share() -> None:
     shares = member_targets(
         calls("90"), Decimal(90), root=1, children=TREE, splits={}, holds_target=set(TREE) | LEAVES
     )
-    assert shares[1].own == 30 and shares[2].own is not None
+    assert {t.own for t in shares.values()} == {15}  # six people, fifteen each
     assert sum(t.own for t in shares.values()) == 90
 
 

@@ -125,6 +125,7 @@ ACCESS: dict[str, Access] = {
     "goal_detail": Access(MANAGERS, pk="goal"),
     "goal_edit": Access(MANAGERS, pk="goal"),
     "goal_archive": Access(MANAGERS, pk="goal"),
+    "goal_redistribute": Access(MANAGERS, pk="goal"),
     # Rulesets and the rule builder's partials (below the new page, or an edited ruleset's)
     "ruleset_list": Access(ADMINS),
     "ruleset_new": Access(ADMINS),
