@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.vary import vary_on_headers
 
 from achievements.models import Achievement
 from achievements.services import TeamOverTime
-from crm.listings import LISTING_OF_ENTITY, PAGE_SIZE
+from core.csvcells import NeutralDictWriter
+from crm.listings import LISTING_OF_ENTITY, PAGE_SIZE, Listing
 from goals.calendar import Cycle
 from goals.models import Goal
 from hierarchy.decorators import member_required
@@ -104,6 +106,8 @@ def achievement_records(request: HttpRequest) -> HttpResponse:
     listing = LISTING_OF_ENTITY[shown.entity]
     records = rule_records(shown, custom=custom, **window)
     records = records.select_related(*listing.related).order_by(f"-{shown.date_field}", "-pk")
+    if request.GET.get("format") == "csv":
+        return _records_csv(records, listing, f"{number.rule.key}-{cycle.local_start}")
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
     row = Achievement.objects.filter(
         goal=number.goal, rule=number.rule, member=number.member, cycle_index=cycle.index
@@ -130,3 +134,17 @@ def achievement_records(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "records":
         template += "#records"
     return render(request, template, context)
+
+
+def _records_csv(records: QuerySet, listing: Listing, name: str) -> HttpResponse:
+    """Every record behind the number (no page), with the columns the page shows and each
+    record's id in the CRM; cells a spreadsheet would run are neutralized."""
+    columns = ["external_id", *(title for title, _ in listing.columns)]
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="records-{name}.csv"'
+    writer = NeutralDictWriter(response, fieldnames=columns)
+    writer.writeheader()
+    for record in records.iterator(chunk_size=2000):
+        cells = [record.external_id, *(cell(record) for _, cell in listing.columns)]
+        writer.writerow(dict(zip(columns, cells, strict=True)))
+    return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -121,3 +123,21 @@ def test_a_team_lists_the_records_of_its_members_while_they_were_in_it(
     assert counts["West"] + counts[org.east.name] == rep + rep2
     own = admin.get(records_url(cell(goal, "dialled_calls", org.rep.pk), "own"))
     assert own.context["page"].paginator.count == rep
+
+
+def test_the_csv_holds_exactly_the_records_behind_the_number(org: Org, goal: Goal) -> None:
+    team = cell(goal, "dialled_calls", org.east.pk)
+    manager = client_for(org.east)
+    export = manager.get(records_url(team, "team", format="csv"))
+    assert export["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(export.content.decode())))
+    assert len(rows) == team.team_value
+    listed = manager.get(records_url(team, "team")).content.decode()
+    assert "format=csv" in listed
+    ids = {row["external_id"] for row in rows}
+    assert ids == {f"c{n}" for n in range(60) if n % 5 and n % 7}  # completed calls
+    rate = cell(goal, "conversion_rate", org.rep.pk)
+    below = manager.get(records_url(rate, "own", side="denominator", format="csv"))
+    assert len(list(csv.DictReader(io.StringIO(below.content.decode())))) == 5
+    outsider = client_for(org.personas.outsider)
+    assert outsider.get(records_url(team, "team", format="csv")).status_code == 404
