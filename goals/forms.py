@@ -12,6 +12,7 @@ from django import forms
 from django.http import QueryDict
 
 from core.dates import validate_date_range
+from core.formatting import duration_exact, duration_parse
 from core.numbers import number_parse
 from hierarchy.models import Member
 from rulesets.models import GoalRule, Ruleset
@@ -110,7 +111,16 @@ def parse_targets(data: QueryDict, rules: list[GoalRule], parsed: Parsed) -> Non
         raw = data.get(f"target-{rule.key}", "").strip()
         if not raw:
             continue
-        amount = _decimal(raw)
+        if rule.unit == "duration":  # minutes, or hours and minutes: kept in seconds
+            amount = duration_parse(raw)
+            if amount is None or amount >= AMOUNT_LIMIT:
+                parsed.errors[f"targets.{rule.key}"] = (
+                    f"{raw!r} is not a duration: write minutes (90) or hours and minutes "
+                    "(1 h 30 min)."
+                )
+                continue
+        else:
+            amount = _decimal(raw)
         if amount is None:
             parsed.errors[f"targets.{rule.key}"] = _not_a_number(raw)
             continue
@@ -188,7 +198,11 @@ def initial_from(goal: Goal) -> tuple[dict[str, Any], dict[str, str]]:
     }
     inputs: dict[str, str] = {}
     for target in goal.targets.select_related("rule"):
-        inputs[f"target-{target.rule.key}"] = f"{target.amount.normalize():f}"
+        amount = target.amount
+        shown = (
+            duration_exact(amount) if target.rule.unit == "duration" else f"{amount.normalize():f}"
+        )
+        inputs[f"target-{target.rule.key}"] = shown
         if target.phasing:
             inputs[f"phasing-{target.rule.key}"] = " ".join(str(p) for p in target.phasing)
     for split in goal.splits.select_related("rule"):

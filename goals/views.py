@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
@@ -81,17 +81,19 @@ def goal_wizard(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     running = goal is not None and goal.status_on(today) == Goal.Status.IN_PROGRESS
     locked = LOCKED_WHILE_RUNNING if running else set()
     template_goal = request.GET.get("kind") == "templates" or bool(goal and goal.is_template)
-    if request.method == "GET":
-        basics, inputs = initial_from(goal) if goal else ({"start": today}, {})
-        form = GoalBasicsForm(initial=basics, viewer=request.member, locked=locked)
-        context = {"step": "basics", "inputs": inputs, "errors": {}}
+    if request.method == "GET" and goal is None:
+        form = GoalBasicsForm(initial={"start": today}, viewer=request.member, locked=locked)
+        context = {"step": "basics", "inputs": {}, "errors": {}}
         return _render(request, form, goal, template_goal, context)
-    form = GoalBasicsForm(request.POST, viewer=request.member, locked=locked)
+    # A goal opens as if its saved state were posted on the first step: every step's inputs
+    # (targets, splits) are on the page, so going through the steps keeps them.
+    data = request.POST if request.method == "POST" else _posted(*initial_from(goal))
+    form = GoalBasicsForm(data, viewer=request.member, locked=locked)
     if goal is not None:  # locked fields are not posted: take the goal's
         form.initial = initial_from(goal)[0]
-    wanted = request.POST.get("go", request.POST.get("step", "basics"))
+    wanted = data.get("go", data.get("step", "basics"))
     step = wanted if wanted in STEPS else "basics"
-    context: dict[str, Any] = {"inputs": request.POST, "errors": {}}
+    context: dict[str, Any] = {"inputs": data, "errors": {}}
     if not form.is_valid():
         context.update(step="basics")
         return _render(request, form, goal, template_goal, context)
@@ -99,9 +101,9 @@ def goal_wizard(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     rules = list(basics["ruleset"].rules.order_by("position"))
     tree = goal_tree(basics["team"])
     parsed = Parsed()
-    parse_targets(request.POST, rules, parsed)
+    parse_targets(data, rules, parsed)
     keys = [r.key for r in rules if r.key in parsed.targets]
-    parse_splits(request.POST, tree, keys, parsed, basics["default_split"])
+    parse_splits(data, tree, keys, parsed, basics["default_split"])
     draft = draft_from(basics, parsed)
     errors = dict(parsed.errors)
     plan = None
@@ -110,6 +112,15 @@ def goal_wizard(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         plan = draft_plan(draft, goal_cycles, tree)
     except ValidationError as exc:
         errors |= {name: " ".join(texts) for name, texts in exc.message_dict.items()}
+    # A step's problems show once the person has been on it: arriving on the targets step
+    # says nothing of targets not typed yet.
+    problems = errors  # all of them: nothing is saved while any stands
+    came_from = data.get("step") or step
+    if came_from in STEPS:
+        seen = STEPS.index(came_from)
+        errors = {
+            name: text for name, text in errors.items() if STEPS.index(_step_of(name)) <= seen
+        }
     warnings = plan.zero_shares(plan.shown_cycle(today)) if plan and not plan.template else []
     context.update(errors=errors, rules=rules, tree=tree, plan=plan, draft=draft, warnings=warnings)
     if "check" in request.GET:
@@ -118,11 +129,21 @@ def goal_wizard(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         order = STEPS.index
         earliest = min((_step_of(name) for name in errors), key=order)
         step = earliest if order(earliest) <= order(step) or step == "review" else step
-    if step == "review" and request.POST.get("save") and not errors:
+    if step == "review" and data.get("save") and not problems:
         saved = goal_save(draft=draft, goal=goal, actor=request.member)
         messages.success(request, f"Saved {saved.name}.")
         return redirect("goal_detail", pk=saved.pk)
     return _render(request, form, goal, template_goal, context | {"step": step})
+
+
+def _posted(basics: dict[str, Any], inputs: dict[str, str]) -> QueryDict:
+    """A saved goal's basics and inputs as the wizard posts them."""
+    data = QueryDict(mutable=True)
+    for name, value in basics.items():
+        if value is not None and value is not False:
+            data[name] = "on" if value is True else str(value)
+    data.update(inputs)
+    return data
 
 
 def _render(

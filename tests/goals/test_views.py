@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,8 @@ from django_scopes import scope, scopes_disabled
 
 from goals.models import Goal
 from hierarchy.models import AuditEntry
+from rulesets.presets import preset_rules
+from rulesets.services import ruleset_save
 from tests.conftest import Org, client_for
 from tests.factories import MemberFactory
 
@@ -65,6 +68,12 @@ def test_a_manager_walks_the_wizard_and_creates_a_goal(org: Org) -> None:
     shares = {row["member"].pk: row["targets"]["dialled_calls"] for row in detail.context["rows"]}
     assert (shares[org.rep.pk].own, shares[org.rep2.pk].own) == (60, 40)
     assert b"goal.create" in detail.content
+    # Editing opens on the goal as saved: every step's inputs are on the page, so going
+    # through the steps keeps the targets and the split.
+    edit = manager.get(f"/goals/{goal.pk}/edit/").content.decode()
+    assert 'name="target-dialled_calls" value="100"' in edit
+    assert f'name="share-{org.east.pk}-{org.rep.pk}"' in edit
+    assert re.search(rf'name="share-{org.east.pk}-{org.rep.pk}"[^>]*value="60', edit)
 
 
 def test_the_live_check_says_by_how_much_percentages_miss(org: Org) -> None:
@@ -184,3 +193,35 @@ def test_a_goal_set_above_a_manager_is_listed_with_a_way_to_their_part(org: Org)
     assert [g.pk for g in listing.context["goals"]] == [company.pk]
     assert f'href="/team/?goal={company.pk}"' in listing.content.decode()
     assert client_for(org.east).get(f"/goals/{company.pk}/").status_code == 404  # the whole tree
+
+
+def test_a_duration_target_is_written_in_hours_and_minutes(org: Org) -> None:
+    ruleset = ruleset_save(
+        tenant=org.admin.tenant, name="Talk time", rules=preset_rules("call_duration")
+    )
+    manager = client_for(org.east)
+    data = basics(org, ruleset=ruleset.pk) | {"step": "targets", "go": "distribution"}
+    page = manager.post("/goals/new/", data | {"target-call_duration": "an hour"})
+    assert "is not a duration: write minutes (90) or hours and minutes" in page.content.decode()
+    data = basics(org, ruleset=ruleset.pk) | {"step": "review", "save": "1"}
+    response = manager.post("/goals/new/", data | {"target-call_duration": "1 h 30 min"})
+    assert response.status_code == 302, response.context["errors"]
+    with scope(tenant=org.admin.tenant):
+        goal = Goal.objects.get()
+        assert goal.targets.get().amount == 5400  # seconds
+    edit = manager.get(f"/goals/{goal.pk}/edit/").content.decode()
+    assert 'value="1 h 30 min"' in edit and "minutes, or hours and minutes" in edit
+    assert client_for(org.personas.outsider).get(f"/goals/{goal.pk}/edit/").status_code == 404
+
+
+def test_a_step_says_nothing_before_the_person_has_been_on_it(org: Org) -> None:
+    manager = client_for(org.east)
+    data = basics(org, **next_month(org)) | {"step": "basics", "go": "targets"}
+    page = manager.post("/goals/new/", data)
+    assert page.context["step"] == "targets" and page.context["errors"] == {}
+    page = manager.post("/goals/new/", data | {"step": "targets", "go": "distribution"})
+    assert page.context["errors"] == {"targets": "Give a target for at least one rule."}
+    skipping = data | {"go": "review", "save": "1", "target-dialled_calls": "x"}
+    assert manager.post("/goals/new/", skipping).status_code == 200  # nothing saved
+    with scopes_disabled():
+        assert not Goal.objects.exists()
