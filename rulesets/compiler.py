@@ -302,11 +302,16 @@ def _split_moments(splits: Splits) -> list[datetime]:
 
 
 def _span(
-    splits: Splits, member: Expression, placed: Expression, day: bool, zone: ZoneInfo
+    splits: Splits,
+    member: Expression,
+    placed: Expression,
+    day: bool,
+    zone: ZoneInfo,
+    members: list[int],
 ) -> Expression:
     """The ``_span`` column: 0, or the place + 1 (in ``_split_moments``) of the latest of the
     record's member's moments at or before the record's date (``day``: a date, placed at its
-    local midnight). One CASE, latest moment first; the members of a moment are one IN list."""
+    local midnight). One CASE, latest moment first; the date is tested before the member."""
     at: dict[datetime, list[int]] = {}
     for member_id, moments in splits.items():
         for moment in moments:
@@ -314,13 +319,25 @@ def _span(
     moments = _split_moments(splits)
     whens = [
         When(
-            Q(InArray(member, at[moment]))
-            & Q(GreaterThanOrEqual(placed, _first_day_from(moment, zone) if day else moment)),
+            Q(GreaterThanOrEqual(placed, _first_day_from(moment, zone) if day else moment))
+            & _one_of(member, at[moment], members),
             then=Value(place + 1),
         )
         for place, moment in reversed(list(enumerate(moments)))
     ]
     return Case(*whens, default=Value(0), output_field=IntegerField())
+
+
+def _one_of(member: Expression, chosen: list[int], members: list[int]) -> Q:
+    """The record's member is one of ``chosen``, for records of ``members``: said by the
+    shorter list (a reorganization moves most of a team at one moment), or not at all when
+    every member is chosen. A list is tested row by row, so its length is the cost."""
+    others = set(members).difference(chosen)
+    if not others:
+        return Q()
+    if len(others) < len(chosen):
+        return ~Q(InArray(member, sorted(others)))
+    return Q(InArray(member, chosen))
 
 
 def rule_queryset(
@@ -341,6 +358,7 @@ def rule_queryset(
     specs = fields_for(rule.entity, custom)
     zone = ZoneInfo(tenant.time_zone)
     placed = specs[rule.date_field]
+    member_ids = list(member_ids)
     rows, measured = _filtered(rule, tenant, start, end, member_ids, custom, during)
     placed_at = _expression(placed) if placed.custom else F(placed.path)
     bucket = _bucket(placed_at, placed.custom, granularity, zone)
@@ -348,7 +366,8 @@ def rule_queryset(
     rows = rows.annotate(_member=member, _bucket=bucket)
     groups = ["_member", "_bucket"]
     if splits:
-        rows = rows.annotate(_span=_span(splits, member, placed_at, placed.custom, zone))
+        span = _span(splits, member, placed_at, placed.custom, zone, member_ids)
+        rows = rows.annotate(_span=span)
         groups.append("_span")
     if rule.aggregation == "distinct_count" and measured is not None:
         rows = rows.annotate(_value=F(measured))
