@@ -34,16 +34,20 @@ TAKER = "{taker}"
 
 class DistributionError(ValueError):
     """A split that cannot be made as asked. ``node`` names the parent whose split failed,
-    ``taker`` the key of the share at fault, which the message shows as its key (a member id)
-    unless the caller names it: ``named()``."""
+    ``taker`` the key of the share at fault (or a list of them), which the message shows as
+    its key (a member id) unless the caller names it: ``named()``."""
 
     def __init__(self, message: str, *, node: object = None, taker: object = None) -> None:
-        super().__init__(message.replace(TAKER, str(taker)))
         self.template, self.node, self.taker = message, node, taker
+        self.takers = tuple(taker) if isinstance(taker, list) else (taker,)
+        super().__init__(self._naming(str))
 
     def named(self, names: Mapping[Hashable, str]) -> str:
-        """The message with the share's taker called by its name in ``names``."""
-        return self.template.replace(TAKER, str(names.get(self.taker, self.taker)))
+        """The message with the shares' takers called by their names in ``names``."""
+        return self._naming(lambda key: str(names.get(key, key)))
+
+    def _naming(self, name: Callable[[object], str]) -> str:
+        return self.template.replace(TAKER, ", ".join(name(key) for key in self.takers))
 
 
 class _Own(Enum):
@@ -288,15 +292,17 @@ def _split_level(
             return largest_remainder(amount, weights, quantum)
     if split.method in ("equal", "level"):
         return split_equal(amount, participants, quantum)
-    missing = [str(key) for key in participants if key not in split.shares]
+    missing = [key for key in participants if key not in split.shares]
     if missing:
-        raise DistributionError(f"The {split.method} split has no share for {', '.join(missing)}.")
+        raise DistributionError(
+            f"The {split.method} split has no share for {TAKER}.", taker=missing
+        )
     expected = set(participants)
-    strangers = [str(key) for key in split.shares if key not in expected]
+    strangers = [key for key in split.shares if key not in expected]
     if strangers:
         raise DistributionError(
-            f"The {split.method} split gives shares to {', '.join(strangers)}, "
-            "who are not direct reports here."
+            f"The {split.method} split gives shares to {TAKER}, who are not direct reports here.",
+            taker=strangers,
         )
     # Reorder to the participants' order so that ties break by the tree's order.
     shares = {key: split.shares[key] for key in participants}

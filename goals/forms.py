@@ -18,7 +18,8 @@ from hierarchy.models import Member
 from rulesets.models import GoalRule, Ruleset
 
 from .calendar import CycleKind
-from .models import Goal
+from .distribution import split_equal
+from .models import Goal, GoalSplit
 from .services import AMOUNT_LIMIT, OWN_KEY, GoalDraft, GoalTree, SplitInput, TargetInput
 
 STEPS = ("basics", "targets", "distribution", "review")
@@ -163,6 +164,23 @@ def parse_splits(
                     continue
                 shares[taker] = number
             parsed.splits.append(SplitInput(parent, method, shares, key))
+
+
+def shares_prefilled(data: QueryDict, tree: GoalTree, default: str, own: bool) -> QueryDict:
+    """The inputs, with equal percentages (adding up to 100 exactly) for each level just
+    switched to a split by percentage: none of its shares posted yet. ``own``: managers hold a
+    share of their own."""
+    filled = None
+    for parent_id, reports in tree.children.items():
+        if data.get(f"method-{parent_id}", default) != GoalSplit.Method.PERCENTAGE:
+            continue
+        names = [f"share-{parent_id}-{taker}" for taker in (*reports, *([OWN_KEY] * own))]
+        if any(name in data for name in names):
+            continue
+        filled = filled or data.copy()
+        for name, share in split_equal(Decimal(100), names, Decimal("0.01")).items():
+            filled[name] = f"{share.normalize():f}"
+    return filled or data
 
 
 def draft_from(basics: dict[str, Any], parsed: Parsed) -> GoalDraft:

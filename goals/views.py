@@ -23,6 +23,7 @@ from .forms import (
     initial_from,
     parse_splits,
     parse_targets,
+    shares_prefilled,
 )
 from .models import Goal, tenant_today
 from .quotas import org_change, quotas_redistribute, redistribution_preview, shown_targets
@@ -100,6 +101,8 @@ def goal_wizard(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     basics = form.cleaned_data
     rules = list(basics["ruleset"].rules.order_by("position"))
     tree = goal_tree(basics["team"])
+    own = basics["holders"] == Goal.Holders.EVERYONE
+    data = context["inputs"] = shares_prefilled(data, tree, basics["default_split"], own)
     parsed = Parsed()
     parse_targets(data, rules, parsed)
     keys = [r.key for r in rules if r.key in parsed.targets]

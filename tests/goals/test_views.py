@@ -225,3 +225,22 @@ def test_a_step_says_nothing_before_the_person_has_been_on_it(org: Org) -> None:
     assert manager.post("/goals/new/", skipping).status_code == 200  # nothing saved
     with scopes_disabled():
         assert not Goal.objects.exists()
+
+
+def test_switching_to_percentages_starts_from_equal_shares(org: Org) -> None:
+    manager = client_for(org.east)
+    data = basics(org, **next_month(org)) | {"step": "distribution", "go": "distribution"}
+    data |= {"target-dialled_calls": "100", f"method-{org.east.pk}": "percentage"}
+    page = manager.post("/goals/new/", data)
+    assert page.context["errors"] == {}
+    inputs = page.context["inputs"]
+    shares = [inputs[f"share-{org.east.pk}-{rep.pk}"] for rep in (org.rep, org.rep2)]
+    assert shares == ["50", "50"]
+    body = page.content.decode()
+    assert re.search(rf'name="share-{org.east.pk}-{org.rep.pk}"[^>]*value="50"', body)
+    data[f"method-{org.east.pk}"] = "custom"  # amounts: no start, and a sentence with names
+    body = manager.post("/goals/new/", data).content.decode()
+    assert f"no share for {org.rep.name}, {org.rep2.name}" in body
+    outsider = client_for(org.personas.outsider).post("/goals/new/", data)  # not their team
+    assert "Select a valid choice" in outsider.content.decode()
+    assert org.rep.name not in outsider.content.decode()
