@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import logging
 import time
-from bisect import bisect_right
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from io import StringIO
@@ -34,7 +33,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from core.copy_upsert import NULL, copy_formatter
-from goals.calendar import Cycle
+from goals.calendar import Cycle, cycle_index_of
 from goals.models import Goal
 from goals.quotas import QuotaTable, quotas_ensure
 from goals.services import goal_plan
@@ -42,7 +41,7 @@ from hierarchy.history import Line, Path, Span, team_spans
 from hierarchy.models import ReportingLine
 from rulesets.compiler import granularity_for, rule_parts
 from rulesets.models import GoalRule
-from rulesets.parts import Parts
+from rulesets.parts import Parts, ratio_value
 from rulesets.services import part_failed, ratio_parts, rule_specs, tenant_vocabulary
 from rulesets.spec import Aggregation, RuleSpec, Unit
 
@@ -93,17 +92,6 @@ class RecomputeResult:
 
 def _quantized(numbers: list[Decimal | None]) -> list[Decimal | None]:
     return [None if number is None else number.quantize(_PLACES) for number in numbers]
-
-
-def _cycle_of(goal_cycles: list[Cycle]):  # noqa: ANN202
-    starts = [cycle.local_start for cycle in goal_cycles]
-
-    def cycle_index(day: date) -> int:
-        # A bucket that began before the goal (a month, a week) belongs to its first cycle:
-        # the query's window already starts at the goal's first instant.
-        return max(bisect_right(starts, day) - 1, 0)
-
-    return cycle_index
 
 
 def _measured(spec: RuleSpec, specs: dict[str, RuleSpec]) -> list[RuleSpec]:
@@ -190,7 +178,7 @@ def _measure(spec: RuleSpec, sides: list[tuple[Column, str]]) -> Measure:
         denominators = bottom.values(Aggregation(bottom_by))
         percent = spec.unit == Unit.PERCENT
         values = [
-            None if not d or n is None else (n / d * 100 if percent else n / d)
+            ratio_value(n, d, percent=percent)
             for n, d in zip(numerators, denominators, strict=True)
         ]
         return values, numerators, denominators
@@ -300,7 +288,7 @@ def _recompute(
         if rule.key in specs
         for side in _measured(specs[rule.key], specs)
     }
-    cycle_index = _cycle_of(plan.cycles)
+    cycle_index = cycle_index_of(plan.cycles)
     parts = {}
     for key, spec in counted.items():
         try:

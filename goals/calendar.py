@@ -27,6 +27,7 @@ Conventions (see DESIGN.md, "cycle"):
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -230,6 +231,14 @@ def _cycles(calendar: TenantCalendar, kind: CycleKind, start: date, end: date) -
             )
         opening, natural = closing, following
     return tuple(found)
+
+
+def cycle_index_of(goal_cycles: Sequence[Cycle]) -> Callable[[date], int]:
+    """The place among ``goal_cycles`` of the cycle a local day (a query's bucket) falls in. A
+    bucket that began before the first cycle (a month, a week) belongs to it: the query's
+    window already starts at its first instant."""
+    starts = [cycle.local_start for cycle in goal_cycles]
+    return lambda day: max(bisect_right(starts, day) - 1, 0)
 
 
 def cycle_containing(

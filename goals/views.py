@@ -36,6 +36,7 @@ from .services import (
     goal_save,
     goal_tree,
 )
+from .suggestions import target_suggestions
 
 TABS = ("in_progress", "upcoming", "ended", "archived")
 # What each step's errors are called in goal_check's answer.
@@ -126,6 +127,10 @@ def goal_wizard(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         }
     warnings = plan.zero_shares(plan.shown_cycle(today)) if plan and not plan.template else []
     context.update(errors=errors, rules=rules, tree=tree, plan=plan, draft=draft, warnings=warnings)
+    if step == "targets" and "check" not in request.GET:
+        context["suggestions"] = target_suggestions(
+            team=basics["team"], rules=rules, kind=basics["cycle"], start=basics["start"]
+        )
     if "check" in request.GET:
         return _render(request, form, goal, template_goal, context | {"step": "distribution"})
     if errors:  # stay on the earliest step with a problem (not past the one asked for)
@@ -166,6 +171,7 @@ def _render(
             "value": inputs.get(f"target-{rule.key}", ""),
             "phasing": inputs.get(f"phasing-{rule.key}", ""),
             "error": errors.get(f"targets.{rule.key}"),
+            "suggestion": context.get("suggestions", {}).get(rule.key),
         }
         for rule in rules
     ]

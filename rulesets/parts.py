@@ -67,3 +67,13 @@ def aggregate(
         case Aggregation.DISTINCT_COUNT:
             return Decimal(distinct)
     raise ValueError(f"{aggregation} is not computed from one rule's records")
+
+
+def ratio_value(
+    numerator: Decimal | None, denominator: Decimal | None, *, percent: bool
+) -> Decimal | None:
+    """A ratio from its sides: None without a denominator (no data), else their quotient (in
+    percent for a rule whose unit is percent)."""
+    if not denominator or numerator is None:
+        return None
+    return numerator / denominator * 100 if percent else numerator / denominator

@@ -244,3 +244,22 @@ def test_switching_to_percentages_starts_from_equal_shares(org: Org) -> None:
     outsider = client_for(org.personas.outsider).post("/goals/new/", data)  # not their team
     assert "Select a valid choice" in outsider.content.decode()
     assert org.rep.name not in outsider.content.decode()
+
+
+def test_each_target_suggests_the_teams_last_cycles_plus_ten_percent(org: Org) -> None:
+    week = org.today - timedelta(days=org.today.weekday())  # this Monday
+    start = week + timedelta(days=7)
+    calls = []
+    for weeks_back, count in ((1, 10), (2, 12), (3, 8), (4, 10), (6, 50)):  # week 6: too old
+        day = start - timedelta(days=7 * weeks_back - 2)  # a Wednesday of that week
+        calls += [org.call(len(calls) + n, at=f"{day}T12:{n:02}:00+00:00") for n in range(count)]
+    org.log(*calls)
+    manager = client_for(org.east)
+    data = basics(org, cycle="weekly", start=str(start), end=str(start + timedelta(days=27)))
+    page = manager.post("/goals/new/", data | {"step": "basics", "go": "targets"})
+    assert page.context["step"] == "targets"
+    suggestion = page.context["suggestions"]["dialled_calls"]
+    assert (suggestion.average, suggestion.value) == (10, 11)
+    body = page.content.decode()
+    assert "Last 4 weeks averaged 10; +10%: 11" in body
+    assert "conversion_rate" not in page.context["suggestions"]  # no leads: nothing to go by
