@@ -57,8 +57,8 @@ class GoalBasicsForm(forms.Form):
         initial=Goal.Split.EQUAL,
         required=False,
         help_text=(
-            "Equal per person gives a manager of eight eight shares; the level-by-level split "
-            "gives each direct report one share whatever their team's size."
+            "Equal per person gives a manager with eight reps eight shares; the level-by-level "
+            "split gives each direct report one share whatever their team's size."
         ),
     )
     backfill = forms.BooleanField(

@@ -89,8 +89,15 @@ PRESETS: dict[str, tuple[str, list[Rule]]] = {
     "conversion_rate": (
         "Conversion percentage",
         [
-            _lead("converted", "Leads converted", "converted_at", _eq("status", "converted")),
-            _lead("created", "New leads", "created_at"),
+            # Its sides are named as its own: beside the "Leads converted" preset, a ruleset
+            # would show two rules of one name.
+            _lead(
+                "converted",
+                "Conversion rate: leads converted",
+                "converted_at",
+                _eq("status", "converted"),
+            ),
+            _lead("created", "Conversion rate: new leads", "created_at"),
             {
                 "key": "conversion_rate",
                 "name": "Conversion rate",
