@@ -114,3 +114,8 @@ def test_it_opens_on_what_happened_newest_first_and_planned_records_on_request(c
     assert "2 records" in page(client_for(crm.personas.manager))  # the team's, past only
     outsider = client_for(crm.personas.outsider)
     assert "0 records" in page(outsider, planned="on")
+
+
+def test_the_count_of_records_groups_thousands(crm: Crm):
+    activities(crm, 1001)
+    assert "1,001 records" in page(client_for(crm.personas.admin))
