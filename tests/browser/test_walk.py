@@ -1,6 +1,7 @@
 """Every page each role's navigation reaches, at 1280 and 375 px: it answers 2xx, the page
 never scrolls sideways, no table hides a header, and axe-core (vendored from the npm registry
-for the tests, never served) finds no serious or critical accessibility violation."""
+for the tests, never served) finds no serious or critical accessibility violation; and every
+link those pages show the role answers it, never 4xx or 5xx."""
 
 from __future__ import annotations
 
@@ -83,3 +84,16 @@ def test_every_page_of_each_role_fits_answers_and_is_accessible(
             if found:
                 problems[f"{path} at {width}"] = found
     assert problems == {}
+    # Every link any of these pages shows leads to a page this role may see.
+    shown: set[str] = set()
+    for path in paths:
+        page.goto(base + path)
+        hrefs = page.locator("main a[href]").evaluate_all("els => els.map(a => a.href)")
+        shown |= {href.split("#")[0] for href in hrefs if href.startswith(base)}
+    assert len(shown) >= 5  # the bars' records, the goals, the tabs...
+    dead = {}
+    for link in sorted(shown):
+        status = page.request.get(link, max_redirects=0).status
+        if status >= 400:
+            dead[link.removeprefix(base)] = status
+    assert dead == {}
