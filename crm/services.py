@@ -19,7 +19,7 @@ from django.db import models, transaction
 from django.db.models import ProtectedError, Q
 from django_scopes import scope
 
-from hierarchy.audit import audit_record
+from hierarchy.audit import audit_change, audit_record
 from hierarchy.models import Member, Tenant
 
 from .models import (
@@ -78,16 +78,15 @@ def activity_type_update(
     before = activity_type_snapshot(activity_type)
     activity_type.name, activity_type.category = name.strip(), category
     after = activity_type_snapshot(activity_type)
-    if after != before:
+    if audit_change(
+        tenant=activity_type.tenant,
+        actor=actor,
+        action="activity_type.update",
+        target=activity_type,
+        before=before,
+        after=after,
+    ):
         _saved(activity_type)
-        audit_record(
-            tenant=activity_type.tenant,
-            actor=actor,
-            action="activity_type.update",
-            target=activity_type,
-            before=before,
-            after=after,
-        )
     return activity_type
 
 
@@ -120,15 +119,14 @@ def _pipeline(tenant: Tenant) -> list[PipelineStage]:
 
 def _stages_audited(tenant: Tenant, actor: Actor, before: list[str]) -> list[str]:
     after = [stage.name for stage in _pipeline(tenant)]
-    if after != before:
-        audit_record(
-            tenant=tenant,
-            actor=actor,
-            action="stages.set",
-            target=tenant,
-            before={"stages": before},
-            after={"stages": after},
-        )
+    audit_change(
+        tenant=tenant,
+        actor=actor,
+        action="stages.set",
+        target=tenant,
+        before={"stages": before},
+        after={"stages": after},
+    )
     return after
 
 
@@ -257,16 +255,15 @@ def custom_field_update(
         )
     custom_field.type, custom_field.choices = type, list(choices)
     after = custom_field_snapshot(custom_field)
-    if after != before:
+    if audit_change(
+        tenant=custom_field.tenant,
+        actor=actor,
+        action="custom_field.update",
+        target=custom_field,
+        before=before,
+        after=after,
+    ):
         _saved(custom_field)
-        audit_record(
-            tenant=custom_field.tenant,
-            actor=actor,
-            action="custom_field.update",
-            target=custom_field,
-            before=before,
-            after=after,
-        )
     return custom_field
 
 

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scope
 
-from hierarchy.audit import actor_label, audit_record
+from hierarchy.audit import actor_label, audit_change
 from hierarchy.models import Member
 from hierarchy.services import Actor
 from rulesets.models import GoalRule
@@ -128,16 +128,14 @@ def _quota(
 
 def _audit(goal: Goal, cycle: Cycle, actor: Actor, action: str, before: dict) -> None:
     """The cycle's quotas before and after, in the goal's history (when they changed)."""
-    after = quotas_snapshot(goal, cycle)
-    if after != before:
-        audit_record(
-            tenant=goal.tenant,
-            actor=actor,
-            action=action,
-            target=goal,
-            before={"cycle": cycle.label, "quotas": before},
-            after={"cycle": cycle.label, "quotas": after},
-        )
+    audit_change(
+        tenant=goal.tenant,
+        actor=actor,
+        action=action,
+        target=goal,
+        before={"cycle": cycle.label, "quotas": before},
+        after={"cycle": cycle.label, "quotas": quotas_snapshot(goal, cycle)},
+    )
 
 
 def quotas_ensure(

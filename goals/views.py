@@ -89,10 +89,11 @@ def goal_wizard(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         return _render(request, form, goal, template_goal, context)
     # A goal opens as if its saved state were posted on the first step: every step's inputs
     # (targets, splits) are on the page, so going through the steps keeps them.
-    data = request.POST if request.method == "POST" else _posted(*initial_from(goal))
+    saved = initial_from(goal) if goal is not None else None
+    data = request.POST if request.method == "POST" else _posted(*saved)
     form = GoalBasicsForm(data, viewer=request.member, locked=locked)
-    if goal is not None:  # locked fields are not posted: take the goal's
-        form.initial = initial_from(goal)[0]
+    if saved is not None:  # locked fields are not posted: take the goal's
+        form.initial = saved[0]
     wanted = data.get("go", data.get("step", "basics"))
     step = wanted if wanted in STEPS else "basics"
     context: dict[str, Any] = {"inputs": data, "errors": {}}

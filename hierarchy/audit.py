@@ -33,6 +33,25 @@ def audit_record(
     )
 
 
+def audit_change(
+    *,
+    tenant: Tenant,
+    actor: Member | str | None,
+    action: str,
+    target: models.Model,
+    before: Any,
+    after: Any,
+) -> bool:
+    """Write one entry when ``after`` differs from ``before`` (a save that changed nothing is
+    not a change); whether it did."""
+    if after == before:
+        return False
+    audit_record(
+        tenant=tenant, actor=actor, action=action, target=target, before=before, after=after
+    )
+    return True
+
+
 def actor_label(actor: Member | str | None) -> str:
     """Who acted, as the audit log and stored quotas name them: "Name <email>" for a member,
     else the label given ("API token 'CRM sync'"), else "system"."""

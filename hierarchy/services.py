@@ -28,7 +28,7 @@ from django_scopes import scope, scopes_disabled
 
 from core.lengths import too_long
 
-from .audit import audit_record, member_snapshot
+from .audit import audit_change, audit_record, member_snapshot
 from .history import LINES_BEGIN
 from .models import ApiToken, Member, ReportingLine, Tenant
 from .signals import calendar_change_asked, members_changed_on_commit
@@ -527,16 +527,15 @@ def working_time_set(
         tenant.refresh_from_db(fields=WORKING_TIME_FIELDS)
         raise
     after = working_time_snapshot(tenant)
-    if after != before:
+    if audit_change(
+        tenant=tenant,
+        actor=actor,
+        action="working_time.update",
+        target=tenant,
+        before=before,
+        after=after,
+    ):
         tenant.save(update_fields=WORKING_TIME_FIELDS)
-        audit_record(
-            tenant=tenant,
-            actor=actor,
-            action="working_time.update",
-            target=tenant,
-            before=before,
-            after=after,
-        )
     return tenant
 
 
@@ -549,6 +548,7 @@ def company_snapshot(tenant: Tenant) -> dict[str, Any]:
     return {field: getattr(tenant, field) for field in COMPANY_FIELDS}
 
 
+@transaction.atomic
 def company_set(
     *,
     tenant: Tenant,

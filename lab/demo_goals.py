@@ -25,10 +25,10 @@ from hierarchy.models import Member, Tenant
 from lab.demo_tenant import tables_analyze
 from rulesets.compiler import Granularity, rule_parts
 from rulesets.models import Ruleset
-from rulesets.parts import Parts
+from rulesets.parts import Parts, ratio_value
 from rulesets.presets import preset_rules
 from rulesets.services import rule_specs, ruleset_save, tenant_vocabulary
-from rulesets.spec import Aggregation, RuleSpec
+from rulesets.spec import Aggregation, RuleSpec, Unit
 
 RULESET_NAME = "Sales essentials"
 PRESETS = (
@@ -96,7 +96,8 @@ def _per_day(tenant: Tenant, specs: dict[str, RuleSpec], root: Member) -> dict[s
         if spec.aggregation == Aggregation.RATIO:
             numerator = totals[spec.numerator].value(specs[spec.numerator].aggregation)
             denominator = totals[spec.denominator].value(specs[spec.denominator].aggregation)
-            baseline[key] = numerator * 100 / denominator if denominator else Decimal(0)
+            percent = spec.unit == Unit.PERCENT
+            baseline[key] = ratio_value(numerator, denominator, percent=percent) or Decimal(0)
         elif is_additive(spec.aggregation):
             baseline[key] = totals[key].value(spec.aggregation) / BASELINE_DAYS
         else:

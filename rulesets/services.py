@@ -114,7 +114,7 @@ def rules_compile(*, tenant: Tenant, rules: Any) -> list[RuleSpec]:
     with its key and the part at fault, instead of failing every recompute later."""
     custom, vocab = tenant_vocabulary(tenant)
     specs = rules_parse(tenant=tenant, rules=rules, custom=custom, vocab=vocab)
-    problems = []
+    problems = _names_repeated(specs)
     for spec in specs:
         if spec.aggregation == Aggregation.RATIO:
             continue
@@ -125,6 +125,21 @@ def rules_compile(*, tenant: Tenant, rules: Any) -> list[RuleSpec]:
     if problems:
         raise RulesetError(problems)
     return specs
+
+
+def _names_repeated(specs: list[RuleSpec]) -> list[RuleProblem]:
+    """A rule named like another of the ruleset (in any case): dashboards, the wizard and the
+    builder's ratio parts tell rules apart by name. Checked on save only, so a ruleset saved
+    before keeps computing."""
+    first: dict[str, str] = {}
+    problems = []
+    for spec in specs:
+        name = spec.name.strip().casefold()
+        if name in first:
+            message = f"the name {spec.name!r} is the name of the rule {first[name]!r} too"
+            problems.append(RuleProblem(spec.key, "name", message))
+        first.setdefault(name, spec.key)
+    return problems
 
 
 def _snapshot(ruleset: Ruleset) -> dict[str, Any]:

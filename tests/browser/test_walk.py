@@ -64,7 +64,7 @@ def test_every_page_of_each_role_fits_answers_and_is_accessible(
     if role != "rep":
         paths += [reverse("goal_progress", args=[goal.pk]), reverse("goal_new")]
     if role == "admin":
-        paths += [reverse("goal_detail", args=[goal.pk])]
+        paths += [reverse("goal_detail", args=[goal.pk]), reverse("audit_log")]
     problems = {}
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})

@@ -68,6 +68,21 @@ def test_it_answers_422_naming_rule_and_field(clients):
         assert not Ruleset.objects.exists()
 
 
+def test_it_refuses_two_rules_of_one_name(clients):
+    client, _ = clients
+    rules = [
+        {"key": "calls", "name": "Calls", "entity": "activity"},
+        {"key": "all_calls", "name": " calls ", "entity": "activity"},
+    ]
+    response = create(client, rules)
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert (problem["rule"], problem["field"]) == ("all_calls", "name")
+    assert "is the name of the rule 'calls' too" in problem["message"]
+    with scopes_disabled():
+        assert not Ruleset.objects.exists()
+
+
 def test_it_refuses_a_taken_name(clients):
     create(clients[0], REVENUE)
     response = create(clients[0], REVENUE)
