@@ -197,6 +197,12 @@ class ActivityTypeIO(Schema):
 
 class StagesIO(Schema):
     stages: list[str] = Field(..., min_length=1, description="The pipeline, in order.")
+    won: list[str] | None = Field(
+        None, description="The stages that mark a deal won (left out: each keeps its mark)."
+    )
+    lost: list[str] | None = Field(
+        None, description="The stages that mark a deal lost (left out: each keeps its mark)."
+    )
 
 
 class CustomFieldIO(Schema):
@@ -239,24 +245,42 @@ def activity_types_create(request: HttpRequest, body: ActivityTypeIO) -> Status:
 
 class StagesOut(Schema):
     stages: list[str] = Field(..., description="The pipeline, in order (empty before it is set).")
+    won: list[str] = Field(..., description="The stages that mark a deal won.")
+    lost: list[str] = Field(..., description="The stages that mark a deal lost.")
+
+
+def _stages_out() -> dict[str, list[str]]:
+    pipeline = list(PipelineStage.objects.order_by("position"))
+    return {
+        "stages": [stage.name for stage in pipeline],
+        "won": [stage.name for stage in pipeline if stage.outcome == PipelineStage.Outcome.WON],
+        "lost": [stage.name for stage in pipeline if stage.outcome == PipelineStage.Outcome.LOST],
+    }
 
 
 @settings_router.get("/stages", response=StagesOut)
 def stages_list(request: HttpRequest) -> dict[str, list[str]]:
-    return {
-        "stages": list(PipelineStage.objects.order_by("position").values_list("name", flat=True))
-    }
+    return _stages_out()
 
 
 @settings_router.put("/stages", response={200: StagesOut, 422: SettingErrorsOut})
 def stages_set(request: HttpRequest, body: StagesIO) -> Status:
     """Set the pipeline's stages in order. Existing stages are kept (matched by name, in any
-    case) and renumbered; a stage that records or stage changes use cannot be removed."""
+    case) and renumbered; a stage that records or stage changes use cannot be removed. With
+    `won` or `lost`, the named stages are marked so and every other one open."""
+    won, lost = body.won or [], body.lost or []
+    outcomes = None
+    if body.won is not None or body.lost is not None:
+        outcomes = dict.fromkeys(won, "won") | dict.fromkeys(lost, "lost")
     try:
-        names = services.stages_set(tenant=request.tenant, names=body.stages, actor=_actor(request))
+        if both := sorted({name.lower() for name in won} & {name.lower() for name in lost}):
+            raise ValidationError({"lost": f"Won and lost both name {', '.join(both)}."})
+        services.stages_set(
+            tenant=request.tenant, names=body.stages, actor=_actor(request), outcomes=outcomes
+        )
     except ValidationError as exc:
         return _invalid(exc)
-    return Status(200, {"stages": names})
+    return Status(200, _stages_out())
 
 
 @settings_router.get("/custom-fields", response=list[CustomFieldIO])

@@ -16,6 +16,16 @@ from .models import ActivityType, CustomField, PipelineStage
 
 class StageForm(ServiceErrorsMixin, forms.Form):
     name = PipelineStage._meta.get_field("name").formfield(label="Stage name")
+    outcome = forms.ChoiceField(
+        choices=PipelineStage.Outcome.choices,
+        initial=PipelineStage.Outcome.OPEN,
+        required=False,
+        label="Marks",
+        help_text="Won or lost: a deal in this stage has ended.",
+    )
+
+    def clean_outcome(self) -> str | None:
+        return self.cleaned_data["outcome"] or None  # left out: as it was (open when new)
 
 
 class ActivityTypeForm(ServiceErrorsMixin, forms.Form):

@@ -68,11 +68,23 @@ class ActivityType(models.Model):
 
 
 class PipelineStage(models.Model):
-    """One step of the tenant's sales pipeline; ``position`` orders them."""
+    """One step of the tenant's sales pipeline; ``position`` orders them. A stage may mark
+    the end of a deal (won or lost): the pipeline's open columns are the others."""
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="pipeline_stages")
     name = models.CharField(max_length=100)
     position = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(
+        max_length=4,
+        choices=Outcome.choices,
+        default=Outcome.OPEN,
+        help_text="Won or lost: a deal in this stage has ended.",
+    )
 
     objects = ScopedManager(tenant="tenant")
 
@@ -89,6 +101,13 @@ class PipelineStage(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def label(self) -> str:
+        """The name, with the outcome when the stage ends a deal: "Closed won (won)"."""
+        if self.outcome == self.Outcome.OPEN:
+            return self.name
+        return f"{self.name} ({self.get_outcome_display().lower()})"
 
 
 # An opportunity's currency is checked by the rule of the tenant's default currency (its

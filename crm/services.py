@@ -10,7 +10,7 @@ use is never deleted: the ValidationError says what uses it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,33 +117,54 @@ def _pipeline(tenant: Tenant) -> list[PipelineStage]:
     return list(PipelineStage.objects.filter(tenant=tenant).order_by("position", "name"))
 
 
+def _labels(tenant: Tenant) -> list[str]:
+    """The pipeline as the audit log shows it: names in order, with won and lost marked."""
+    return [stage.label for stage in _pipeline(tenant)]
+
+
 def _stages_audited(tenant: Tenant, actor: Actor, before: list[str]) -> list[str]:
-    after = [stage.name for stage in _pipeline(tenant)]
+    """Audit the change from the labels ``before``; the stage names after, in order."""
+    pipeline = _pipeline(tenant)
     audit_change(
         tenant=tenant,
         actor=actor,
         action="stages.set",
         target=tenant,
         before={"stages": before},
-        after={"stages": after},
+        after={"stages": [stage.label for stage in pipeline]},
     )
-    return after
+    return [stage.name for stage in pipeline]
 
 
 @transaction.atomic
-def stages_set(*, tenant: Tenant, names: Sequence[str], actor: Actor) -> list[str]:
+def stages_set(
+    *,
+    tenant: Tenant,
+    names: Sequence[str],
+    actor: Actor,
+    outcomes: Mapping[str, str] | None = None,
+) -> list[str]:
     """Make the pipeline these stages, in this order. Existing stages are kept (matched by
     name, in any case; a different spelling renames) and renumbered; a stage left out is
-    deleted, unless records or stage changes use it (then nothing changes)."""
+    deleted, unless records or stage changes use it (then nothing changes). ``outcomes`` maps
+    a stage's name to won, lost or open (a stage it leaves out is open); without it, kept
+    stages keep theirs."""
     names = [name.strip() for name in names]
     if not names or not all(names) or len({name.lower() for name in names}) != len(names):
         raise ValidationError({"stages": "Stage names must be non-empty and different."})
+    wanted = None
+    if outcomes is not None:
+        wanted = {name.strip().lower(): outcome for name, outcome in outcomes.items()}
+        if strays := sorted(set(wanted) - {name.lower() for name in names}):
+            message = f"Won or lost is said of {', '.join(strays)}, which the list does not name."
+            raise ValidationError({"stages": message})
     existing = {stage.name.lower(): stage for stage in _pipeline(tenant)}
-    before = [stage.name for stage in existing.values()]
+    before = [stage.label for stage in existing.values()]
     for position, name in enumerate(names):
         stage = existing.pop(name.lower(), None) or PipelineStage(tenant=tenant)
-        if (stage.name, stage.position) != (name, position):
-            stage.name, stage.position = name, position
+        outcome = stage.outcome if wanted is None else wanted.get(name.lower(), "open")
+        if (stage.name, stage.position, stage.outcome) != (name, position, outcome):
+            stage.name, stage.position, stage.outcome = name, position, outcome
             try:
                 _saved(stage)
             except ValidationError as exc:
@@ -157,22 +178,30 @@ def stages_set(*, tenant: Tenant, names: Sequence[str], actor: Actor) -> list[st
 
 
 @transaction.atomic
-def stage_create(*, tenant: Tenant, name: str, actor: Actor) -> PipelineStage:
+def stage_create(
+    *, tenant: Tenant, name: str, actor: Actor, outcome: str | None = None
+) -> PipelineStage:
     """Add a stage at the end of the pipeline."""
     pipeline = _pipeline(tenant)
-    before = [stage.name for stage in pipeline]
+    before = [stage.label for stage in pipeline]
     position = pipeline[-1].position + 1 if pipeline else 0
     stage = PipelineStage(tenant=tenant, name=name.strip(), position=position)
+    stage.outcome = outcome or stage.outcome
     _saved(stage)
     _stages_audited(tenant, actor, before)
     return stage
 
 
 @transaction.atomic
-def stage_update(*, stage: PipelineStage, name: str, actor: Actor) -> PipelineStage:
-    """Rename a stage; its opportunities and stage changes follow."""
-    before = [s.name for s in _pipeline(stage.tenant)]
+def stage_update(
+    *, stage: PipelineStage, name: str, actor: Actor, outcome: str | None = None
+) -> PipelineStage:
+    """Rename a stage, or mark it won, lost or open; its opportunities and stage changes
+    follow."""
+    before = _labels(stage.tenant)
     stage.name = name.strip()
+    if outcome is not None:
+        stage.outcome = outcome
     _saved(stage)
     _stages_audited(stage.tenant, actor, before)
     return stage
@@ -182,7 +211,7 @@ def stage_update(*, stage: PipelineStage, name: str, actor: Actor) -> PipelineSt
 def stage_move(*, stage: PipelineStage, offset: int, actor: Actor) -> PipelineStage:
     """Move a stage ``offset`` places later (earlier when negative), within the pipeline."""
     pipeline = _pipeline(stage.tenant)
-    before = [s.name for s in pipeline]
+    before = [s.label for s in pipeline]
     index = next(i for i, s in enumerate(pipeline) if s.pk == stage.pk)
     pipeline.insert(max(0, min(len(pipeline) - 1, index + offset)), pipeline.pop(index))
     for position, each in enumerate(pipeline):
@@ -199,7 +228,7 @@ def stage_delete(*, stage: PipelineStage, actor: Actor) -> None:
         raise ValidationError(
             {"name": f"{used} opportunities or stage changes use the stage {stage.name}: it stays."}
         )
-    before = [s.name for s in _pipeline(stage.tenant)]
+    before = _labels(stage.tenant)
     try:
         stage.delete()
     except ProtectedError:  # a row written since the count
@@ -286,8 +315,8 @@ def custom_field_delete(*, custom_field: CustomField, actor: Actor) -> None:
 @dataclass(frozen=True)
 class Declared:
     """One entry of a settings file: where it is ("line 3", "custom_fields entry 2") and its
-    values: a stage's ``name``; an activity type's ``name`` and ``category``; a custom field's
-    ``entity``, ``name``, ``type`` and ``choices``."""
+    values: a stage's ``name`` and ``outcome``; an activity type's ``name`` and ``category``;
+    a custom field's ``entity``, ``name``, ``type`` and ``choices``."""
 
     where: str
     values: dict[str, Any]
@@ -334,13 +363,14 @@ def _tally(counts: Counter[str], before: dict[str, Any] | None, after: dict[str,
 def _pipeline_declare(
     tenant: Tenant, entries: Sequence[Declared], actor: Actor, result: DeclareResult
 ) -> list[str]:
-    before = [stage.name for stage in _pipeline(tenant)]
+    before = _labels(tenant)
     names = [entry.values["name"] for entry in entries]
+    outcomes = {entry.values["name"]: entry.values["outcome"] for entry in entries}
     try:
-        result.pipeline = stages_set(tenant=tenant, names=names, actor=actor)
+        result.pipeline = stages_set(tenant=tenant, names=names, actor=actor, outcomes=outcomes)
     except ValidationError as exc:
         return _problems(f"{entries[0].where} to {entries[-1].where}", exc)
-    result.pipeline_changed = result.pipeline != before
+    result.pipeline_changed = _labels(tenant) != before
     return []
 
 

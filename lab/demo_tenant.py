@@ -562,7 +562,9 @@ class _Builder:
         ActivityType.objects.bulk_create(self.types.values())
         names = [*PIPELINE, WON_STAGE, LOST_STAGE]
         self.stages = {
-            name: PipelineStage(tenant=tenant, name=name, position=position)
+            name: PipelineStage(
+                tenant=tenant, name=name, position=position, outcome=CLOSED.get(name, "open")
+            )
             for position, name in enumerate(names)
         }
         PipelineStage.objects.bulk_create(self.stages.values())

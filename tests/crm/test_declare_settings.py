@@ -27,13 +27,13 @@ DECLARATION = {
     ],
 }
 
-CSV = """kind,name,category,entity,type,choices
-stage,Prospect,,,,
-stage,Qualified,,,,
-stage,Won,,,,
-activity_type,Call,call,,,
-activity_type,Site visit,meeting,,,
-custom_field,segment,,opportunity,choice,SMB|ENT
+CSV = """kind,name,category,entity,type,choices,outcome
+stage,Prospect,,,,,
+stage,Qualified,,,,,
+stage,Won,,,,,won
+activity_type,Call,call,,,,
+activity_type,Site visit,meeting,,,,
+custom_field,segment,,opportunity,choice,SMB|ENT,
 """
 
 
@@ -81,6 +81,25 @@ def test_it_declares_settings_from_csv(crm: Crm, tmp_path):
     assert stages == ["Prospect", "Qualified", "Won"]
     assert types["Site visit"] == "meeting"
     assert fields[("opportunity", "segment")] == ["SMB", "ENT"]
+    assert outcomes(crm) == {"Prospect": "open", "Qualified": "open", "Won": "won"}
+
+
+def test_it_marks_declared_stages_won_or_lost_and_a_new_mark_is_a_change(crm: Crm, tmp_path):
+    marked = ["Prospect", {"name": "Won", "outcome": "won"}, {"name": "Lost", "outcome": "lost"}]
+    assert "Pipeline (set)" in declare(crm, tmp_path, json.dumps({"stages": marked}))
+    assert outcomes(crm) == {"Prospect": "open", "Won": "won", "Lost": "lost"}
+    assert "Pipeline (unchanged)" in declare(crm, tmp_path, json.dumps({"stages": marked}))
+    unmarked = ["Prospect", "Won", "Lost"]  # the file is the whole pipeline: marks go too
+    assert "Pipeline (set)" in declare(crm, tmp_path, json.dumps({"stages": unmarked}))
+    assert set(outcomes(crm).values()) == {"open"}
+    bad = json.dumps({"stages": [{"name": "Won", "outcome": "maybe"}]})
+    with pytest.raises(CommandError, match="not a valid choice"):
+        declare(crm, tmp_path, bad)
+
+
+def outcomes(crm: Crm) -> dict[str, str]:
+    with scope(tenant=crm.tenant):
+        return dict(PipelineStage.objects.values_list("name", "outcome"))
 
 
 def test_it_updates_what_differs(crm: Crm, tmp_path):

@@ -43,7 +43,9 @@ def test_it_sets_the_pipeline_in_order_and_keeps_used_stages(crm: Crm, client):
     response = send(client, "put", "stages", {"stages": ["Lead in", "prospect", "Closed"]})
     assert response.status_code == 200
     assert client.get("/api/v1/settings/stages").json() == {
-        "stages": ["Lead in", "prospect", "Closed"]
+        "stages": ["Lead in", "prospect", "Closed"],
+        "won": [],
+        "lost": [],
     }
     refused = send(client, "put", "stages", {"stages": ["Closed"]})
     assert (
@@ -56,6 +58,24 @@ def test_it_sets_the_pipeline_in_order_and_keeps_used_stages(crm: Crm, client):
         "Closed",
     ]
     assert send(client, "put", "stages", {"stages": ["A", "a"]}).status_code == 422
+
+
+def test_it_marks_stages_won_or_lost_and_keeps_the_marks_when_they_are_left_out(client):
+    pipeline = ["Prospect", "Proposal", "Closed won", "Closed lost"]
+    body = {"stages": pipeline, "won": ["closed won"], "lost": ["Closed lost"]}
+    marked = {"stages": pipeline, "won": ["Closed won"], "lost": ["Closed lost"]}
+    assert send(client, "put", "stages", body).json() == marked
+    assert send(client, "put", "stages", {"stages": pipeline}).json() == marked
+    both = send(client, "put", "stages", body | {"lost": ["Closed won"]})
+    assert both.status_code == 422
+    assert both.json()["detail"] == [
+        {"field": "lost", "message": "Won and lost both name closed won."}
+    ]
+    stray = send(client, "put", "stages", body | {"won": ["Signed"]})
+    assert stray.status_code == 422
+    assert "Won or lost is said of signed, which the list does not name." in stray.content.decode()
+    assert send(client, "put", "stages", {"stages": pipeline, "won": []}).json()["lost"] == []
+    assert client.get("/api/v1/settings/stages").json()["won"] == []
 
 
 def test_it_declares_custom_fields_that_ingestion_then_accepts(crm: Crm, client):
@@ -83,7 +103,7 @@ def test_settings_belong_to_the_tokens_tenant(crm: Crm):
     other = Client(headers={"Authorization": f"Bearer {key}"})
     names = {t["name"] for t in other.get("/api/v1/settings/activity-types").json()}
     assert names == {"Call", "Carrier pigeon"}
-    assert other.get("/api/v1/settings/stages").json() == {"stages": ["Closing"]}
+    assert other.get("/api/v1/settings/stages").json()["stages"] == ["Closing"]
 
 
 def test_it_tells_an_importer_how_to_declare_an_unknown_stage_or_type(crm: Crm, client, tmp_path):

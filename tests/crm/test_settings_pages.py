@@ -79,6 +79,29 @@ def test_it_reorders_and_renames_stages(crm: Crm):
     assert "Stage name: This organization already has a stage with this name." in clash
 
 
+def test_it_marks_a_stage_won_shows_it_and_audits_it_in_words(crm: Crm):
+    client = client_for(crm.personas.admin)
+    negotiation = crm.stages["Negotiation"]
+    edit = reverse("stage_edit", args=[negotiation.pk])
+    form = client.get(edit, headers=HTMX).content.decode()
+    assert f'name="stages-{negotiation.pk}-outcome"' in form
+    client.post(
+        edit, {f"stages-{negotiation.pk}-name": "Signed", f"stages-{negotiation.pk}-outcome": "won"}
+    )
+    client.post(reverse("stage_add"), {"stages-add-name": "Gone", "stages-add-outcome": "lost"})
+    with scope(tenant=crm.tenant):
+        outcomes = dict(PipelineStage.objects.values_list("name", "outcome"))
+        entries = list(AuditEntry.objects.filter(action="stages.set").order_by("pk"))
+    assert outcomes == {"Prospect": "open", "Proposal": "open", "Signed": "won", "Gone": "lost"}
+    assert entries[0].after == {"stages": ["Prospect", "Proposal", "Signed (won)"]}
+    assert entries[1].after["stages"][-1] == "Gone (lost)"
+    page = client.get(reverse("settings")).content.decode()
+    assert ">Won<" in page and ">Lost<" in page
+    client.post(edit, {f"stages-{negotiation.pk}-name": "Signed"})  # no outcome sent: kept
+    with scope(tenant=crm.tenant):
+        assert PipelineStage.objects.get(pk=negotiation.pk).outcome == "won"
+
+
 def test_it_deletes_only_what_no_record_uses(crm: Crm):
     records_upsert(tenant=crm.tenant, entity="opportunity", records=[crm.opportunity()])
     records_upsert(tenant=crm.tenant, entity="activity", records=[crm.activity()])

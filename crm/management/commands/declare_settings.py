@@ -14,12 +14,12 @@ from crm.services import Declared, SettingsInvalid, settings_declare
 
 # What each kind of entry holds, with the value an entry may leave out (None: required).
 SHAPES: dict[str, dict[str, Any]] = {
-    "stage": {"name": None},
+    "stage": {"name": None, "outcome": "open"},
     "activity_type": {"name": None, "category": "other"},
     "custom_field": {"entity": None, "name": None, "type": "text", "choices": []},
 }
 JSON_KEYS = {"stages": "stage", "activity_types": "activity_type", "custom_fields": "custom_field"}
-CSV_COLUMNS = ["kind", "name", "category", "entity", "type", "choices"]
+CSV_COLUMNS = ["kind", "name", "outcome", "category", "entity", "type", "choices"]
 
 
 class Command(BaseCommand):
