@@ -85,7 +85,7 @@ def _records(request: HttpRequest, listing: Listing, form: RecordFilters) -> Que
     start_of = (lambda day: day) if is_day else _start_of
     if not form.is_valid():
         return rows.none()
-    data = {name: None for name in RecordFilters.base_fields} | form.cleaned_data
+    data = dict.fromkeys(RecordFilters.base_fields) | form.cleaned_data
     if data["q"]:
         text = Q()
         for path in listing.search:
