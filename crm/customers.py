@@ -31,12 +31,12 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django_scopes import scope
 
 from hierarchy.models import Member, Tenant
 
-from .models import Opportunity, Spend
+from .models import Account, Opportunity, Spend
 
 NONE = ""  # the channel of a customer or spend that names none
 
@@ -79,6 +79,29 @@ class CustomerMetrics:
     top_customers: list[tuple[int, str, Decimal]] = field(default_factory=list)  # pk, name, LTV
 
 
+def _customers(won: QuerySet[Opportunity], currency: str) -> QuerySet:
+    """One row per account of these won deals: its name and channel, its first won deal's
+    moment (``first_won``) and owner (``first_owner``), and its won ``value`` in ``currency``."""
+    first_owner = won.filter(account=OuterRef("account")).order_by("closed_at", "pk")
+    return (
+        won.filter(account__isnull=False)
+        .values("account", "account__name", "account__channel")
+        .annotate(
+            first_won=Min("closed_at"),
+            value=Sum("value", filter=Q(currency=currency), default=Decimal(0)),
+            first_owner=Subquery(first_owner.values("owner")[:1]),
+        )
+    )
+
+
+def customer_lifetime(*, account: Account, currency: str) -> tuple[datetime, Decimal] | None:
+    """When ``account`` became a customer (its first won deal) and its lifetime value so far
+    (won deals in ``currency``), or None if it has won no deal yet."""
+    won = Opportunity.objects.filter(status=Opportunity.Status.WON, account=account)
+    row = next(iter(_customers(won, currency)), None)  # one account: one row at most
+    return None if row is None else (row["first_won"], row["value"])
+
+
 def _ratio(part: Decimal, whole: int) -> Decimal | None:
     return part / whole if whole else None
 
@@ -102,18 +125,7 @@ def customers_measure(
     first_day, end_day = start.astimezone(zone).date(), end.astimezone(zone).date()
     with scope(tenant=tenant):
         won = Opportunity.objects.filter(status=Opportunity.Status.WON, closed_at__lt=end)
-        first_owner = (
-            won.filter(account=OuterRef("account")).order_by("closed_at", "pk").values("owner")[:1]
-        )
-        customers = (
-            won.filter(account__isnull=False)
-            .values("account", "account__name", "account__channel")
-            .annotate(
-                first_won=Min("closed_at"),
-                value=Sum("value", filter=Q(currency=currency), default=Decimal(0)),
-                first_owner=Subquery(first_owner),
-            )
-        )
+        customers = _customers(won, currency)
         spend = Spend.objects.filter(date__gte=first_day, date__lt=end_day)
         if team is not None:
             in_team = Member.objects.filter(team.subtree_q()).values("pk")

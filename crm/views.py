@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from core.dates import validate_date_range
+from core.formatting import in_unit
 from hierarchy.decorators import member_required
 from hierarchy.models import MANAGING_ROLES, Member, Tenant
 from hierarchy.services import (
@@ -32,6 +33,7 @@ from hierarchy.services import (
 )
 
 from . import services
+from .customers import customer_lifetime
 from .forms import (
     ActivityTypeForm,
     CompanyForm,
@@ -148,8 +150,13 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         page = Paginator(rows, ACCOUNT_RECORDS).get_page(1)
         cells = [[cell(record) for _, cell in listing.columns] for record in page]
         sections.append({"kind": kind, "listing": listing, "page": page, "rows": cells})
+    currency = request.tenant.default_currency
+    lifetime = customer_lifetime(account=account, currency=currency)
     context = {
         "account": account,
+        "since": lifetime and lifetime[0],
+        "value": lifetime and in_unit(lifetime[1], "currency", currency),
+        "currency": currency,
         "sections": sections,
         "kinds": {key: value.title for key, value in LISTINGS.items()},
     }

@@ -68,6 +68,13 @@ def test_it_shows_an_accounts_deals_and_leads_of_the_viewers_team(crm: Crm):
     url = reverse("account_detail", args=[account_pk(crm)])
     admin_page = client_for(crm.personas.admin).get(url).content.decode()
     assert admin_page.count("Deal ") == 3 and admin_page.count("Lead ") == 3
+    assert "Not a customer yet" in admin_page
+    won = crm.opportunity(external_id="W", status="won", closed_at="2025-03-10T10:00",
+                          value="1500", account_external_id="ACC-0")  # fmt: skip
+    eur = won | {"external_id": "W2", "currency": "EUR", "value": "99"}
+    records_upsert(tenant=crm.tenant, entity="opportunity", records=[won, eur])
+    admin_page = client_for(crm.personas.admin).get(url).content.decode()
+    assert "2025-03-10" in admin_page and "USD 1,500.00" in admin_page  # the EUR deal left out
     manager_page = client_for(crm.personas.manager).get(url).content.decode()
     assert manager_page.count("Deal ") == 2  # not the admin's deal, outside their team
     assert f"Deal {crm.personas.admin.email}" not in manager_page
@@ -118,5 +125,5 @@ def test_record_pages_take_a_fixed_number_of_queries(
     for kind in ("accounts", "spend", "opportunities", "leads"):
         with django_assert_max_num_queries(6):
             assert client.get(reverse("record_list", args=[kind])).status_code == 200
-    with django_assert_max_num_queries(8):  # login 3, account, 2 x (count, page)
+    with django_assert_max_num_queries(9):  # login 3, account, its value, 2 x (count, page)
         assert client.get(url).status_code == 200
