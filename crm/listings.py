@@ -39,10 +39,24 @@ def _spent_in_team(viewer: Member) -> Q:
     return Q() if viewer.is_admin else Q(team__in=Member.objects.subtree(viewer).values("pk"))
 
 
-def _account_link(account: Account | None) -> SafeString | str:
+class Link(str):
+    """A cell's text that pages show as a link to ``url``; a CSV export writes the text."""
+
+    url: str
+
+    def __new__(cls, text: str, url: str) -> Link:
+        cell = super().__new__(cls, text)
+        cell.url = url
+        return cell
+
+    def __html__(self) -> SafeString:
+        return format_html('<a href="{}">{}</a>', self.url, str(self))
+
+
+def _account_link(account: Account | None) -> str:
     if account is None:
         return ""
-    return format_html('<a href="{}">{}</a>', reverse("account_detail", args=[account.pk]), account)
+    return Link(account.name, reverse("account_detail", args=[account.pk]))
 
 
 FILTERS = frozenset({"q", "owner", "status", "since", "until", "planned"})

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils.html import conditional_escape
 from django_scopes import scope
 
+from core.csvcells import cell_neutralize
 from crm.ingest import records_upsert
+from crm.listings import Link
 from crm.models import Account
 from tests.conftest import Crm, client_for
 
@@ -127,3 +130,9 @@ def test_record_pages_take_a_fixed_number_of_queries(
             assert client.get(reverse("record_list", args=[kind])).status_code == 200
     with django_assert_max_num_queries(9):  # login 3, account, its value, 2 x (count, page)
         assert client.get(url).status_code == 200
+
+
+def test_a_link_cell_is_a_link_on_pages_and_text_in_csv():
+    cell = Link("=Acme & <Co>", "/records/accounts/1/")
+    assert conditional_escape(cell) == '<a href="/records/accounts/1/">=Acme &amp; &lt;Co&gt;</a>'
+    assert cell_neutralize(cell) == "'=Acme & <Co>"  # what a CSV export writes
