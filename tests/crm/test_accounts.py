@@ -126,6 +126,9 @@ def test_it_keeps_accounts_apart_between_tenants(crm: Crm, clients):
     post(client, "accounts", {"records": [ACME]})
     assert post(other, "accounts", {"records": [ACME | {"name": "Other"}]}).json()["created"] == 1
     assert [a["name"] for a in client.get("/api/v1/accounts").json()["items"]] == ["Acme"]
+    post(client, "accounts", {"records": [ACME | {"external_id": "ACC-A"}]})
+    assert other.delete("/api/v1/accounts/ACC-A").status_code == 404
+    assert post(other, "accounts/delete", {"external_ids": ["ACC-A"]}).json() == {"deleted": 0}
     post(client, "spend", {"records": [SPEND]})
     assert other.get("/api/v1/spend").json()["items"] == []
     assert other.delete("/api/v1/spend/S-1").status_code == 404
