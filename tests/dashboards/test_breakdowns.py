@@ -37,6 +37,12 @@ LEADS = [("Web", True), ("Web", True), ("Web", False), ("Web", False), ("Referra
 
 @pytest.fixture
 def goal(org: Org) -> Goal:
+    return campaign_goal(org)
+
+
+def campaign_goal(org: Org) -> Goal:
+    """A monthly goal of the company from last month on (backfilled), with last month's calls
+    (``CAMPAIGNS``) and leads (``LEADS``) logged and computed."""
     start = (org.today.replace(day=1) - timedelta(days=1)).replace(day=1)
     goal = org.goal(
         actor=org.admin,

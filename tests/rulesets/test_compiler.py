@@ -240,3 +240,11 @@ def test_the_compiled_query_agrees_with_the_reference(world, data, drawn):
 )
 def test_it_groups_as_coarsely_as_the_cycles_allow(kind, week_start, expected):
     assert granularity_for(kind, week_start) is expected
+
+
+def test_it_splits_by_choices_and_texts_only(world):
+    tenant, members, _, _ = world
+    (rule,) = ruleset_parse([{"key": "n", "entity": "activity"}])
+    with scope(tenant=tenant), pytest.raises(ValueError, match="not a choice or a text"):
+        rule_parts(rule, tenant=tenant, start=START, end=END, member_ids=[members[0].pk],
+                   granularity=Granularity.DAY, by="duration")  # fmt: skip
