@@ -192,7 +192,7 @@ def rule_breakdown_view(request: HttpRequest) -> HttpResponse:
     """A number split by a field: ``?goal=&rule=&member=&cycle=&scope=&by=<field>[&top=N]``;
     an HTMX request gets the breakdown alone (what goal progress swaps in)."""
     number = number_asked(request)
-    rules = Rules.of(request.tenant, number.goal, number.rule)
+    rules = Rules.of(request.tenant, number.rule)
     fields = breakdown_fields(rules.spec, rules.specs, rules.custom)
     if not fields:
         raise Http404("this rule has no field to split by")

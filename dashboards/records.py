@@ -77,7 +77,7 @@ def number_asked(request: HttpRequest) -> Number:
 
 @dataclass(frozen=True)
 class Rules:
-    """A goal's rule as the tenant reads it now: its spec, every spec of its ruleset by key
+    """A rule as the tenant reads it now: its spec, every spec of its ruleset by key
     (a ratio's sides are among them) and the tenant's custom fields."""
 
     spec: RuleSpec
@@ -85,13 +85,12 @@ class Rules:
     custom: list[CustomFieldDecl]
 
     @classmethod
-    def of(cls, tenant: Tenant, goal: Goal, rule: GoalRule) -> Rules:
-        """The rule of ``goal``, or 404 when it can no longer be computed (the goal's page says
-        why)."""
+    def of(cls, tenant: Tenant, rule: GoalRule) -> Rules:
+        """A rule of a ruleset (a goal's, or a dashboard's metric), or 404 when it can no longer
+        be computed (the goal's page says why)."""
         custom, vocab = tenant_vocabulary(tenant)
-        specs, _failed = rule_specs(
-            tenant=tenant, rules=goal.ruleset.rules.all(), custom=custom, vocab=vocab
-        )
+        rules = GoalRule.objects.filter(ruleset_id=rule.ruleset_id)
+        specs, _failed = rule_specs(tenant=tenant, rules=rules, custom=custom, vocab=vocab)
         if rule.key not in specs:
             raise Http404("this rule cannot be computed")
         return cls(specs[rule.key], specs, custom)
@@ -202,9 +201,8 @@ class Bucket:
             raise Http404("no such field to split by")
         if "not" in request.GET:
             return cls(by, others=tuple(request.GET.getlist("not")))
-        if request.GET.get("empty") == "1":
-            return cls(by)
-        return cls(by, value=request.GET.get("is", ""))
+        # No value asked (``empty=1``, or no ``is``): the records without one, "(none)".
+        return cls(by, value=request.GET.get("is") or None)
 
     def label(self) -> str:
         if self.others is not None:
@@ -243,7 +241,7 @@ def achievement_records(request: HttpRequest) -> HttpResponse:
     """The records behind one number, a page at a time, with the value they make."""
     number = number_asked(request)
     tenant = request.tenant
-    rules = Rules.of(tenant, number.goal, number.rule)
+    rules = Rules.of(tenant, number.rule)
     spec, custom = rules.spec, rules.custom
     ratio = spec.aggregation == Aggregation.RATIO
     shown = rules.specs[getattr(spec, number.side)] if ratio else spec

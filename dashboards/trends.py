@@ -151,7 +151,7 @@ def rule_trend_view(request: HttpRequest) -> HttpResponse:
     if not goal.team.contains(member):
         raise Http404("not in this goal's team")
     rule = get_object_or_404(goal.ruleset.rules.all(), pk=_whole(request, "rule"))
-    rules = Rules.of(request.tenant, goal, rule)
+    rules = Rules.of(request.tenant, rule)
     calendar = tenant_calendar(request.tenant)
     today = timezone.now().astimezone(calendar.zone).date()
     count = _count(request)

@@ -68,15 +68,15 @@ def test_won_value_and_average_deal_by_sector_and_product_match_the_csv() -> Non
         (cycle,) = goal.cycles()
         number = Number(goal, rules["won_value"], root, cycle, whole_team=True, side="numerator")
         window = number_window(tenant, number)
-        won_value = Rules.of(tenant, goal, rules["won_value"])
-        deal_size = Rules.of(tenant, goal, rules["deal_size"])
+        won_value = Rules.of(tenant, rules["won_value"])
+        deal_size = Rules.of(tenant, rules["deal_size"])
         split = {
             (key, by): rule_breakdown(rule, window, f"custom.{by}", top=50)
             for key, rule in (("won_value", won_value), ("deal_size", deal_size))
             for by in ("sector", "product")
         }
         top_three = rule_breakdown(won_value, window, "custom.sector", top=3)
-        open_deals = Rules.of(tenant, goal, rules["open_deals"])
+        open_deals = Rules.of(tenant, rules["open_deals"])
         open_by_sector = rule_breakdown(open_deals, window, "custom.sector", top=3)
     for by in ("sector", "product"):
         expected = from_the_csv(by)

@@ -74,7 +74,7 @@ def goal(clock: None, org: Org) -> Goal:
 def rule_of(goal: Goal, key: str):  # noqa: ANN201
     with scope(tenant=goal.tenant_id):
         rule = goal.ruleset.rules.get(key=key)
-        return rule, Rules.of(goal.tenant, goal, rule)
+        return rule, Rules.of(goal.tenant, rule)
 
 
 def url(goal: Goal, key: str, member: int, cycles: int = WEEKS) -> str:
