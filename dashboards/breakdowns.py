@@ -61,16 +61,16 @@ def breakdown_fields(
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar: its bucket, the parts of each counted rule (one, or a ratio's two sides) and
-    the value they make."""
+    """One bar: its bucket (None: every record, "All"), the parts of each counted rule (one,
+    or a ratio's two sides) and the value they make."""
 
-    bucket: Bucket
+    bucket: Bucket | None
     parts: tuple[Parts, ...]
     value: Decimal | None
 
     @property
     def label(self) -> str:
-        return self.bucket.label()
+        return "All" if self.bucket is None else self.bucket.label()
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def bars_split(
     spec = rules.spec
     empty = Parts()
 
-    def bar(bucket: Bucket, values: Iterable[str | None]) -> Bar:
+    def bar(bucket: Bucket | None, values: Iterable[str | None]) -> Bar:
         values = list(values)
         parts = tuple(_merged(side.get(value, empty) for value in values) for side in sides)
         return Bar(bucket, parts, rules.value(parts))
@@ -120,7 +120,7 @@ def bars_split(
         bars.append(bar(Bucket(by), [None]))
     if rest:
         bars.append(bar(Bucket(by, others=tuple(shown)), rest))
-    everything = bar(Bucket(by), [*named, None])
+    everything = bar(None, [*named, None])
     return bars, everything
 
 
@@ -149,8 +149,8 @@ def breakdown_rows(
     highest = max((bar.value or 0 for bar in breakdown.bars), default=0)
     rows = []
     for bar in [*breakdown.bars, breakdown.total]:
-        whole = bar is breakdown.total
-        url = records if whole else f"{records}&{bar.bucket.query()}"
+        whole = bar.bucket is None
+        url = records if bar.bucket is None else f"{records}&{bar.bucket.query()}"
         links = []
         suffixes = ("", "&side=denominator")
         for side, parts, suffix in zip(rules.sides(), bar.parts, suffixes, strict=False):
@@ -162,7 +162,7 @@ def breakdown_rows(
         width = max(int((bar.value or 0) * 100 / highest), 0) if highest > 0 else 0
         rows.append(
             {
-                "label": "All" if whole else bar.label,
+                "label": bar.label,
                 "value": in_unit(bar.value, rule.unit, rule.currency),
                 "width": min(width, 100),
                 "links": links,
