@@ -2,13 +2,18 @@
 
 The page runs the rule's own filter (``rulesets.compiler.rule_records``) for the member (or
 their whole team, as the reporting lines stood at each record's time) and the cycle, so the
-count it shows is the count the engine counted.
+count it shows is the count the engine counted. A bar of a breakdown (``dashboards.breakdowns``)
+links here with its bucket (``Bucket``): the rule then gets one condition more, the bucket's.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -23,12 +28,13 @@ from crm.listings import LISTING_OF_ENTITY, PAGE_SIZE, Listing
 from goals.calendar import Cycle
 from goals.models import Goal
 from hierarchy.decorators import member_required
-from hierarchy.models import Member
-from rulesets.compiler import Granularity, rule_parts, rule_records
+from hierarchy.models import Member, Tenant
+from rulesets.catalogue import Condition, CustomFieldDecl, FieldSpec, Op, fields_for
+from rulesets.compiler import BREAKDOWN_TYPES, During, Granularity, rule_parts, rule_records
 from rulesets.models import GoalRule
-from rulesets.parts import Parts
+from rulesets.parts import Parts, ratio_value
 from rulesets.services import rule_specs, tenant_vocabulary
-from rulesets.spec import Aggregation, RuleSpec
+from rulesets.spec import Aggregation, RuleSpec, Unit
 
 
 def _whole(request: HttpRequest, name: str) -> int:
@@ -51,7 +57,7 @@ class Number:
     side: str
 
 
-def _number_asked(request: HttpRequest) -> Number:
+def number_asked(request: HttpRequest) -> Number:
     """The number of ``?goal=&rule=&member=&cycle=<index>&scope=own|team[&side=denominator]``,
     or 404 for anything the viewer may not see or that does not exist."""
     goals = Goal.objects.select_related("tenant", "team", "ruleset")
@@ -69,42 +75,183 @@ def _number_asked(request: HttpRequest) -> Number:
     return Number(goal, rule, member, cycles[index], whole_team, side)
 
 
-def _counted(shown: RuleSpec, custom: list, window: dict) -> Decimal | None:
-    """The value of the listed records, computed by the engine's own query."""
-    counted = Parts()
+@dataclass(frozen=True)
+class Rules:
+    """A rule as the tenant reads it now: its spec, every spec of its ruleset by key
+    (a ratio's sides are among them) and the tenant's custom fields."""
+
+    spec: RuleSpec
+    specs: dict[str, RuleSpec]
+    custom: list[CustomFieldDecl]
+
+    @classmethod
+    def of(cls, tenant: Tenant, rule: GoalRule) -> Rules:
+        """A rule of a ruleset (a goal's, or a dashboard's metric), or 404 when it can no longer
+        be computed (the goal's page says why)."""
+        custom, vocab = tenant_vocabulary(tenant)
+        rules = GoalRule.objects.filter(ruleset_id=rule.ruleset_id)
+        specs, _failed = rule_specs(tenant=tenant, rules=rules, custom=custom, vocab=vocab)
+        if rule.key not in specs:
+            raise Http404("this rule cannot be computed")
+        return cls(specs[rule.key], specs, custom)
+
+    def sides(self) -> list[RuleSpec]:
+        """The counted rules of the value: the rule, or a ratio's numerator and denominator."""
+        spec = self.spec
+        if spec.aggregation == Aggregation.RATIO:
+            return [self.specs[spec.numerator], self.specs[spec.denominator]]
+        return [spec]
+
+    def value(self, parts: Sequence[Parts]) -> Decimal | None:
+        """The rule's value from the parts of each of its sides (as ``sides`` lists them):
+        a ratio is sum over sum, as the engine's roll-up computes it."""
+        spec, sides = self.spec, self.sides()
+        if spec.aggregation != Aggregation.RATIO:
+            return parts[0].value(spec.aggregation)
+        numerator, denominator = (
+            part.value(side.aggregation) for part, side in zip(parts, sides, strict=True)
+        )
+        return ratio_value(numerator, denominator, percent=spec.unit == Unit.PERCENT)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Whose records count for a number and when: the compiler's window (tenant, start, end,
+    members and ``during``)."""
+
+    tenant: Tenant
+    start: datetime
+    end: datetime
+    during: During
+
+    @classmethod
+    def of(
+        cls,
+        tenant: Tenant,
+        team: TeamOverTime,
+        member: int,
+        *,
+        whole_team: bool,
+        start: datetime,
+        end: datetime,
+    ) -> Window:
+        """The member's records (``whole_team``: their team's, as the reporting lines of
+        ``team`` stood at each record's time) in ``[start, end)``."""
+        return cls(tenant, start, end, team.during(member, whole_team=whole_team))
+
+    def compiler(self) -> dict[str, Any]:
+        """The keyword arguments of ``rule_parts`` and ``rule_records`` that say it."""
+        return {"tenant": self.tenant, "start": self.start, "end": self.end,
+                "member_ids": list(self.during), "during": self.during}  # fmt: skip
+
+
+def number_window(tenant: Tenant, number: Number) -> Window:
+    """The records behind ``number``, or 404 when its member was not in the goal's team in
+    its cycle (one query: the reporting lines)."""
+    cycle = number.cycle
+    # Whose records count for the number and when: as the reporting lines stood then.
+    team = TeamOverTime.of(number.goal.team_id, cycle.start, cycle.end)
+    if number.member.pk not in team.listed(cycle):
+        raise Http404("not in this goal's team in this cycle")
+    return Window.of(
+        tenant, team, number.member.pk, whole_team=number.whole_team, start=cycle.start,
+        end=cycle.end,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Which records of a breakdown's bar: those whose field ``by`` holds ``value``; with no
+    value, those where it is empty ("(none)"); with ``others``, the "other" bar: a value, and
+    none of those (the bars shown on their own)."""
+
+    by: str
+    value: str | None = None
+    others: tuple[str, ...] | None = None
+
+    def conditions(self) -> tuple[Condition, ...]:
+        """The conditions a rule gets to count only this bucket's records."""
+        if self.others is not None:
+            return (
+                Condition(self.by, Op.IS_NOT_EMPTY),
+                Condition(self.by, Op.NOT_IN, self.others),
+            )
+        if self.value is None:
+            return (Condition(self.by, Op.IS_EMPTY),)
+        return (Condition(self.by, Op.EQ, self.value),)
+
+    def query(self) -> str:
+        """The bucket as the records page reads it (``?by=&is=``, ``&empty=1``, ``&not=``)."""
+        if self.others is not None:
+            pairs = [("by", self.by), *(("not", value) for value in self.others)]
+        elif self.value is None:
+            pairs = [("by", self.by), ("empty", "1")]
+        else:
+            pairs = [("by", self.by), ("is", self.value)]
+        return urlencode(pairs)
+
+    @classmethod
+    def asked(cls, request: HttpRequest, specs: dict[str, FieldSpec]) -> Bucket | None:
+        """The bucket of the request, of a field of ``specs`` a breakdown splits by; None when
+        none is asked; 404 for a field that is not one."""
+        by = request.GET.get("by")
+        if not by:
+            return None
+        if by not in specs or specs[by].type not in BREAKDOWN_TYPES:
+            raise Http404("no such field to split by")
+        if "not" in request.GET:
+            return cls(by, others=tuple(request.GET.getlist("not")))
+        # No value asked (``empty=1``, or no ``is``): the records without one, "(none)".
+        return cls(by, value=request.GET.get("is") or None)
+
+    def label(self) -> str:
+        if self.others is not None:
+            return "Other"
+        return "(none)" if self.value is None else self.value
+
+
+def counted_parts(
+    rule: RuleSpec, custom: list[CustomFieldDecl], window: Window, **grouping: Any
+) -> dict[tuple[Hashable, ...], Parts]:
+    """The rule's parts over the window, everyone's together, per (cycle,) or with ``by``
+    per (cycle, value) (``grouping``: rule_parts's ``granularity``, ``cycle_of`` and ``by``;
+    by default the whole window is one cycle, 0)."""
+    grouping = {"granularity": Granularity.MONTH, "cycle_of": lambda day: 0} | grouping
     found = rule_parts(
-        shown, custom=custom, granularity=Granularity.MONTH, cycle_of=lambda day: 0, **window
+        rule, custom=custom, credit_of=lambda member, span: 0, **window.compiler(), **grouping
     )
-    for parts in found.values():
-        counted.merge(parts)
-    return counted.value(shown.aggregation)
+    folded: dict[tuple[Hashable, ...], Parts] = {}
+    for (_credit, *cell), parts in found.items():
+        key = tuple(cell)
+        if key in folded:
+            folded[key].merge(parts)
+        else:
+            folded[key] = parts
+    return folded
+
+
+def _counted(shown: RuleSpec, custom: list, window: Window) -> Decimal | None:
+    """The value of the listed records, computed by the engine's own query."""
+    return counted_parts(shown, custom, window).get((0,), Parts()).value(shown.aggregation)
 
 
 @member_required()
 @vary_on_headers("HX-Request")
 def achievement_records(request: HttpRequest) -> HttpResponse:
     """The records behind one number, a page at a time, with the value they make."""
-    number = _number_asked(request)
+    number = number_asked(request)
     tenant = request.tenant
-    custom, vocab = tenant_vocabulary(tenant)
-    specs, _failed = rule_specs(
-        tenant=tenant, rules=number.goal.ruleset.rules.all(), custom=custom, vocab=vocab
-    )
-    spec = specs.get(number.rule.key)
-    if spec is None:  # no longer computable: the goal's page says why
-        raise Http404("this rule cannot be computed")
+    rules = Rules.of(tenant, number.rule)
+    spec, custom = rules.spec, rules.custom
     ratio = spec.aggregation == Aggregation.RATIO
-    shown = specs[getattr(spec, number.side)] if ratio else spec
+    shown = rules.specs[getattr(spec, number.side)] if ratio else spec
+    bucket = Bucket.asked(request, fields_for(shown.entity, custom))
+    if bucket is not None:
+        shown = replace(shown, conditions=shown.conditions + bucket.conditions())
     cycle = number.cycle
-    # Whose records count for the number and when: as the reporting lines stood then.
-    team = TeamOverTime.of(number.goal.team_id, cycle.start, cycle.end)
-    if number.member.pk not in team.listed(cycle):
-        raise Http404("not in this goal's team in this cycle")
-    during = team.during(number.member.pk, whole_team=number.whole_team)
-    window = {"tenant": tenant, "start": cycle.start, "end": cycle.end, "member_ids": list(during),
-              "during": during}  # fmt: skip
+    window = number_window(tenant, number)
     listing = LISTING_OF_ENTITY[shown.entity]
-    records = rule_records(shown, custom=custom, **window)
+    records = rule_records(shown, custom=custom, **window.compiler())
     records = records.select_related(*listing.related).order_by(f"-{shown.date_field}", "-pk")
     if request.GET.get("format") == "csv":
         return _records_csv(records, listing, f"{number.rule.key}-{cycle.local_start}")
@@ -114,6 +261,9 @@ def achievement_records(request: HttpRequest) -> HttpResponse:
     ).first()
     query = request.GET.copy()
     query.pop("page", None)
+    sides = request.GET.copy()
+    sides.pop("page", None)
+    sides.pop("side", None)
     context = {
         "goal": number.goal,
         "rule": number.rule,
@@ -126,6 +276,9 @@ def achievement_records(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": [[cell(record) for _, cell in listing.columns] for record in page],
         "query": query.urlencode(),
+        "sides_query": sides.urlencode(),
+        "bucket": bucket,
+        "by_label": fields_for(shown.entity, custom)[bucket.by].label if bucket else "",
         "counted": _counted(shown, custom, window),
         "dashboard": (row.team_value if number.whole_team else row.value) if row else None,
         "computed_at": row.computed_at if row else None,

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
@@ -22,7 +23,9 @@ from goals.models import Goal, tenant_calendar, tenant_today
 from goals.quotas import goals_changed
 from hierarchy.decorators import member_required
 from hierarchy.models import MANAGING_ROLES, Member, Tenant
+from rulesets.services import rule_specs, tenant_vocabulary
 
+from .breakdowns import breakdown_fields
 from .chart import bar_chart, sparkline
 from .customers import KINDS, customers_panel
 from .dashboard import Progress, held_bars, progress, time_left
@@ -343,6 +346,10 @@ def goal_progress(request: HttpRequest, pk: int) -> HttpResponse:
     charts = defaultdict(list)
     for row in team_rows:
         charts[row.rule].append((cycles[row.cycle_index].label, row.team_value, row.team_target))
+    custom, vocab = tenant_vocabulary(request.tenant)
+    specs, _failed = rule_specs(
+        tenant=request.tenant, rules=goal.ruleset.rules.all(), custom=custom, vocab=vocab
+    )
     members = (
         Achievement.objects.filter(top.subtree_q("member"), goal=goal, cycle_index=index)
         .select_related("member", "rule")
@@ -351,11 +358,22 @@ def goal_progress(request: HttpRequest, pk: int) -> HttpResponse:
     table = defaultdict(list)
     for row in members:
         table[row.member].append(progress(row, cycles[index], now, team=True))
+    trend = reverse("rule_trend")
     context = {
         "goal": goal,
         "top": top,
         "charts": [
-            {"rule": rule, "svg": bar_chart(points, rule)} for rule, points in charts.items()
+            {
+                "rule": rule,
+                "svg": bar_chart(points, rule),
+                "fields": breakdown_fields(specs[rule.key], specs, custom)
+                if rule.key in specs
+                else [],
+                "trend_url": f"{trend}?goal={goal.pk}&rule={rule.pk}&member={top.pk}&cycles=12"
+                if rule.key in specs
+                else "",
+            }
+            for rule, points in charts.items()
         ],
         "cycle": cycles[index],
         "cycles": cycles,

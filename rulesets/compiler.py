@@ -6,6 +6,10 @@ for monthly, quarterly and yearly cycles (fiscal quarters and years are whole mo
 when weeks start on Monday, otherwise a day. Every cycle boundary is a local midnight, so the
 few rows per member and bucket then fold exactly into cycles. Only catalogue paths reach the
 query; values travel as parameters.
+
+A breakdown is the same query grouped by one field more (``by``, a choice or text field of the
+rule's entity): each group's parts are then those of the records with that value, an empty
+value (NULL or '') being one group, None.
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ MODELS: dict[str, type[Model]] = {
     "stage_change": StageChange,
 }
 _TEXTUAL = {FieldType.TEXT, FieldType.CHOICE}
+BREAKDOWN_TYPES = frozenset(_TEXTUAL)
+"""The types of the fields a rule's value can be split by (``by``)."""
 
 
 class InArray(Lookup):
@@ -351,10 +357,11 @@ def rule_queryset(
     custom: Iterable[CustomFieldDecl] = (),
     splits: Splits | None = None,
     during: During | None = None,
+    by: str | None = None,
 ) -> QuerySet:
     """The grouped query of a counted rule: rows of ``_member``, ``_bucket`` (and with
-    ``splits``, ``_span``) and the parts its aggregation reads (a count, and a sum, minimum or
-    maximum of the measured field)."""
+    ``splits``, ``_span``; with ``by``, ``_by``: the value of that field) and the parts its
+    aggregation reads (a count, and a sum, minimum or maximum of the measured field)."""
     specs = fields_for(rule.entity, custom)
     zone = ZoneInfo(tenant.time_zone)
     placed = specs[rule.date_field]
@@ -369,6 +376,11 @@ def rule_queryset(
         span = _span(splits, member, placed_at, placed.custom, zone, member_ids)
         rows = rows.annotate(_span=span)
         groups.append("_span")
+    if by is not None:
+        if specs[by].type not in BREAKDOWN_TYPES:
+            raise ValueError(f"{specs[by].label} is not a choice or a text: nothing to split by")
+        rows = rows.annotate(_by=_expression(specs[by]))
+        groups.append("_by")
     if rule.aggregation == "distinct_count" and measured is not None:
         rows = rows.annotate(_value=F(measured))
         return rows.values(*groups, "_value").order_by().distinct()
@@ -394,9 +406,11 @@ def rule_parts(
     splits: Splits | None = None,
     credit_of: Callable[[int, int], Hashable] = lambda member, span: member,
     during: During | None = None,
-) -> dict[tuple[Hashable, Hashable], Parts]:
+    by: str | None = None,
+) -> dict[tuple[Hashable, ...], Parts]:
     """Run the rule's query and fold its rows into Parts per (credit_of(member, span),
-    cycle_of(local bucket)), where span numbers the member's spans of ``splits`` (0 without).
+    cycle_of(local bucket)), where span numbers the member's spans of ``splits`` (0 without);
+    with ``by``, per (credit, cycle, the field's value), an empty value being None.
 
     Only the parts that the rule's own aggregation reads are filled in: read the result with
     ``Parts.value(rule.aggregation)``."""
@@ -411,6 +425,7 @@ def rule_parts(
         custom=custom,
         splits=splits,
         during=during,
+        by=by,
     )
     # Rows as the database gives them: Django's converters of every column cost more than the
     # fold. The bucket, which differs by database, is read by _local_date; the part goes
@@ -426,6 +441,7 @@ def rule_parts(
         rows = cursor.fetchall()
     member_at, bucket_at = names.index("_member"), names.index("_bucket")
     span_at = names.index("_span") if splits else None
+    by_at = names.index("_by") if by is not None else None
     span_of = _span_numbers(splits or {})
     distinct = "_value" in names
     count_at = None if distinct else names.index("_count")
@@ -433,7 +449,7 @@ def rule_parts(
         ((at, name[1:]) for at, name in enumerate(names) if name[1:] in _PART_NAMES), (0, None)
     )
     read = _converted(compiler, f"_{part}") if part else None
-    folded: dict[tuple[Hashable, Hashable], Parts] = {}
+    folded: dict[tuple[Hashable, ...], Parts] = {}
     cycles: dict[Any, Hashable] = {}  # a few buckets, each met in many rows
     credits: dict[tuple[int, int], Hashable] = {}  # a few spans a member
     for row in rows:
@@ -443,7 +459,9 @@ def rule_parts(
         spanned = (row[member_at], 0 if span_at is None else row[span_at])
         if spanned not in credits:
             credits[spanned] = credit_of(spanned[0], span_of.get(spanned, 0))
-        key = (credits[spanned], cycles[bucket])
+        key: tuple[Hashable, ...] = (credits[spanned], cycles[bucket])
+        if by_at is not None:
+            key += (row[by_at] if row[by_at] != "" else None,)
         parts = folded.get(key)
         if distinct:
             if parts is None:

@@ -93,14 +93,16 @@ def evaluate(
     members: set[int],
     bucket: Callable[[datetime], Hashable],
     zone: ZoneInfo = _UTC,
-) -> dict[tuple[int, Hashable], Decimal | None]:
+    by: str | None = None,
+) -> dict[tuple[Hashable, ...], Decimal | None]:
     """The rule's value per (member, bucket) over ``[start, end)`` and ``members``, for every
-    (member, bucket) with at least one record counted.
+    (member, bucket) with at least one record counted; with ``by`` (a breakdown), per (member,
+    bucket, the record's value of that field), None for no value (NULL or an empty text).
 
     A record without a value in the measured field (NULL or an empty text) is not counted by
     sum, average, min, max or distinct count (as SQL aggregates skip NULL). ``zone``: the
     tenant's, where a day of a date field begins."""
-    measured: dict[tuple[int, Hashable], list[Any]] = defaultdict(list)
+    measured: dict[tuple[Hashable, ...], list[Any]] = defaultdict(list)
     for record in records:
         member = record.get(rule.member_field)
         when = _moment(record.get(rule.date_field), zone)
@@ -111,7 +113,11 @@ def evaluate(
         value = record.get(rule.field) if rule.field else None
         if rule.field and _empty(value):
             continue
-        measured[(member, bucket(when))].append(value)
+        key: tuple[Hashable, ...] = (member, bucket(when))
+        if by is not None:
+            split = record.get(by)
+            key += (None if _empty(split) else split,)
+        measured[key].append(value)
     return {key: value_of(rule.aggregation, values) for key, values in measured.items()}
 
 

@@ -129,6 +129,16 @@ ACCESS: dict[str, Access] = {
         query=(("goal", "goal"), ("member", "member"), ("rule", "rule"), ("cycle", "position")),
         sees=_records_page_sees,
     ),
+    "rule_breakdown": Access(
+        ANYONE,
+        query=(("goal", "goal"), ("member", "member"), ("rule", "rule"), ("cycle", "position")),
+        sees=_records_page_sees,
+    ),
+    "rule_trend": Access(
+        ANYONE,
+        query=(("goal", "goal"), ("member", "member"), ("rule", "rule")),
+        sees=_records_page_sees,
+    ),  # fmt: skip
     # Goals
     "goal_list": Access(MANAGERS),
     "goal_new": Access(MANAGERS),

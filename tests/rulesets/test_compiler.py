@@ -1,4 +1,5 @@
-"""The compiled query and the reference evaluator agree on random records and random rules."""
+"""The compiled query and the reference evaluator agree on random records and random rules,
+and on their breakdowns by a choice or text field (a custom one too)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from django_scopes import scope
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm.models import Activity, ActivityType, Opportunity, PipelineStage
-from rulesets.catalogue import Vocabulary
+from crm.models import Activity, ActivityType, CustomField, Opportunity, PipelineStage
+from rulesets.catalogue import CustomFieldDecl, Vocabulary
 from rulesets.compiler import Granularity, granularity_for, rule_parts
 from rulesets.reference import evaluate
 from rulesets.spec import ruleset_parse
@@ -24,6 +25,13 @@ END = datetime(2027, 4, 10, tzinfo=ZONE)
 TYPES = {"Call": "call", "Demo": "demo", "Email": "email"}
 STAGES = ("Prospect", "Proposal", "Won")
 OUTCOMES = ("", "connected", "no answer", "Connected later")
+CAMPAIGNS = (None, "", "Spring", "spring", "Fall")  # None: not set at all
+CUSTOM = [CustomFieldDecl("activity", "campaign", "text")]
+# What a breakdown may split by (None: no breakdown): every choice and text field.
+SPLITS = {
+    "activity": [None, "type", "category", "status", "outcome", "lead", "custom.campaign"],
+    "opportunity": [None, "stage", "status", "currency", "lead"],
+}
 
 moments = st.integers(min_value=-2 * 24 * 60, max_value=24 * 24 * 60).map(
     lambda minutes: (START + timedelta(minutes=minutes)).astimezone(UTC)
@@ -36,6 +44,7 @@ activity_rows = st.fixed_dictionaries(
         "outcome": st.sampled_from(OUTCOMES),
         "duration": st.integers(0, 3600),
         "occurred_at": moments,
+        "campaign": st.sampled_from(CAMPAIGNS),
     }
 )
 opportunity_rows = st.fixed_dictionaries(
@@ -103,7 +112,7 @@ def rules(draw: st.DrawFn) -> dict:
         conditions.append({"any": draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3))})
     rule = {"key": "r", "entity": entity, "aggregation": aggregation, "conditions": conditions}
     rule["date_field"] = draw(st.sampled_from(DATE_FIELDS[entity]))
-    return rule | ({"field": field} if field else {})
+    return rule | ({"field": field} if field else {}), draw(st.sampled_from(SPLITS[entity]))
 
 
 @pytest.fixture
@@ -122,6 +131,7 @@ def world(db):
             n: PipelineStage.objects.create(tenant=tenant, name=n, position=i)
             for i, n in enumerate(STAGES)
         }
+        CustomField.objects.create(tenant=tenant, entity="activity", name="campaign", type="text")
     return tenant, members, types, stages
 
 
@@ -144,6 +154,7 @@ def _insert(world, entity: str, rows: list[dict]) -> list[dict]:
                     outcome=row["outcome"],
                     duration_seconds=row["duration"],
                     occurred_at=row["occurred_at"],
+                    attributes={} if row["campaign"] is None else {"campaign": row["campaign"]},
                 )
                 records.append(
                     {
@@ -155,6 +166,7 @@ def _insert(world, entity: str, rows: list[dict]) -> list[dict]:
                         "duration": Decimal(row["duration"]),
                         "occurred_at": row["occurred_at"],
                         "lead": None,
+                        "custom.campaign": row["campaign"],
                     }
                 )
             else:
@@ -190,11 +202,12 @@ def _insert(world, entity: str, rows: list[dict]) -> list[dict]:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(data=st.data(), raw_rule=rules())
-def test_the_compiled_query_agrees_with_the_reference(world, data, raw_rule):
+@given(data=st.data(), drawn=rules())
+def test_the_compiled_query_agrees_with_the_reference(world, data, drawn):
     tenant, members, _, _ = world
+    raw_rule, by = drawn
     vocab = {Vocabulary.ACTIVITY_TYPES: set(TYPES), Vocabulary.STAGES: set(STAGES)}
-    (rule,) = ruleset_parse([raw_rule], vocab=vocab, time_zone=tenant.time_zone)
+    (rule,) = ruleset_parse([raw_rule], custom=CUSTOM, vocab=vocab, time_zone=tenant.time_zone)
     rows = data.draw(
         st.lists(activity_rows if rule.entity == "activity" else opportunity_rows, max_size=25)
     )
@@ -203,11 +216,13 @@ def test_the_compiled_query_agrees_with_the_reference(world, data, raw_rule):
     window = {"start": START, "end": END}
     with scope(tenant=tenant):
         compiled = rule_parts(
-            rule, tenant=tenant, member_ids=team, granularity=Granularity.DAY, **window
-        )
+            rule, tenant=tenant, member_ids=team, granularity=Granularity.DAY, custom=CUSTOM,
+            by=by, **window,
+        )  # fmt: skip
     expected = evaluate(
-        rule, records, members=team, bucket=lambda when: when.astimezone(ZONE).date(), **window
-    )
+        rule, records, members=team, bucket=lambda when: when.astimezone(ZONE).date(), by=by,
+        **window,
+    )  # fmt: skip
     assert {key: parts.value(rule.aggregation) for key, parts in compiled.items()} == expected
 
 
@@ -225,3 +240,11 @@ def test_the_compiled_query_agrees_with_the_reference(world, data, raw_rule):
 )
 def test_it_groups_as_coarsely_as_the_cycles_allow(kind, week_start, expected):
     assert granularity_for(kind, week_start) is expected
+
+
+def test_it_splits_by_choices_and_texts_only(world):
+    tenant, members, _, _ = world
+    (rule,) = ruleset_parse([{"key": "n", "entity": "activity"}])
+    with scope(tenant=tenant), pytest.raises(ValueError, match="not a choice or a text"):
+        rule_parts(rule, tenant=tenant, start=START, end=END, member_ids=[members[0].pk],
+                   granularity=Granularity.DAY, by="duration")  # fmt: skip

@@ -102,3 +102,22 @@ def test_a_team_value_walks_the_lines_at_each_records_moment():
         calls, records, lines=lines, head=1, cycles=[(at(1), datetime(2027, 4, 1, tzinfo=UTC))]
     )
     assert team_of_1 == {(1, 0): (0, 2), (3, 0): (2, 2)}  # listed: in the team part of the time
+
+
+def test_a_breakdown_keys_each_value_and_puts_every_empty_one_under_none():
+    [won] = ruleset_parse(
+        [{"key": "v", "entity": "opportunity", "aggregation": "sum", "field": "value"}]
+    )
+    records = [
+        {"owner": 1, "value": D(10), "currency": "USD", "closed_at": at(1), "lead": "L1"},
+        {"owner": 1, "value": D(5), "currency": "USD", "closed_at": at(2), "lead": "L1"},
+        {"owner": 1, "value": D(7), "currency": "USD", "closed_at": at(2), "lead": ""},
+        {"owner": 1, "value": D(1), "currency": "USD", "closed_at": at(3), "lead": None},
+        {"owner": 2, "value": D(3), "currency": "USD", "closed_at": at(3), "lead": "L2"},
+    ]
+    window = {"start": at(1), "end": at(30), "members": {1, 2}, "bucket": lambda when: 0}
+    assert evaluate(won, records, by="lead", **window) == {
+        (1, 0, "L1"): D(15),
+        (1, 0, None): D(8),
+        (2, 0, "L2"): D(3),
+    }
