@@ -1,4 +1,5 @@
-"""JSON API for leads, activities and opportunities: bulk upsert, delete, filtered lists.
+"""JSON API for leads, activities, opportunities and tasks: bulk upsert, delete, one record
+by its external id, filtered lists.
 
 Each entity gets the same operations from one router factory; all of them call the ingestion
 service, the one path by which records are written.
@@ -92,6 +93,17 @@ class OpportunityOut(RecordOut):
     lead_external_id: str | None = Field(None, alias="lead.external_id")
 
 
+class TaskOut(RecordOut):
+    type: str = Field(..., alias="type.name")
+    subject: str
+    status: str
+    created_at: datetime
+    due_at: datetime
+    completed_at: datetime | None
+    lead_external_id: str | None = Field(None, alias="lead.external_id")
+    opportunity_external_id: str | None = Field(None, alias="opportunity.external_id")
+
+
 class Filters(Schema):
     owner_email: str | None = None
     status: str | None = None
@@ -104,6 +116,7 @@ _RELATED = {
     Entity.LEAD: ("owner__user",),
     Entity.ACTIVITY: ("owner__user", "type", "lead", "opportunity"),
     Entity.OPPORTUNITY: ("owner__user", "stage", "lead"),
+    Entity.TASK: ("owner__user", "type", "lead", "opportunity"),
 }
 
 
@@ -165,6 +178,16 @@ def entity_router(entity: str, plural: str, out: type[RecordOut]) -> Router:
             raise HttpError(404, f"No {entity} with the external_id {external_id!r}.")
         return Status(204, None)
 
+    @router.get("/{external_id}", response=out, operation_id=f"{plural}_get")
+    def get_one(request: HttpRequest, external_id: str) -> Any:
+        """One record; 404 when the tenant has none with this `external_id`."""
+        model = ENTITY_MODELS[entity]
+        found = model.objects.select_related(*_RELATED[entity]).filter(external_id=external_id)
+        record = found.first()
+        if record is None:
+            raise HttpError(404, f"No {entity} with the external_id {external_id!r}.")
+        return record
+
     @router.get("", response=list[out], operation_id=f"{plural}_list")
     @paginate(Pages, page_size=100)
     def listing(request: HttpRequest, filters: Query[Filters]) -> QuerySet:
@@ -178,6 +201,7 @@ routers = {
     "leads": entity_router(Entity.LEAD, "leads", LeadOut),
     "activities": entity_router(Entity.ACTIVITY, "activities", ActivityOut),
     "opportunities": entity_router(Entity.OPPORTUNITY, "opportunities", OpportunityOut),
+    "tasks": entity_router(Entity.TASK, "tasks", TaskOut),
 }
 
 

@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Model
+from django.urls import reverse
 from django.utils import timezone
 
-from .models import Activity, Lead, Opportunity, StageChange
+from .models import Activity, Lead, Opportunity, StageChange, Task
 
 PAGE_SIZE = 50
 
@@ -25,9 +26,19 @@ def _duration(seconds: int) -> str:
     return f"{minutes}:{seconds:02d}"
 
 
+class Row(list[str]):
+    """A record's cells, and the address of the record's own page ("" when it has none)."""
+
+    def __init__(self, cells: list[str], url: str) -> None:
+        super().__init__(cells)
+        self.url = url
+
+
 @dataclass(frozen=True)
 class Listing:
-    """How one entity's page lists and filters its records."""
+    """How one entity's page lists and filters its records. ``kind``: its Records tab, which
+    gives each record its own page; ``future``: records dated after now are listed by
+    default (a task due tomorrow is news, a planned call is not)."""
 
     title: str
     model: type[Model]
@@ -35,6 +46,12 @@ class Listing:
     related: tuple[str, ...]
     search: tuple[str, ...]
     columns: tuple[tuple[str, Callable[[Any], str]], ...]
+    kind: str = ""
+    future: bool = False
+
+    def row(self, record: Any) -> Row:
+        url = reverse("record_page", args=(self.kind, record.pk)) if self.kind else ""
+        return Row([cell(record) for _, cell in self.columns], url)
 
 
 LISTINGS: dict[str, Listing] = {
@@ -52,6 +69,7 @@ LISTINGS: dict[str, Listing] = {
             ("Created", lambda r: _when(r.created_at)),
             ("Converted", lambda r: _when(r.converted_at)),
         ),
+        kind="leads",
     ),
     "activities": Listing(
         "Activities",
@@ -68,6 +86,7 @@ LISTINGS: dict[str, Listing] = {
             ("Duration", lambda r: _duration(r.duration_seconds)),
             ("Lead", lambda r: r.lead.name if r.lead else ""),
         ),
+        kind="activities",
     ),
     "opportunities": Listing(
         "Opportunities",
@@ -84,6 +103,26 @@ LISTINGS: dict[str, Listing] = {
             ("Created", lambda r: _when(r.created_at)),
             ("Closed", lambda r: _when(r.closed_at)),
         ),
+        kind="opportunities",
+    ),
+    "tasks": Listing(
+        "Tasks",
+        Task,
+        "due_at",
+        ("owner", "type", "lead", "opportunity"),
+        ("subject", "external_id", "type__name"),
+        (
+            ("Subject", lambda r: r.subject),
+            ("Type", lambda r: r.type.name),
+            ("Owner", lambda r: r.owner.name),
+            ("Status", lambda r: r.get_status_display()),
+            ("Due", lambda r: _when(r.due_at)),
+            ("Completed", lambda r: _when(r.completed_at)),
+            ("Lead", lambda r: r.lead.name if r.lead else ""),
+            ("Opportunity", lambda r: r.opportunity.name if r.opportunity else ""),
+        ),
+        kind="tasks",
+        future=True,
     ),
 }
 
@@ -107,5 +146,6 @@ LISTING_OF_ENTITY: dict[str, Listing] = {
     "lead": LISTINGS["leads"],
     "activity": LISTINGS["activities"],
     "opportunity": LISTINGS["opportunities"],
+    "task": LISTINGS["tasks"],
     "stage_change": STAGE_CHANGES,
 }

@@ -1,4 +1,5 @@
-"""Record pages: the leads, activities and opportunities of the viewer's part of the tree;
+"""Record pages: the leads, activities, opportunities and tasks of the viewer's part of the
+tree, listed and each on its own page;
 and Settings, where admins declare what records name (stages, activity types, custom fields)
 and when their people work (the working time that paces goals)."""
 
@@ -54,9 +55,11 @@ class RecordFilters(forms.Form):
     )
     planned = forms.BooleanField(required=False, label="Include planned (dated after now)")
 
-    def __init__(self, *args: Any, model: type[Model], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, listing: Listing, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", "Any status"), *model.Status.choices]
+        self.fields["status"].choices = [("", "Any status"), *listing.model.Status.choices]
+        if listing.future:  # listed already: nothing to include
+            del self.fields["planned"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -70,9 +73,14 @@ def _start_of(day: Any) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _records(request: HttpRequest, listing: Listing, form: RecordFilters) -> QuerySet:
+def _visible(request: HttpRequest, listing: Listing) -> QuerySet:
+    """The listing's records that the viewer may see: those of their part of the tree."""
     team = Member.objects.visible_to(request.member).values("pk")
-    rows = listing.model.objects.filter(owner__in=team).select_related(*listing.related)
+    return listing.model.objects.filter(owner__in=team).select_related(*listing.related)
+
+
+def _records(request: HttpRequest, listing: Listing, form: RecordFilters) -> QuerySet:
+    rows = _visible(request, listing)
     rows = rows.order_by(f"-{listing.date_field}", "-pk")
     if not form.is_valid():
         return rows.none()
@@ -91,7 +99,7 @@ def _records(request: HttpRequest, listing: Listing, form: RecordFilters) -> Que
     if data["until"]:
         end = _start_of(data["until"] + timedelta(days=1))
         rows = rows.filter(**{f"{listing.date_field}__lt": end})
-    if not data["planned"]:  # what happened, newest first; a planned call is not news
+    if not listing.future and not data["planned"]:  # what happened; a planned call is not news
         rows = rows.filter(**{f"{listing.date_field}__lte": timezone.now()})
     return rows
 
@@ -102,9 +110,9 @@ def record_list(request: HttpRequest, kind: str) -> HttpResponse:
     listing = LISTINGS.get(kind)
     if listing is None:
         raise Http404
-    form = RecordFilters(request.GET, model=listing.model)  # every filter is optional
+    form = RecordFilters(request.GET, listing=listing)  # every filter is optional
     page = Paginator(_records(request, listing, form), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [[render_cell(record) for _, render_cell in listing.columns] for record in page]
+    rows = [listing.row(record) for record in page]
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -120,6 +128,31 @@ def record_list(request: HttpRequest, kind: str) -> HttpResponse:
     if request.htmx and request.htmx.target == "records":
         template += "#records"
     return render(request, template, context)
+
+
+@member_required(*MANAGING_ROLES)
+def record_page(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """One record of the viewer's part of the tree: its listed fields, what it is linked to,
+    its custom fields and its id in the CRM."""
+    listing = LISTINGS.get(kind)
+    if listing is None:
+        raise Http404
+    record = get_object_or_404(_visible(request, listing), pk=pk)
+    custom = {f.name: f for f in CustomField.objects.filter(entity=listing.model._meta.model_name)}
+    attributes = [
+        (custom[name].name.replace("_", " ").capitalize() if name in custom else name, value)
+        for name, value in sorted(record.attributes.items())
+    ]
+    context = {
+        "kind": kind,
+        "listing": listing,
+        "record": record,
+        "fields": list(
+            zip((label for label, _ in listing.columns), listing.row(record), strict=True)
+        ),
+        "attributes": attributes,
+    }
+    return render(request, "crm/record_page.html", context)
 
 
 @dataclass(frozen=True)

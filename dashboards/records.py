@@ -124,7 +124,7 @@ def achievement_records(request: HttpRequest) -> HttpResponse:
         "cycle": cycle,
         "listing": listing,
         "page": page,
-        "rows": [[cell(record) for _, cell in listing.columns] for record in page],
+        "rows": [listing.row(record) for record in page],
         "query": query.urlencode(),
         "counted": _counted(shown, custom, window),
         "dashboard": (row.team_value if number.whole_team else row.value) if row else None,

@@ -30,6 +30,7 @@ ENTITIES = {
     "activity": "Activity",
     "opportunity": "Opportunity",
     "stage_change": "Stage change",
+    "task": "Task",
 }
 AGGREGATIONS = {
     Aggregation.COUNT: "Count",
