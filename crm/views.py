@@ -130,10 +130,11 @@ def record_list(request: HttpRequest, kind: str) -> HttpResponse:
     return render(request, template, context)
 
 
-@member_required(*MANAGING_ROLES)
+@member_required()
 def record_page(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
-    """One record of the viewer's part of the tree: its listed fields, what it is linked to,
-    its custom fields and its id in the CRM."""
+    """One record of the viewer's part of the tree (a rep's: their own, which the records
+    behind their numbers link to): its listed fields, what it is linked to, its custom fields
+    and its id in the CRM."""
     listing = LISTINGS.get(kind)
     if listing is None:
         raise Http404
@@ -151,6 +152,7 @@ def record_page(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
             zip((label for label, _ in listing.columns), listing.row(record), strict=True)
         ),
         "attributes": attributes,
+        "lists_records": request.member.role in MANAGING_ROLES,  # the Records pages
     }
     return render(request, "crm/record_page.html", context)
 

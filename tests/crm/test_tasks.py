@@ -225,10 +225,16 @@ def test_a_task_page_shows_its_fields_and_is_404_to_others(crm_tasks: Crm) -> No
     for shown in ("Call back", "Follow-up", "Ada Lovelace", "2025-03-03 17:00", "T-1", "high"):
         assert shown in body
     assert client_for(crm.personas.outsider).get(url).status_code == 404
-    assert client_for(crm.personas.rep).get(url).status_code == 403
+    # A rep sees their own task (the records behind their numbers link to it), not others'.
+    rep = client_for(crm.personas.rep)
+    assert rep.get(url).status_code == 200
+    upsert(crm, [task(crm, external_id="T-2", owner_email=crm.personas.manager.email)])
+    with scope(tenant=crm.tenant):
+        managers = Task.objects.get(external_id="T-2").pk
+    assert rep.get(reverse("record_page", args=["tasks", managers])).status_code == 404
     admin = client_for(crm.personas.admin)
     assert admin.get(url).status_code == 200
-    assert admin.get(reverse("record_page", args=["tasks", pk + 1])).status_code == 404
+    assert admin.get(reverse("record_page", args=["tasks", managers + 1])).status_code == 404
     assert admin.get(reverse("record_page", args=["secrets", pk])).status_code == 404
 
 
