@@ -334,14 +334,14 @@ REFERENCES: dict[str, _Reference] = {
 
 
 # A task's type is an activity type of a task category: another one is refused, by name.
-TASK_CATEGORIES = ", ".join(
+_TASK_CATEGORY_NAMES = " or ".join(
     str(ActivityType.Category(category).label).lower() for category in Task.TYPE_CATEGORIES
 )
 ENTITY_REFERENCES: dict[str, dict[str, _Reference]] = {
     Entity.TASK: {
         "type": _Reference(
             "type_id",
-            f"is not an activity type of this organization in the category {TASK_CATEGORIES}",
+            f"is not an activity type of this organization in the category {_TASK_CATEGORY_NAMES}",
             str.lower,
             lambda keys: ActivityType.objects.filter(category__in=Task.TYPE_CATEGORIES).values_list(
                 "name", "pk"

@@ -50,7 +50,7 @@ class Listing:
     future: bool = False
 
     def row(self, record: Any) -> Row:
-        url = reverse("record_page", args=(self.kind, record.pk)) if self.kind else ""
+        url = reverse(f"record_page_{self.kind}", args=(record.pk,)) if self.kind else ""
         return Row([cell(record) for _, cell in self.columns], url)
 
 

@@ -135,9 +135,7 @@ def record_page(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     """One record of the viewer's part of the tree (a rep's: their own, which the records
     behind their numbers link to): its listed fields, what it is linked to, its custom fields
     and its id in the CRM."""
-    listing = LISTINGS.get(kind)
-    if listing is None:
-        raise Http404
+    listing = LISTINGS[kind]  # the kind is its URL's
     record = get_object_or_404(_visible(request, listing), pk=pk)
     custom = {f.name: f for f in CustomField.objects.filter(entity=listing.model._meta.model_name)}
     attributes = [

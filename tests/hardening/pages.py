@@ -24,7 +24,15 @@ from django_scopes import scope
 
 from crm.ingest import records_upsert
 from crm.listings import LISTINGS
-from crm.models import Activity, ActivityType, CustomField, Lead, Opportunity, PipelineStage
+from crm.models import (
+    Activity,
+    ActivityType,
+    CustomField,
+    Lead,
+    Opportunity,
+    PipelineStage,
+    Task,
+)
 from goals.models import Goal
 from hierarchy.models import Member
 from hierarchy.services import api_token_create
@@ -92,6 +100,12 @@ def _records_page_sees(viewer: Member, filled: Filled) -> bool:
     return goal.tenant_id == viewer.tenant_id and _in_goal_team(viewer, goal, filled["member"])
 
 
+def _record_sees(viewer: Member, filled: Filled) -> bool:
+    """A CRM record's page: records of members the viewer may see."""
+    (record,) = filled.values()
+    return Member.objects.visible_to(viewer).filter(pk=record.owner_id).exists()
+
+
 ACCESS: dict[str, Access] = {
     # Public: the set-password link is a one-time secret, not a tenant's object.
     "healthz": Access(None),
@@ -154,6 +168,10 @@ ACCESS: dict[str, Access] = {
     },
     # CRM records
     "record_list": Access(MANAGERS),
+    **{
+        f"record_page_{kind}": Access(ANYONE, pk=listing.model._meta.model_name, sees=_record_sees)
+        for kind, listing in LISTINGS.items()
+    },
     # Settings: what records name
     "settings": Access(ADMINS),
     "stage_move": Access(ADMINS, pk="stage"),
@@ -216,10 +234,13 @@ def world_build(org: Org, crm: Crm, label: str = "Acme") -> World:
         org.goal(actor=admin, team=org.west, name=f"{label} west goal"),
     ]
     tenant = admin.tenant
+    with scope(tenant=tenant):
+        ActivityType.objects.create(tenant=tenant, name="To-do", category="task")
     records = {
         "lead": crm.lead(external_id="L-acme", name=f"{label} lead"),
         "activity": crm.activity(external_id="A-acme", outcome=f"{label} outcome"),
         "opportunity": crm.opportunity(external_id="O-acme", name=f"{label} deal"),
+        "task": crm.task(external_id="T-acme", subject=f"{label} task"),
     }
     for entity, record in records.items():
         records_upsert(tenant=tenant, entity=entity, records=[record])
@@ -238,6 +259,7 @@ def world_build(org: Org, crm: Crm, label: str = "Acme") -> World:
                 ("lead", Lead),
                 ("activity", Activity),
                 ("opportunity", Opportunity),
+                ("task", Task),
             )
         }
     objects: dict[str, list[Model]] = {
@@ -413,7 +435,7 @@ API_PARAMETERS: dict[str, Callable[[str], tuple[str, str]]] = {
     "goal_id": lambda path: ("goal", "pk"),
     "ruleset_id": lambda path: ("ruleset", "pk"),
     "external_id": lambda path: (
-        {"leads": "lead", "activities": "activity", "opportunities": "opportunity"}[
+        {kind: listing.model._meta.model_name for kind, listing in LISTINGS.items()}[
             path.split("/")[3]
         ],
         "external_id",
