@@ -11,6 +11,7 @@ from .models import (
     Opportunity,
     PipelineStage,
     StageChange,
+    Task,
 )
 
 
@@ -51,6 +52,15 @@ class ActivityAdmin(admin.ModelAdmin):
     search_fields = ["external_id"]
     raw_id_fields = ["type", "owner", "lead", "opportunity"]
     date_hierarchy = "occurred_at"
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ["subject", "external_id", "tenant", "type", "owner", "status", "due_at"]
+    list_filter = ["tenant", "status"]
+    search_fields = ["subject", "external_id"]
+    raw_id_fields = ["type", "owner", "lead", "opportunity"]
+    date_hierarchy = "due_at"
 
 
 @admin.register(Opportunity)

@@ -1,5 +1,5 @@
-"""JSON API for leads, activities, opportunities, accounts and spend: bulk upsert, delete,
-filtered lists.
+"""JSON API for leads, activities, opportunities, tasks, accounts and spend: bulk upsert,
+delete, one record by its external id, filtered lists.
 
 Each entity gets the same operations from one router factory; all of them call the ingestion
 service, the one path by which records are written.
@@ -122,6 +122,17 @@ class OpportunityOut(RecordOut):
     account_external_id: str | None = Field(None, alias="account.external_id")
 
 
+class TaskOut(RecordOut):
+    type: str = Field(..., alias="type.name")
+    subject: str
+    status: str
+    created_at: datetime
+    due_at: datetime
+    completed_at: datetime | None
+    lead_external_id: str | None = Field(None, alias="lead.external_id")
+    opportunity_external_id: str | None = Field(None, alias="opportunity.external_id")
+
+
 class Filters(Schema):
     owner_email: str | None = None
     status: str | None = None
@@ -146,6 +157,9 @@ _RELATED = {
     Entity.LEAD: ("owner__user", "account"),
     Entity.ACTIVITY: ("owner__user", "type", "lead", "opportunity"),
     Entity.OPPORTUNITY: ("owner__user", "stage", "lead", "account"),
+    Entity.TASK: ("owner__user", "type", "lead", "opportunity"),
+    Entity.ACCOUNT: (),
+    Entity.SPEND: ("team__user",),
 }
 
 
@@ -158,7 +172,7 @@ def _accounts(request: HttpRequest, entity: str, filters: AccountFilters) -> Que
 
 
 def _spend(request: HttpRequest, entity: str, filters: SpendFilters) -> QuerySet:
-    rows = Spend.objects.select_related("team__user").order_by("date", "pk")
+    rows = Spend.objects.select_related(*_RELATED[entity]).order_by("date", "pk")
     if filters.channel:
         rows = rows.filter(channel__iexact=filters.channel.strip())
     if filters.team_email:
@@ -234,6 +248,16 @@ def entity_router(
             raise HttpError(404, f"No {entity} with the external_id {external_id!r}.")
         return Status(204, None)
 
+    @router.get("/{external_id}", response=out, operation_id=f"{plural}_get")
+    def get_one(request: HttpRequest, external_id: str) -> Any:
+        """One record; 404 when the tenant has none with this `external_id`."""
+        model = ENTITY_MODELS[entity]
+        found = model.objects.select_related(*_RELATED[entity]).filter(external_id=external_id)
+        record = found.first()
+        if record is None:
+            raise HttpError(404, f"No {entity} with the external_id {external_id!r}.")
+        return record
+
     @router.get("", response=list[out], operation_id=f"{plural}_list")
     @paginate(Pages, page_size=100)
     def listing(request: HttpRequest, filters: Query[filters_in]) -> QuerySet:  # type: ignore[valid-type]
@@ -249,6 +273,7 @@ routers = {
     "leads": entity_router(Entity.LEAD, "leads", LeadOut),
     "activities": entity_router(Entity.ACTIVITY, "activities", ActivityOut),
     "opportunities": entity_router(Entity.OPPORTUNITY, "opportunities", OpportunityOut),
+    "tasks": entity_router(Entity.TASK, "tasks", TaskOut),
     "accounts": entity_router(Entity.ACCOUNT, "accounts", AccountOut, AccountFilters, _accounts),
     "spend": entity_router(Entity.SPEND, "spend", SpendOut, SpendFilters, _spend),
 }

@@ -5,4 +5,4 @@ from django.apps import AppConfig
 
 class CrmConfig(AppConfig):
     name = "crm"
-    verbose_name = "CRM: leads, activities, opportunities and stage changes"
+    verbose_name = "CRM: leads, activities, opportunities, stage changes and tasks"

@@ -54,6 +54,7 @@ from .models import (
     Opportunity,
     PipelineStage,
     StageChange,
+    Task,
 )
 from .timeparse import DURATION_FORMATS, parse_duration, parse_timestamp
 
@@ -67,6 +68,7 @@ REQUIRED: dict[str, frozenset[str]] = {
     Entity.OPPORTUNITY: frozenset({"external_id", "owner_email", "name", "stage"}),
     Entity.ACCOUNT: frozenset({"external_id", "name"}),
     Entity.SPEND: frozenset({"external_id", "date", "channel", "amount"}),
+    Entity.TASK: frozenset({"external_id", "owner_email", "type", "subject", "due_at"}),
 }
 
 # A status that marks a moment stamps it when the record does not say when: the stored moment
@@ -77,6 +79,7 @@ STATUS_STAMPS: dict[str, dict[str, str]] = {
         Lead.Status.DISQUALIFIED: "disqualified_at",
     },
     Entity.OPPORTUNITY: {Opportunity.Status.WON: "closed_at", Opportunity.Status.LOST: "closed_at"},
+    Entity.TASK: {Task.Status.COMPLETED: "completed_at"},
 }
 
 # How CRM exports write yes and no, read trimmed and in any case; anything else is refused.
@@ -352,6 +355,31 @@ REFERENCES: dict[str, _Reference] = {
 }
 
 
+# A task's type is an activity type of a task category: another one is refused, by name.
+_TASK_CATEGORY_NAMES = " or ".join(
+    str(ActivityType.Category(category).label).lower() for category in Task.TYPE_CATEGORIES
+)
+ENTITY_REFERENCES: dict[str, dict[str, _Reference]] = {
+    Entity.TASK: {
+        "type": _Reference(
+            "type_id",
+            f"is not an activity type of this organization in the category {_TASK_CATEGORY_NAMES}",
+            str.lower,
+            lambda keys: ActivityType.objects.filter(category__in=Task.TYPE_CATEGORIES).values_list(
+                "name", "pk"
+            ),
+            lists_known=True,
+            declared=REFERENCES["type"].declared,
+        )
+    }
+}
+
+
+def _references(entity: str) -> dict[str, _Reference]:
+    """How the record fields of ``entity`` that name other rows are matched."""
+    return REFERENCES | ENTITY_REFERENCES.get(entity, {})
+
+
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -374,11 +402,12 @@ class _Parser:
         model = ENTITY_MODELS[entity]
         self.entity, self.custom = entity, custom
         self.known = frozenset((*model.RECORD_FIELDS, "attributes"))
+        self.references = _references(entity)
         self.required = sorted(REQUIRED[entity])
         # (record field, model attname or None for a reference, reader)
         self.fields: list[tuple[str, str | None, Callable[[Any], Any]]] = []
         for name in model.RECORD_FIELDS:
-            if name in REFERENCES:
+            if name in self.references:
                 self.fields.append((name, None, partial(_text, name)))
             elif name == "stage_changed_at":
                 self.fields.append((name, name, partial(_timestamp, name, time_zone=time_zone)))
@@ -437,18 +466,18 @@ def _parse_attributes(
     return attributes
 
 
-def _resolve(records: list[_Record]) -> None:
+def _resolve(records: list[_Record], references: Mapping[str, _Reference]) -> None:
     """Turn every reference of the batch into a row id, with one query per kind of reference.
 
     Each text sent is matched once, however many records send it (an import's owners)."""
-    senders: dict[str, dict[str, list[_Record]]] = {name: {} for name in REFERENCES}
+    senders: dict[str, dict[str, list[_Record]]] = {name: {} for name in references}
     for record in records:
         for name, text in record.references.items():
             senders[name].setdefault(text, []).append(record)
     for name, by_text in senders.items():
         if not by_text:
             continue
-        reference = REFERENCES[name]
+        reference = references[name]
         rows = list(reference.rows({reference.key(text) for text in by_text}))
         found = {reference.key(key): pk for key, pk in rows}
         for text, sent in by_text.items():
@@ -483,7 +512,7 @@ def _check(
         custom = {f.name: f for f in CustomField.objects.filter(entity=entity)}
     parser = _Parser(entity, custom, tenant.time_zone)
     parsed = [parser.parse(position, raw) for position, raw in zip(positions, records, strict=True)]
-    _resolve(parsed)
+    _resolve(parsed, parser.references)
     # Two records of one delivery with the same external_id: which should win is a guess.
     earlier = {} if earlier is None else earlier
     for record in parsed:
@@ -541,7 +570,7 @@ def records_upsert(
     earlier: dict[str, int] | None = None,
 ) -> UpsertResult:
     """Create or update a batch of records of ``entity`` ("lead", "activity", "opportunity",
-    "account", "spend") by (tenant, external_id), in one transaction.
+    "task", "account", "spend") by (tenant, external_id), in one transaction.
 
     All or nothing: any problem raises RecordsInvalid listing every problem and writes
     nothing. With ``partial`` the valid records are written and the others reported in
@@ -764,7 +793,7 @@ def entities_changed(
     tenant_id: int, entity: str, *, owner_ids: list[int], start: datetime, end: datetime
 ) -> None:
     """Run after a commit that created, changed or deleted rows of ``entity`` ("lead",
-    "activity", "opportunity" or "stage_change") of a tenant.
+    "activity", "opportunity", "task" or "stage_change") of a tenant.
 
     ``owner_ids`` are the members credited with those rows before or after the change, and
     ``start``..``end`` (inclusive) spans all their attribution dates before and after: the

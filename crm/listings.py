@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString
 
 from hierarchy.models import Member
 
-from .models import Account, Activity, Lead, Opportunity, Spend, StageChange
+from .models import Account, Activity, Lead, Opportunity, Spend, StageChange, Task
 
 PAGE_SIZE = 50
 
@@ -62,13 +62,23 @@ def _account_link(account: Account | None) -> str:
 FILTERS = frozenset({"q", "owner", "status", "since", "until", "planned"})
 
 
+class Row(list[str]):
+    """A record's cells, and the address of the record's own page ("" when it has none)."""
+
+    def __init__(self, cells: list[str], url: str) -> None:
+        super().__init__(cells)
+        self.url = url
+
+
 @dataclass(frozen=True)
 class Listing:
     """How one entity's page lists and filters its records.
 
     ``visible`` is what the viewer may see (default: records owned in their part of the
     tree); ``date_field`` orders the records, newest first (none: by name), and the date
-    filters apply to it; ``filters`` are the filter fields the page offers."""
+    filters apply to it; ``filters`` are the filter fields the page offers (without
+    "planned", records dated after now are listed too: a task due tomorrow is news, a planned
+    call is not); ``kind``: its Records tab, which gives each record its own page."""
 
     title: str
     model: type[Model]
@@ -78,6 +88,11 @@ class Listing:
     columns: tuple[tuple[str, Callable[[Any], str]], ...]
     visible: Callable[[Member], Q] = _owned_in_team
     filters: frozenset[str] = FILTERS
+    kind: str = ""
+
+    def row(self, record: Any) -> Row:
+        url = reverse(f"record_page_{self.kind}", args=(record.pk,)) if self.kind else ""
+        return Row([cell(record) for _, cell in self.columns], url)
 
 
 LISTINGS: dict[str, Listing] = {
@@ -96,6 +111,7 @@ LISTINGS: dict[str, Listing] = {
             ("Converted", lambda r: _when(r.converted_at)),
             ("Account", lambda r: _account_link(r.account)),
         ),
+        kind="leads",
     ),
     "activities": Listing(
         "Activities",
@@ -112,6 +128,7 @@ LISTINGS: dict[str, Listing] = {
             ("Duration", lambda r: _duration(r.duration_seconds)),
             ("Lead", lambda r: r.lead.name if r.lead else ""),
         ),
+        kind="activities",
     ),
     "opportunities": Listing(
         "Opportunities",
@@ -129,6 +146,26 @@ LISTINGS: dict[str, Listing] = {
             ("Closed", lambda r: _when(r.closed_at)),
             ("Account", lambda r: _account_link(r.account)),
         ),
+        kind="opportunities",
+    ),
+    "tasks": Listing(
+        "Tasks",
+        Task,
+        "due_at",
+        ("owner", "type", "lead", "opportunity"),
+        ("subject", "external_id", "type__name"),
+        (
+            ("Subject", lambda r: r.subject),
+            ("Type", lambda r: r.type.name),
+            ("Owner", lambda r: r.owner.name),
+            ("Status", lambda r: r.get_status_display()),
+            ("Due", lambda r: _when(r.due_at)),
+            ("Completed", lambda r: _when(r.completed_at)),
+            ("Lead", lambda r: r.lead.name if r.lead else ""),
+            ("Opportunity", lambda r: r.opportunity.name if r.opportunity else ""),
+        ),
+        filters=FILTERS - {"planned"},
+        kind="tasks",
     ),
     "accounts": Listing(
         "Accounts",
@@ -182,5 +219,6 @@ LISTING_OF_ENTITY: dict[str, Listing] = {
     "lead": LISTINGS["leads"],
     "activity": LISTINGS["activities"],
     "opportunity": LISTINGS["opportunities"],
+    "task": LISTINGS["tasks"],
     "stage_change": STAGE_CHANGES,
 }

@@ -1,5 +1,6 @@
-"""The CRM records that goal rules measure: leads, activities, opportunities, stage changes;
-and the accounts (customers) deals are won from and the marketing spend that wins them.
+"""The CRM records that goal rules measure: leads, activities, opportunities, stage changes
+and tasks; and the accounts (customers) deals are won from and the marketing spend that wins
+them.
 
 Every row belongs to one tenant and carries the ``external_id`` the tenant's CRM knows it by,
 unique per tenant, so that delivering a record again updates it instead of adding a copy.
@@ -32,6 +33,7 @@ class Entity(models.TextChoices):
     OPPORTUNITY = "opportunity", "Opportunity"
     ACCOUNT = "account", "Account"
     SPEND = "spend", "Spend"
+    TASK = "task", "Task"
 
 
 class ActivityType(models.Model):
@@ -347,6 +349,75 @@ class Activity(models.Model):
         return f"{self.type} {self.external_id}"
 
 
+class Task(models.Model):
+    """A piece of work due by a moment (a to-do, a follow-up), of one of the tenant's activity
+    types whose category is task or follow-up (``TYPE_CATEGORIES``).
+
+    Completed on time: completed, at or before ``due_at``. Overdue: due, and open or completed
+    after ``due_at`` (see docs/crm-import.md, "Tasks")."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    TYPE_CATEGORIES: ClassVar[tuple[str, ...]] = (
+        ActivityType.Category.TASK,
+        ActivityType.Category.FOLLOW_UP,
+    )
+    DATE_FIELDS: ClassVar[tuple[str, ...]] = ("created_at", "due_at", "completed_at")
+    RECORD_FIELDS: ClassVar[tuple[str, ...]] = (
+        "external_id",
+        "owner_email",
+        "type",
+        "subject",
+        "status",
+        *DATE_FIELDS,
+        "lead_external_id",
+        "opportunity_external_id",
+    )
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="tasks")
+    external_id = models.CharField(max_length=100)
+    type = models.ForeignKey(ActivityType, on_delete=models.PROTECT, related_name="tasks")
+    owner = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="tasks")
+    # The task still was work when its lead or opportunity is deleted.
+    lead = models.ForeignKey(
+        Lead, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks"
+    )
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks"
+    )
+    subject = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        constraints = [_unique_external_id("task")]
+        indexes = [
+            models.Index(fields=["tenant", "owner", "created_at"], name="crm_task_created_idx"),
+            # Covering the on-time and overdue tests, which read the status and both moments.
+            models.Index(
+                fields=["tenant", "owner", "due_at"],
+                include=["type", "status", "completed_at"],
+                name="crm_task_due_idx",
+            ),
+            models.Index(
+                fields=["tenant", "owner", "completed_at"],
+                include=["type", "status", "due_at"],
+                name="crm_task_completed_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
 class StageChange(models.Model):
     """An opportunity entering a stage; written by ingestion, never edited.
 
@@ -418,10 +489,11 @@ class Spend(models.Model):
         return f"{self.channel} {self.date}"
 
 
-ENTITY_MODELS: dict[str, type[Lead | Activity | Opportunity | Account | Spend]] = {
+ENTITY_MODELS: dict[str, type[Lead | Activity | Opportunity | Task | Account | Spend]] = {
     Entity.LEAD: Lead,
     Entity.ACTIVITY: Activity,
     Entity.OPPORTUNITY: Opportunity,
+    Entity.TASK: Task,
     Entity.ACCOUNT: Account,
     Entity.SPEND: Spend,
 }

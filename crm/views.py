@@ -1,4 +1,5 @@
-"""Record pages: the leads, activities and opportunities of the viewer's part of the tree;
+"""Record pages: the leads, activities, opportunities and tasks of the viewer's part of the
+tree, listed and each on its own page;
 and Settings, where admins declare what records name (stages, activity types, custom fields)
 and when their people work (the working time that paces goals)."""
 
@@ -75,9 +76,14 @@ def _start_of(day: Any) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _records(request: HttpRequest, listing: Listing, form: RecordFilters) -> QuerySet:
+def _visible(request: HttpRequest, listing: Listing) -> QuerySet:
+    """The listing's records that the viewer may see."""
     rows = listing.model.objects.filter(listing.visible(request.member))
-    rows = rows.select_related(*listing.related)
+    return rows.select_related(*listing.related)
+
+
+def _records(request: HttpRequest, listing: Listing, form: RecordFilters) -> QuerySet:
+    rows = _visible(request, listing)
     date_field = listing.date_field
     rows = rows.order_by(f"-{date_field}", "-pk") if date_field else rows.order_by("name", "pk")
     # A date field is compared with local dates; a moment with the local day's first instant.
@@ -116,7 +122,7 @@ def record_list(request: HttpRequest, kind: str) -> HttpResponse:
         raise Http404
     form = RecordFilters(request.GET, listing=listing)  # every filter is optional
     page = Paginator(_records(request, listing, form), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [[render_cell(record) for _, render_cell in listing.columns] for record in page]
+    rows = [listing.row(record) for record in page]
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -141,15 +147,14 @@ ACCOUNT_RECORDS = PAGE_SIZE  # of each kind on an account's page, newest first
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An account and the opportunities and leads of the viewer's part of the tree it names."""
     account = get_object_or_404(Account, pk=pk)
-    team = Member.objects.visible_to(request.member).values("pk")
     sections = []
     for kind, related in (("opportunities", account.opportunities), ("leads", account.leads)):
         listing = LISTINGS[kind]
-        rows = related.filter(owner__in=team).select_related(*listing.related)
+        rows = related.filter(listing.visible(request.member)).select_related(*listing.related)
         rows = rows.order_by(f"-{listing.date_field}", "-pk")
         page = Paginator(rows, ACCOUNT_RECORDS).get_page(1)
-        cells = [[cell(record) for _, cell in listing.columns] for record in page]
-        sections.append({"kind": kind, "listing": listing, "page": page, "rows": cells})
+        rows = [listing.row(record) for record in page]
+        sections.append({"kind": kind, "listing": listing, "page": page, "rows": rows})
     currency = request.tenant.default_currency
     lifetime = customer_lifetime(account=account, currency=currency)
     context = {
@@ -161,6 +166,31 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "kinds": {key: value.title for key, value in LISTINGS.items()},
     }
     return render(request, "crm/account_detail.html", context)
+
+
+@member_required()
+def record_page(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """One record of the viewer's part of the tree (a rep's: their own, which the records
+    behind their numbers link to): its listed fields, what it is linked to, its custom fields
+    and its id in the CRM."""
+    listing = LISTINGS[kind]  # the kind is its URL's
+    record = get_object_or_404(_visible(request, listing), pk=pk)
+    custom = {f.name: f for f in CustomField.objects.filter(entity=listing.model._meta.model_name)}
+    attributes = [
+        (custom[name].name.replace("_", " ").capitalize() if name in custom else name, value)
+        for name, value in sorted(record.attributes.items())
+    ]
+    context = {
+        "kind": kind,
+        "listing": listing,
+        "record": record,
+        "fields": list(
+            zip((label for label, _ in listing.columns), listing.row(record), strict=True)
+        ),
+        "attributes": attributes,
+        "lists_records": request.member.role in MANAGING_ROLES,  # the Records pages
+    }
+    return render(request, "crm/record_page.html", context)
 
 
 @dataclass(frozen=True)

@@ -274,7 +274,7 @@ def achievement_records(request: HttpRequest) -> HttpResponse:
         "cycle": cycle,
         "listing": listing,
         "page": page,
-        "rows": [[cell(record) for _, cell in listing.columns] for record in page],
+        "rows": [listing.row(record) for record in page],
         "query": query.urlencode(),
         "sides_query": sides.urlencode(),
         "bucket": bucket,

@@ -1,10 +1,12 @@
 """Goals for the demo tenant, so that a newcomer sees real progress at once.
 
 One ruleset of the metrics customers ask for first (the presets: dialled calls, call duration,
-leads converted, conversion percentage, deals won and their value, demos completed) and three
+leads converted, conversion percentage, deals won and their value, demos completed, follow-up
+tasks completed, tasks completed on time and tasks overdue) and three
 goals for the whole company: daily, weekly and monthly cycles, each started a few cycles ago
 (backfilled) so that the past tabs have history. Targets are set 10% above what the team did
-per day over the last four weeks, so some people are ahead and some behind.
+per day over the last four weeks (10% below for a metric where lower is better), so some
+people are ahead and some behind.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from rulesets.models import Ruleset
 from rulesets.parts import Parts, ratio_value
 from rulesets.presets import preset_rules
 from rulesets.services import rule_specs, ruleset_save, tenant_vocabulary
-from rulesets.spec import Aggregation, RuleSpec, Unit
+from rulesets.spec import Aggregation, Direction, RuleSpec, Unit
 
 RULESET_NAME = "Sales essentials"
 PRESETS = (
@@ -39,6 +41,9 @@ PRESETS = (
     "deals_won",
     "won_value",
     "demos_completed",
+    "follow_up_tasks",
+    "tasks_on_time",
+    "tasks_overdue",
 )
 BASELINE_DAYS = 28
 STRETCH = Decimal("1.1")
@@ -63,7 +68,8 @@ def _ruleset(tenant: Tenant) -> Ruleset:
     return ruleset_save(
         tenant=tenant,
         name=RULESET_NAME,
-        description="The demo's metrics: calls, their duration, conversions, deals and demos.",
+        description="The demo's metrics: calls, their duration, conversions, deals, demos and "
+        "tasks.",
         rules=rules,
         actor="demo seed",
     )
@@ -106,7 +112,8 @@ def _per_day(tenant: Tenant, specs: dict[str, RuleSpec], root: Member) -> dict[s
 
 
 def _target(spec: RuleSpec, per_day: Decimal, days: int) -> Decimal:
-    amount = per_day * (days if is_additive(spec.aggregation) else 1) * STRETCH
+    stretch = STRETCH if spec.direction == Direction.HIGHER else 2 - STRETCH
+    amount = per_day * (days if is_additive(spec.aggregation) else 1) * stretch
     quantum = quantum_for(spec.aggregation, spec.unit)
     return max(amount.quantize(quantum, rounding=ROUND_HALF_UP), quantum)
 
@@ -165,6 +172,13 @@ def _measured_in(cycle: str) -> tuple[str, ...]:
     """Daily goals track activity; weekly ones the funnel; monthly ones revenue."""
     return {
         "daily": ("dialled_calls", "call_duration", "demos_completed"),
-        "weekly": ("leads_converted", "conversion_rate", "demos_completed"),
+        "weekly": (
+            "leads_converted",
+            "conversion_rate",
+            "demos_completed",
+            "follow_up_tasks",
+            "tasks_on_time",
+            "tasks_overdue",
+        ),
         "monthly": ("deals_won", "won_value", "conversion_rate"),
     }[cycle]

@@ -47,6 +47,7 @@ from crm.models import (
     PipelineStage,
     Spend,
     StageChange,
+    Task,
 )
 from hierarchy.importer import COLUMNS, members_upsert
 from hierarchy.models import Member, Tenant
@@ -201,6 +202,14 @@ QUARTER_HOUR = 900
 NEVER = 2**62  # the end of a record that is still open
 
 ACTIVITIES_PER_LEAD = 8
+ACTIVITIES_PER_TASK = 10
+# A task is due from an hour to TASK_DAYS days after it is set; of those due by now, these
+# shares are completed on time, completed late (if by now), left open (overdue) or cancelled;
+# of those due later, TASK_EARLY are completed already.
+TASK_DAYS = 5
+TASK_ON_TIME, TASK_LATE, TASK_FORGOTTEN = 0.62, 0.2, 0.12
+TASK_EARLY = 0.3
+TASK_LATE_WAIT = 2 * DAY
 PLANNED_SHARE = 0.04  # of activities, scheduled in the next PLANNED_DAYS
 PLANNED_DAYS = 14
 CANCELLED_SHARE = 0.03  # of past activities
@@ -293,6 +302,7 @@ def demo_tenant_build(
             builder.customers()
             builder.spend()
             builder.activities(activities)
+            builder.tasks(activities // ACTIVITIES_PER_TASK)
         builder.notify()
     tables_analyze(
         "crm_activity",
@@ -301,6 +311,7 @@ def demo_tenant_build(
         "crm_stagechange",
         "crm_account",
         "crm_spend",
+        "crm_task",
         "hierarchy_member",
     )
     return DemoResult(tenant=tenant, counts={"members": len(people)} | builder.counts)
@@ -324,7 +335,7 @@ def demo_tenant_clear(tenant: Tenant) -> None:
         # Referring rows first (types and stages are PROTECTed). Nothing refers to activities
         # and stage changes: one DELETE each. Leads and opportunities are referred to, so
         # Django reads them before it deletes them: in batches.
-        for model in (StageChange, Activity, CustomField, Spend):
+        for model in (StageChange, Activity, Task, CustomField, Spend):
             model.objects.filter(tenant=tenant).delete()
         for model in (Opportunity, Lead):
             _delete_in_batches(model.objects.filter(tenant=tenant))
@@ -842,6 +853,51 @@ class _Builder:
                 duration_seconds=duration,
             )
 
+    def tasks(self, count: int) -> None:
+        self.write(Task, self._tasks(count), "tasks", count)
+
+    def _tasks(self, count: int) -> Iterator[Task]:
+        """Tasks set over the window, due within TASK_DAYS (some after now): most of those
+        due by now done on time, some late, some forgotten (overdue) or cancelled."""
+        rng = self.rng("tasks")
+        kinds = [kind for kind in KINDS if kind.category in Task.TYPE_CATEGORIES]
+        kind_of = _Picker((kind, kind.weight) for kind in kinds)
+        for number, created in enumerate(_moments(self.start, self.slots, count, rng), start=1):
+            owner, kind = self.pick_owner(rng), kind_of(rng)
+            due = created + rng.randint(HOUR, TASK_DAYS * DAY)
+            due -= due % QUARTER_HOUR  # on the quarter hour, still after it was set
+            status, completed = self._task_end(rng, created, due)
+            lead, deal = self._links(rng, kind, owner, created)
+            yield Task(
+                tenant_id=self.tenant.pk,
+                external_id=f"demo-task-{number:07d}",
+                type_id=self.types[kind.name].pk,
+                owner_id=self.owners[owner],
+                lead_id=lead,
+                opportunity_id=deal,
+                subject=kind.name,
+                status=status,
+                created_at=_at(created),
+                due_at=_at(due),
+                completed_at=None if completed is None else _at(completed),
+            )
+
+    def _task_end(self, rng: random.Random, created: int, due: int) -> tuple[str, int | None]:
+        """(status, completed moment) of a task set at ``created`` and due at ``due``."""
+        draw = rng.random()
+        if due > self.now:
+            if draw < TASK_EARLY:
+                return Task.Status.COMPLETED, rng.randint(created, self.now)
+            return Task.Status.OPEN, None
+        if draw < TASK_ON_TIME:
+            return Task.Status.COMPLETED, rng.randint(created, due)
+        if draw < TASK_ON_TIME + TASK_LATE:
+            late = due + rng.randint(1, TASK_LATE_WAIT)
+            return (Task.Status.COMPLETED, late) if late <= self.now else (Task.Status.OPEN, None)
+        if draw < TASK_ON_TIME + TASK_LATE + TASK_FORGOTTEN:
+            return Task.Status.OPEN, None
+        return Task.Status.CANCELLED, None
+
     def _links(
         self, rng: random.Random, kind: Kind, owner: int, moment: int
     ) -> tuple[int | None, int | None]:
@@ -857,9 +913,10 @@ class _Builder:
 
     def notify(self) -> None:
         """Tell ``entities_changed`` about all the rows, after commit, as ingestion does."""
-        start, end = _at(self.start), _at(self.now + PLANNED_DAYS * DAY)
+        start, end = _at(self.start), _at(self.now + max(PLANNED_DAYS, TASK_DAYS) * DAY)
         owners = sorted(self.owners)
-        for entity in (Entity.LEAD, Entity.OPPORTUNITY, "stage_change", Entity.ACTIVITY):
+        entities = (Entity.LEAD, Entity.OPPORTUNITY, "stage_change", Entity.ACTIVITY, Entity.TASK)
+        for entity in entities:
             transaction.on_commit(
                 lambda entity=entity: entities_changed(
                     self.tenant.pk, entity, owner_ids=owners, start=start, end=end

@@ -68,6 +68,7 @@ class Vocabulary(StrEnum):
     """Choices that come from the tenant's own data rather than from the code."""
 
     ACTIVITY_TYPES = "activity_types"
+    TASK_TYPES = "task_types"  # the activity types of a task category
     STAGES = "stages"
 
 
@@ -83,6 +84,11 @@ class FieldSpec:
     places_in_cycle: bool = False  # a date field that can place a record in a cycle
     credits_member: bool = False  # a member field that can get the credit
     custom: bool = False
+    # Derived from the record's other fields (``path`` then names the derivation, which the
+    # compiler and the reference evaluator each implement); with ``placed_by``, only a rule
+    # that places records by that date field may test it.
+    derived: bool = False
+    placed_by: str | None = None
 
     @property
     def summable(self) -> bool:
@@ -108,6 +114,15 @@ LEAD_STATUSES = ("new", "contacted", "qualified", "converted", "disqualified")
 ACTIVITY_STATUSES = ("planned", "completed", "cancelled")
 ACTIVITY_CATEGORIES = ("call", "email", "meeting", "demo", "follow_up", "task", "campaign", "other")
 OPPORTUNITY_STATUSES = ("open", "won", "lost")
+TASK_STATUSES = ("open", "completed", "cancelled")
+TASK_CATEGORIES = ("follow_up", "task")
+
+ON_TIME, OVERDUE = "on_time", "overdue"
+"""The derived fields of a task (see docs/crm-import.md, "Tasks"):
+
+- completed on time: its status is completed and ``completed_at <= due_at``;
+- overdue at the cycle's end: placed by its due date in a cycle ``[start, end)`` (so due
+  before the end), and open, or completed after ``due_at``. Cancelled tasks are neither."""
 
 ENTITIES: Mapping[str, tuple[FieldSpec, ...]] = {
     "lead": (
@@ -145,6 +160,35 @@ ENTITIES: Mapping[str, tuple[FieldSpec, ...]] = {
         FieldSpec("lead", "Lead", FieldType.TEXT, "lead__external_id", nullable=True),
         _date("created_at", "Created", nullable=False),
         _date("closed_at", "Closed"),
+    ),
+    "task": (
+        _member("owner", "Owner", "owner_id"),
+        FieldSpec(
+            "type", "Task type", FieldType.CHOICE, "type__name", vocabulary=Vocabulary.TASK_TYPES
+        ),
+        FieldSpec("category", "Category", FieldType.CHOICE, "type__category", TASK_CATEGORIES),
+        FieldSpec("status", "Status", FieldType.CHOICE, "status", TASK_STATUSES),
+        FieldSpec("subject", "Subject", FieldType.TEXT, "subject"),
+        FieldSpec("on_time", "Completed on time", FieldType.BOOLEAN, ON_TIME, derived=True),
+        FieldSpec(
+            "overdue",
+            "Overdue at the cycle's end",
+            FieldType.BOOLEAN,
+            OVERDUE,
+            derived=True,
+            placed_by="due_at",
+        ),
+        _date("created_at", "Created", nullable=False),
+        _date("due_at", "Due", nullable=False),
+        _date("completed_at", "Completed"),
+        FieldSpec("lead", "Lead", FieldType.TEXT, "lead__external_id", nullable=True),
+        FieldSpec(
+            "opportunity",
+            "Opportunity",
+            FieldType.TEXT,
+            "opportunity__external_id",
+            nullable=True,
+        ),
     ),
     "stage_change": (
         _member("member", "Changed by", "member_id", nullable=True),

@@ -26,6 +26,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import transaction
 from django.db.models import (
     Aggregate,
+    BooleanField,
     Case,
     Count,
     DateField,
@@ -51,10 +52,20 @@ from django.db.models.lookups import Contains, GreaterThanOrEqual, In
 from django.db.models.sql.compiler import SQLCompiler
 from django_scopes import scope
 
-from crm.models import Activity, Lead, Opportunity, StageChange
+from crm.models import Activity, Lead, Opportunity, StageChange, Task
 from hierarchy.models import Tenant
 
-from .catalogue import NUMERIC, Condition, CustomFieldDecl, FieldSpec, FieldType, Op, fields_for
+from .catalogue import (
+    NUMERIC,
+    ON_TIME,
+    OVERDUE,
+    Condition,
+    CustomFieldDecl,
+    FieldSpec,
+    FieldType,
+    Op,
+    fields_for,
+)
 from .parts import Parts
 from .spec import Aggregation, AnyOf, RuleSpec
 
@@ -63,6 +74,7 @@ MODELS: dict[str, type[Model]] = {
     "activity": Activity,
     "opportunity": Opportunity,
     "stage_change": StageChange,
+    "task": Task,
 }
 _TEXTUAL = {FieldType.TEXT, FieldType.CHOICE}
 BREAKDOWN_TYPES = frozenset(_TEXTUAL)
@@ -114,10 +126,22 @@ def granularity_for(cycle_kind: str, week_start: int) -> Granularity:
     return Granularity.DAY
 
 
+# The derived fields' tests, as the catalogue defines them (``catalogue.ON_TIME``...).
+DERIVED: dict[str, Q] = {
+    ON_TIME: Q(status=Task.Status.COMPLETED, completed_at__lte=F("due_at")),
+    OVERDUE: Q(status=Task.Status.OPEN)
+    | Q(status=Task.Status.COMPLETED, completed_at__gt=F("due_at")),
+}
+
+
 def _expression(spec: FieldSpec) -> Expression:
     """The field's value in SQL. A custom field's is read from ``attributes`` as text and cast
     to its type, so that it compares as a column of that type would (a text compared with a
-    JSON value fails on SQLite: "malformed JSON")."""
+    JSON value fails on SQLite: "malformed JSON"). A derived field is true or false, never
+    empty (a NULL moment fails its test)."""
+    if spec.derived:
+        return Case(When(DERIVED[spec.path], then=Value(True)), default=Value(False),
+                    output_field=BooleanField())  # fmt: skip
     if not spec.custom:
         return F(spec.path)
     if spec.type is FieldType.BOOLEAN:

@@ -30,6 +30,7 @@ ENTITIES = {
     "activity": "Activity",
     "opportunity": "Opportunity",
     "stage_change": "Stage change",
+    "task": "Task",
 }
 AGGREGATIONS = {
     Aggregation.COUNT: "Count",
@@ -456,7 +457,9 @@ def problem_sentence(
             return f"Another rule already has the key {card.key}: give this one another name."
         return "A key may hold only lower-case letters, digits and _, and starts with a letter."
     if part == "entity":
-        return "Choose what the rule counts: leads, activities, opportunities or stage changes."
+        return (
+            "Choose what the rule counts: leads, activities, opportunities, stage changes or tasks."
+        )
     offered = builder.offered(card).get(part) if card is not None else None
     if offered is not None and getattr(card, part) not in dict(offered):
         if part == "field":

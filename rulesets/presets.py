@@ -25,6 +25,11 @@ def _lead(key: str, name: str, date_field: str, *conditions: dict[str, Any]) -> 
     return rule | {"conditions": list(conditions)}
 
 
+def _task(key: str, name: str, date_field: str, *conditions: dict[str, Any]) -> Rule:
+    rule = {"key": key, "name": name, "entity": "task", "date_field": date_field}
+    return rule | {"conditions": list(conditions)}
+
+
 def _won(key: str, name: str, **extra: Any) -> Rule:
     rule = {"key": key, "name": name, "entity": "opportunity", "date_field": "closed_at"}
     return rule | {"conditions": [_eq("status", "won")]} | extra
@@ -136,12 +141,53 @@ PRESETS: dict[str, tuple[str, list[Rule]]] = {
             ),
         ],
     ),
+    # Follow-ups logged as activities; follow-up tasks (with a due date) are "follow_up_tasks".
     "follow_ups_done": (
-        "Completed follow-up tasks",
+        "Completed follow-up activities",
         [
             _activity(
                 "follow_ups_done", "Follow-ups completed", _eq("category", "follow_up"), DONE
             ),
+        ],
+    ),
+    "follow_up_tasks": (
+        "Completed follow-up tasks",
+        [
+            _task(
+                "follow_up_tasks",
+                "Follow-up tasks completed",
+                "completed_at",
+                _eq("category", "follow_up"),
+                DONE,
+            ),
+        ],
+    ),
+    "tasks_on_time": (
+        "Tasks completed on time (%)",
+        [
+            # Of the tasks completed in the cycle, the share completed by their due time.
+            _task(
+                "tasks_done_on_time",
+                "Tasks on time: completed on time",
+                "completed_at",
+                _eq("on_time", True),
+            ),
+            _task("tasks_done", "Tasks on time: completed", "completed_at", DONE),
+            {
+                "key": "tasks_on_time",
+                "name": "Tasks completed on time",
+                "aggregation": "ratio",
+                "numerator": "tasks_done_on_time",
+                "denominator": "tasks_done",
+                "unit": "percent",
+            },
+        ],
+    ),
+    "tasks_overdue": (
+        "Tasks overdue",
+        [
+            _task("tasks_overdue", "Tasks overdue", "due_at", _eq("overdue", True))
+            | {"direction": "lower"},
         ],
     ),
     "demos_scheduled": (

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .catalogue import Condition, Op
+from .catalogue import ON_TIME, OVERDUE, Condition, Op
 from .spec import Aggregation, AnyOf, RuleSpec
 
 Record = Mapping[str, Any]
@@ -31,10 +31,34 @@ def _empty(value: Any) -> bool:
     return value is None or value == ""
 
 
+def _on_time(record: Record) -> bool:
+    """Completed, and not after it was due."""
+    done, due = record.get("completed_at"), record.get("due_at")
+    return record.get("status") == "completed" and None not in (done, due) and done <= due
+
+
+def _overdue(record: Record) -> bool:
+    """Open, or completed after it was due (placed by its due date: due before the cycle's
+    end)."""
+    done, due = record.get("completed_at"), record.get("due_at")
+    if record.get("status") == "open":
+        return due is not None
+    return record.get("status") == "completed" and None not in (done, due) and done > due
+
+
+DERIVED: dict[str, Callable[[Record], bool]] = {ON_TIME: _on_time, OVERDUE: _overdue}
+
+
+def value_in(record: Record, field: str) -> Any:
+    """A field's value in a record: stored, or derived from the others (a task's on_time)."""
+    derive = DERIVED.get(field)
+    return derive(record) if derive is not None else record.get(field)
+
+
 def condition_holds(condition: Condition, record: Record) -> bool:
     """SQL-like semantics: a missing value fails every comparison except the negative ones
     (ne, not_in, which it passes) and is_empty; text contains is case-insensitive."""
-    value = record.get(condition.field)
+    value = value_in(record, condition.field)
     op, wanted = condition.op, condition.value
     if op is Op.IS_EMPTY:
         return _empty(value)
@@ -110,7 +134,7 @@ def evaluate(
             continue
         if not matches(rule, record):
             continue
-        value = record.get(rule.field) if rule.field else None
+        value = value_in(record, rule.field) if rule.field else None
         if rule.field and _empty(value):
             continue
         key: tuple[Hashable, ...] = (member, bucket(when))
@@ -187,7 +211,7 @@ def team_achievements(
         index = next((n for n, (a, b) in enumerate(cycles) if when and a <= when < b), None)
         if index is None or not matches(rule, record):
             continue
-        value = record.get(rule.field) if rule.field else None
+        value = value_in(record, rule.field) if rule.field else None
         if rule.field and _empty(value):
             continue
         chain = chain_at(lines, member, when)

@@ -11,7 +11,7 @@ from django.db.models import ProtectedError
 from django_scopes import scope
 
 from core.lengths import too_long
-from crm.models import ActivityType, CustomField, PipelineStage
+from crm.models import ActivityType, CustomField, PipelineStage, Task
 from hierarchy.audit import audit_record
 from hierarchy.models import Tenant
 from hierarchy.services import Actor
@@ -30,8 +30,10 @@ def tenant_vocabulary(tenant: Tenant) -> tuple[list[CustomFieldDecl], dict[Vocab
             CustomFieldDecl(f.entity, f.name, f.type, tuple(f.choices))
             for f in CustomField.objects.all()
         ]
+        types = list(ActivityType.objects.values_list("name", "category"))
         vocab = {
-            Vocabulary.ACTIVITY_TYPES: set(ActivityType.objects.values_list("name", flat=True)),
+            Vocabulary.ACTIVITY_TYPES: {name for name, _ in types},
+            Vocabulary.TASK_TYPES: {name for name, kind in types if kind in Task.TYPE_CATEGORIES},
             Vocabulary.STAGES: set(PipelineStage.objects.values_list("name", flat=True)),
         }
     return custom, vocab

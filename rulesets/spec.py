@@ -53,6 +53,7 @@ DEFAULT_DATE_FIELD = {
     "activity": "occurred_at",
     "opportunity": "closed_at",
     "stage_change": "changed_at",
+    "task": "due_at",
 }
 _NEEDS_NUMBER = {Aggregation.SUM, Aggregation.AVERAGE, Aggregation.MIN, Aggregation.MAX}
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
@@ -189,7 +190,7 @@ def _rule(
     if not isinstance(entity, str) or entity not in DEFAULT_DATE_FIELD:
         raise _Problems(
             "entity",
-            f"unknown entity {entity!r}: use one of lead, activity, opportunity, stage_change",
+            f"unknown entity {entity!r}: use one of {', '.join(DEFAULT_DATE_FIELD)}",
         )
     specs = fields_for(entity, custom)
     measured = None
@@ -226,6 +227,7 @@ def _rule(
     if currency is not None and not re.fullmatch(r"[A-Z]{3}", str(currency)):
         raise _Problems("currency", f"{currency!r} is not a three-letter currency code")
     conditions = _conditions(raw.get("conditions"), specs, vocab, time_zone)
+    _placed_as_needed(conditions, specs, date)
     if money and measured.name == "value" and "currency" in specs:
         # Amounts in other currencies are not added in: a value rule counts its currency only.
         conditions += (Condition("currency", Op.EQ, currency),)
@@ -242,6 +244,23 @@ def _rule(
         currency=currency,
         conditions=conditions,
     )
+
+
+def _placed_as_needed(
+    conditions: tuple[Condition | AnyOf, ...], specs: Mapping[str, FieldSpec], date: FieldSpec
+) -> None:
+    """A field that means something only for records placed by one date field (a task overdue
+    at the end of the cycle its due date falls in) refuses a rule placed by another."""
+    for position, item in enumerate(conditions):
+        for condition in item.conditions if isinstance(item, AnyOf) else (item,):
+            spec = specs[condition.field]
+            if spec.placed_by and spec.placed_by != date.name:
+                needed = specs[spec.placed_by].label
+                raise _Problems(
+                    f"conditions[{position}].field",
+                    f"{spec.label} counts records in the cycle of their {needed.lower()} date: "
+                    f"choose {needed} as the date field",
+                )
 
 
 def ruleset_parse(

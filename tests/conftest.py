@@ -145,6 +145,11 @@ class Crm:
         base = {"external_id": "O-1", "owner_email": self.rep_email, "name": "Big deal"}
         return base | {"stage": "Prospect", "value": "1000"} | fields
 
+    def task(self, **fields: Any) -> dict[str, Any]:
+        """A task of the type "To-do", which the caller declares (category task) first."""
+        base = {"external_id": "T-1", "owner_email": self.rep_email, "type": "To-do"}
+        return base | {"subject": "Send the quote", "due_at": "2025-03-03T17:00:00"} | fields
+
 
 @pytest.fixture
 def crm(personas: Personas) -> Crm:

@@ -139,7 +139,7 @@ def test_it_refuses_more_than_1000_records(crm: Crm, clients):
 
 def test_the_schema_lists_every_entity():
     paths = Client().get("/api/v1/openapi.json").json()["paths"]
-    for entity in ("leads", "activities", "opportunities"):
+    for entity in ("leads", "activities", "opportunities", "tasks"):
         assert f"/api/v1/{entity}" in paths and f"/api/v1/{entity}/{{external_id}}" in paths
 
 

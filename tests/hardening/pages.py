@@ -33,6 +33,7 @@ from crm.models import (
     Opportunity,
     PipelineStage,
     Spend,
+    Task,
 )
 from goals.models import Goal
 from hierarchy.models import Member
@@ -99,6 +100,12 @@ def _records_page_sees(viewer: Member, filled: Filled) -> bool:
     """The records behind a number: any goal of the tenant, for a member the viewer sees."""
     goal = filled["goal"]
     return goal.tenant_id == viewer.tenant_id and _in_goal_team(viewer, goal, filled["member"])
+
+
+def _record_sees(viewer: Member, filled: Filled) -> bool:
+    """A CRM record's page: records of members the viewer may see."""
+    (record,) = filled.values()
+    return Member.objects.visible_to(viewer).filter(pk=record.owner_id).exists()
 
 
 ACCESS: dict[str, Access] = {
@@ -175,6 +182,11 @@ ACCESS: dict[str, Access] = {
     # CRM records
     "record_list": Access(MANAGERS),
     "account_detail": Access(MANAGERS, pk="account"),
+    **{
+        f"record_page_{kind}": Access(ANYONE, pk=listing.model._meta.model_name, sees=_record_sees)
+        for kind, listing in LISTINGS.items()
+        if listing.kind
+    },
     # Settings: what records name
     "settings": Access(ADMINS),
     "stage_move": Access(ADMINS, pk="stage"),
@@ -237,12 +249,15 @@ def world_build(org: Org, crm: Crm, label: str = "Acme") -> World:
         org.goal(actor=admin, team=org.west, name=f"{label} west goal"),
     ]
     tenant = admin.tenant
+    with scope(tenant=tenant):
+        ActivityType.objects.create(tenant=tenant, name="To-do", category="task")
     records = {
         "account": {"external_id": "ACC-acme", "name": f"{label} account", "segment": label},
         "spend": {"external_id": "S-acme", "date": "2025-03-01", "channel": label, "amount": "9"},
         "lead": crm.lead(external_id="L-acme", name=f"{label} lead"),
         "activity": crm.activity(external_id="A-acme", outcome=f"{label} outcome"),
         "opportunity": crm.opportunity(external_id="O-acme", name=f"{label} deal"),
+        "task": crm.task(external_id="T-acme", subject=f"{label} task"),
     }
     for entity, record in records.items():
         records_upsert(tenant=tenant, entity=entity, records=[record])
@@ -263,6 +278,7 @@ def world_build(org: Org, crm: Crm, label: str = "Acme") -> World:
                 ("opportunity", Opportunity),
                 ("account", Account),
                 ("spend", Spend),
+                ("task", Task),
             )
         }
     objects: dict[str, list[Model]] = {
@@ -438,13 +454,9 @@ API_PARAMETERS: dict[str, Callable[[str], tuple[str, str]]] = {
     "goal_id": lambda path: ("goal", "pk"),
     "ruleset_id": lambda path: ("ruleset", "pk"),
     "external_id": lambda path: (
-        {
-            "leads": "lead",
-            "activities": "activity",
-            "opportunities": "opportunity",
-            "accounts": "account",
-            "spend": "spend",
-        }[path.split("/")[3]],
+        {kind: listing.model._meta.model_name for kind, listing in LISTINGS.items()}[
+            path.split("/")[3]
+        ],
         "external_id",
     ),
 }

@@ -22,6 +22,7 @@ from crm.models import (
     PipelineStage,
     Spend,
     StageChange,
+    Task,
 )
 from hierarchy.models import Member, Tenant
 from lab import demo_tenant as demo
@@ -96,6 +97,12 @@ def snapshot(tenant: Tenant) -> dict[str, list[tuple]]:
                 *("outcome", "duration_seconds", "lead__external_id"),
                 "opportunity__external_id",
             ),
+            "tasks": rows(
+                Task.objects,
+                *("external_id", "owner__user__email", "type__name", "subject", "status"),
+                *("created_at", "due_at", "completed_at", "lead__external_id"),
+                "opportunity__external_id",
+            ),
         }
 
 
@@ -121,6 +128,7 @@ def test_it_counts_what_it_wrote():
             "accounts": Account.objects.count(),
             "spend": Spend.objects.count(),
             "activities": 2000,
+            "tasks": 2000 // demo.ACTIVITIES_PER_TASK,
         }
 
 
@@ -248,6 +256,29 @@ def test_it_gives_activities_realistic_outcomes_durations_and_links(tenant: Tena
     assert activities[0].external_id.startswith("demo-activity-")
 
 
+def test_it_sets_tasks_done_on_time_late_overdue_and_not_yet_due(tenant: Tenant):
+    with scope(tenant=tenant):
+        tasks = list(Task.objects.select_related("type"))
+    assert {task.type.category for task in tasks} == set(Task.TYPE_CATEGORIES)
+    assert all(START <= task.created_at < task.due_at for task in tasks)
+    assert all(task.due_at <= NOW + timedelta(days=demo.TASK_DAYS) for task in tasks)
+    done = [task for task in tasks if task.status == Task.Status.COMPLETED]
+    assert all(task.created_at <= task.completed_at <= NOW for task in done)
+    others = [task for task in tasks if task.status != Task.Status.COMPLETED]
+    assert all(task.completed_at is None for task in others)
+    shares = Counter(
+        (task.status, task.completed_at and task.completed_at <= task.due_at, task.due_at < NOW)
+        for task in tasks
+    )
+    assert (
+        shares[(Task.Status.COMPLETED, True, True)] > shares[(Task.Status.COMPLETED, False, True)]
+    )
+    assert shares[(Task.Status.COMPLETED, False, True)] > 0  # late
+    assert shares[(Task.Status.OPEN, None, True)] > 0  # overdue now
+    assert shares[(Task.Status.OPEN, None, False)] > 0  # not due yet
+    assert shares[(Task.Status.CANCELLED, None, True)] > 0
+
+
 def test_it_places_the_demo_logins_in_the_tree(tenant: Tenant):
     domain = demo_domain(tenant.slug)
     with scope(tenant=tenant):
@@ -304,9 +335,11 @@ def test_it_tells_about_the_new_rows_after_commit(django_capture_on_commit_callb
     )
     with django_capture_on_commit_callbacks(execute=True):
         build(activities=100)
-    assert [entity for entity, _, _ in told] == ["lead", "opportunity", "stage_change", "activity"]
+    assert [entity for entity, _, _ in told] == [
+        *("lead", "opportunity", "stage_change", "activity", "task")
+    ]
     assert {(start, end) for _, start, end in told} == {
-        (START, NOW + timedelta(days=demo.PLANNED_DAYS))
+        (START, NOW + timedelta(days=max(demo.PLANNED_DAYS, demo.TASK_DAYS)))
     }
 
 

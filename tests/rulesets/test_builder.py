@@ -459,3 +459,28 @@ def test_it_shows_a_rule_the_database_cannot_compute_next_to_its_condition(crm: 
     with scopes_disabled():
         assert not Ruleset.objects.exists()
     assert "the database cannot compute it" in response.content.decode()
+
+
+def test_the_task_presets_build_and_save_and_overdue_needs_the_due_date(crm: Crm):
+    with scope(tenant=crm.tenant):
+        crm.tenant.activity_types.create(name="Follow-up", category="follow_up")
+    admin = client_for(crm.personas.admin)
+    html = admin.post(f"{NEW}presets/", {"preset": "tasks_overdue"}).content.decode()
+    assert selected(html, "rules-0-entity") == "task"
+    assert selected(html, "rules-0-date_field") == "due_at"
+    assert selected(html, "rules-0-cond-0-field") == "overdue"
+    form = {"name": "Tasks"} | card(0, key="overdue", name="Overdue", entity="task")
+    form |= card(0, aggregation="count", date_field="due_at", direction="lower")
+    form |= condition(0, 0, "overdue", "eq", "true")
+    form |= card(1, key="late", name="Late", entity="task", aggregation="count")
+    form |= card(1, date_field="completed_at") | condition(1, 0, "overdue", "eq", "true")
+    refused = admin.post(NEW, form).content.decode()
+    assert "Overdue at the cycle&#x27;s end counts records in the cycle of their due date" in (
+        refused
+    )
+    form |= card(1, date_field="due_at") | condition(1, 0, "on_time", "eq", "no")
+    assert admin.post(NEW, form).status_code == 302
+    with scopes_disabled():
+        rules = rules_of(Ruleset.objects.get(name="Tasks"))
+    assert rules["overdue"].conditions == [{"field": "overdue", "op": "eq", "value": True}]
+    assert rules["late"].conditions == [{"field": "on_time", "op": "eq", "value": False}]

@@ -15,6 +15,7 @@ from hierarchy.importer import MemberImportError
 from hierarchy.models import Member, Tenant
 from lab.demo_tenant import (
     ACTIVITIES_PER_LEAD,
+    ACTIVITIES_PER_TASK,
     DEFAULT_ACTIVITIES,
     DEFAULT_DAYS,
     DEFAULT_MEMBERS,
@@ -51,7 +52,8 @@ class Command(BaseCommand):
         "organization (a VP, regional managers, team leads once there are many teams, reps), "
         "activity types of every category, a pipeline, and leads, activities, opportunities "
         "and stage changes from --days days ago up to now, plus activities planned for the "
-        f"next {PLANNED_DAYS} days. One lead per {ACTIVITIES_PER_LEAD} activities. The same "
+        f"next {PLANNED_DAYS} days, and tasks (some due after now). One lead per "
+        f"{ACTIVITIES_PER_LEAD} activities and one task per {ACTIVITIES_PER_TASK}. The same "
         "--seed and arguments give the same data, relative to the time of the run. An "
         "existing tenant is left alone unless --reset is given. The defaults take a few "
         "seconds on SQLite; --members 2000 --activities 1000000 about two minutes on "
