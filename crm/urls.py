@@ -4,4 +4,7 @@ from django.urls import path
 
 from . import views
 
-urlpatterns = [path("<slug:kind>/", views.record_list, name="record_list")]
+urlpatterns = [
+    path("opportunities/<int:pk>/", views.opportunity_detail, name="opportunity_detail"),
+    path("<slug:kind>/", views.record_list, name="record_list"),
+]

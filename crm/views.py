@@ -41,7 +41,7 @@ from .forms import (
     WorkingTimeForm,
 )
 from .listings import LISTINGS, PAGE_SIZE, Listing
-from .models import ActivityType, CustomField, PipelineStage
+from .models import ActivityType, CustomField, Opportunity, PipelineStage
 
 
 class RecordFilters(forms.Form):
@@ -120,6 +120,18 @@ def record_list(request: HttpRequest, kind: str) -> HttpResponse:
     if request.htmx and request.htmx.target == "records":
         template += "#records"
     return render(request, template, context)
+
+
+@member_required()
+def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A deal of the viewer's part of the tree (a rep's own), with its stage history."""
+    team = Member.objects.visible_to(request.member).values("pk")
+    deals = Opportunity.objects.filter(owner__in=team).select_related("owner", "stage", "lead")
+    deal = get_object_or_404(deals, pk=pk)
+    history = deal.stage_changes.select_related("from_stage", "to_stage", "member").order_by(
+        "changed_at", "pk"
+    )
+    return render(request, "crm/opportunity_detail.html", {"deal": deal, "history": history})
 
 
 @dataclass(frozen=True)
