@@ -57,6 +57,8 @@ class PipelineFilters(forms.Form):
         self.fields["member"].label = "Member"
         top = 0 if viewer.is_admin else viewer.level
         self.fields["member"].label_from_instance = lambda m: f"{'— ' * (m.level - top)}{m.name}"
+        if not viewer.is_admin and not viewer.leads_team:  # a rep sees their own deals alone
+            del self.fields["member"], self.fields["scope"]
 
 
 @dataclass(frozen=True)
@@ -136,8 +138,8 @@ def board_for(
     form = PipelineFilters(data or None, viewer=viewer)
     subject, scope, period = viewer, "team", ""
     if form.is_bound and form.is_valid():
-        subject = form.cleaned_data["member"] or viewer
-        scope = form.cleaned_data["scope"] or "team"
+        subject = form.cleaned_data.get("member") or viewer
+        scope = form.cleaned_data.get("scope") or "team"
         period = form.cleaned_data["period"]
     since = until = None
     if period:

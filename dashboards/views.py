@@ -414,7 +414,9 @@ def pipeline(request: HttpRequest) -> HttpResponse:
     ``?stage=&offset=`` (a column scrolled to its end) answers the column's next cards."""
     now = timezone.now()
     form, board = board_for(request.member, request.GET, now)
-    if form.is_bound and "member" in form.errors:
+    wanted = request.GET.get("member", "")
+    alone = "member" not in form.fields and wanted not in ("", str(request.member.pk))
+    if alone or (form.is_bound and "member" in form.errors):
         raise Http404("no such member in your team")  # another tenant's, or outside the team
     query = request.GET.copy()
     for name in ("stage", "offset"):
