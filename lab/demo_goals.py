@@ -1,7 +1,8 @@
 """Goals for the demo tenant, so that a newcomer sees real progress at once.
 
 One ruleset of the metrics customers ask for first (the presets: dialled calls, call duration,
-leads converted, conversion percentage, deals won and their value, demos completed) and three
+leads converted, conversion percentage, deals won and their value, demos completed, deals
+advanced to Proposal and their value, which the pipeline page shows as pies) and three
 goals for the whole company: daily, weekly and monthly cycles, each started a few cycles ago
 (backfilled) so that the past tabs have history. Targets are set 10% above what the team did
 per day over the last four weeks, so some people are ahead and some behind.
@@ -22,7 +23,7 @@ from goals.models import Goal, tenant_calendar, tenant_today
 from goals.services import GoalDraft, TargetInput, goal_save
 from goals.targets import is_additive, quantum_for
 from hierarchy.models import Member, Tenant
-from lab.demo_tenant import tables_analyze
+from lab.demo_tenant import PIPELINE, tables_analyze
 from rulesets.compiler import Granularity, rule_parts
 from rulesets.models import Ruleset
 from rulesets.parts import Parts, ratio_value
@@ -39,7 +40,11 @@ PRESETS = (
     "deals_won",
     "won_value",
     "demos_completed",
+    "deals_advanced",
+    "advanced_value",
 )
+# The stage the "advanced" presets track: its column of the pipeline shows their pies.
+TRACKED_STAGE = PIPELINE[3]  # Proposal
 BASELINE_DAYS = 28
 STRETCH = Decimal("1.1")
 # (name, cycle, how many cycles back it starts, how long it runs in days from today)
@@ -57,7 +62,7 @@ def _ruleset(tenant: Tenant) -> Ruleset:
         return found
     rules: list[dict] = []
     for slug in PRESETS:
-        for rule in preset_rules(slug, currency=tenant.default_currency):
+        for rule in preset_rules(slug, currency=tenant.default_currency, stage=TRACKED_STAGE):
             if all(rule["key"] != kept["key"] for kept in rules):
                 rules.append(rule)
     return ruleset_save(
@@ -165,6 +170,12 @@ def _measured_in(cycle: str) -> tuple[str, ...]:
     """Daily goals track activity; weekly ones the funnel; monthly ones revenue."""
     return {
         "daily": ("dialled_calls", "call_duration", "demos_completed"),
-        "weekly": ("leads_converted", "conversion_rate", "demos_completed"),
+        "weekly": (
+            "leads_converted",
+            "conversion_rate",
+            "demos_completed",
+            "deals_advanced",
+            "advanced_value",
+        ),
         "monthly": ("deals_won", "won_value", "conversion_rate"),
     }[cycle]
