@@ -150,6 +150,7 @@ class RuleCard:
     condition_fields: Choices = dataclasses.field(default_factory=list)
     # Each ratio part's options: (key, the rule's name, selected).
     ratio_choices: dict[str, list[tuple[str, str, bool]]] = dataclasses.field(default_factory=dict)
+    money: bool = False  # it measures an amount of money: it counts one currency
 
     @property
     def prefix(self) -> str:
@@ -351,6 +352,8 @@ class RuleBuilder:
             card.condition_fields = _choices(specs, lambda s: s.type is not FieldType.MEMBER)
             if card.measured_fields is None or card.field not in dict(card.measured_fields):
                 card.field = ""
+            measured = specs.get(card.field)
+            card.money = measured is not None and measured.type is FieldType.MONEY
             if card.entity in DEFAULT_DATE_FIELD:
                 if card.date_field not in dict(card.date_fields):
                     card.date_field = DEFAULT_DATE_FIELD[card.entity]
