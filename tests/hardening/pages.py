@@ -92,6 +92,12 @@ def _records_page_sees(viewer: Member, filled: Filled) -> bool:
     return goal.tenant_id == viewer.tenant_id and _in_goal_team(viewer, goal, filled["member"])
 
 
+def _deal_sees(viewer: Member, filled: Filled) -> bool:
+    """A deal's page: deals owned by someone the viewer may see."""
+    owner = filled["opportunity"].owner_id
+    return Member.objects.visible_to(viewer).filter(pk=owner).exists()
+
+
 ACCESS: dict[str, Access] = {
     # Public: the set-password link is a one-time secret, not a tenant's object.
     "healthz": Access(None),
@@ -154,6 +160,8 @@ ACCESS: dict[str, Access] = {
     },
     # CRM records
     "record_list": Access(MANAGERS),
+    "pipeline": Access(ANYONE, query=(("member", "member"), ("stage", "stage"))),
+    "opportunity_detail": Access(ANYONE, pk="opportunity", sees=_deal_sees),
     # Settings: what records name
     "settings": Access(ADMINS),
     "stage_move": Access(ADMINS, pk="stage"),
