@@ -137,10 +137,11 @@ def board_for(
     and the board they ask for; by default the viewer with their team, any time."""
     form = PipelineFilters(data or None, viewer=viewer)
     subject, scope, period = viewer, "team", ""
-    if form.is_bound and form.is_valid():
+    if form.is_bound:
+        form.is_valid()  # what is valid is kept; a filter that is not falls back to its default
         subject = form.cleaned_data.get("member") or viewer
         scope = form.cleaned_data.get("scope") or "team"
-        period = form.cleaned_data["period"]
+        period = form.cleaned_data.get("period") or ""
     since = until = None
     if period:
         calendar = tenant_calendar(viewer.tenant)

@@ -261,3 +261,10 @@ def test_the_query_count_does_not_grow_with_the_deals(
     assert queries() == few
     with django_assert_max_num_queries(12):
         client.get("/records/pipeline/")
+
+
+def test_a_filter_that_is_not_valid_falls_back_and_keeps_the_others(pipeline: Pipeline) -> None:
+    org = pipeline.org
+    url = f"/records/pipeline/?member={org.rep2.pk}&scope=own&period=fortnightly"
+    html = client_for(org.east).get(url).content.decode()
+    assert stage_sections(html) == expected(org, [org.rep2])  # any time, rep2 alone
