@@ -7,4 +7,5 @@ from . import views
 urlpatterns = [
     path("opportunities/<int:pk>/", views.opportunity_detail, name="opportunity_detail"),
     path("<slug:kind>/", views.record_list, name="record_list"),
+    path("accounts/<int:pk>/", views.account_detail, name="account_detail"),
 ]

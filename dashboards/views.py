@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import F
@@ -16,14 +16,17 @@ from django.views.decorators.vary import vary_on_headers
 
 from achievements.models import Achievement, GoalComputation
 from achievements.queries import achievement_rows, write_rows
+from core.dates import date_range_problem
+from crm.listings import LISTINGS
 from crm.models import PipelineStage
-from goals.calendar import Cycle, cycle_containing, cycle_ended
+from goals.calendar import Cycle, CycleKind, cycle_containing, cycle_ended
 from goals.models import Goal, tenant_calendar, tenant_today
 from goals.quotas import goals_changed
 from hierarchy.decorators import member_required
 from hierarchy.models import MANAGING_ROLES, Member, Tenant
 
 from .chart import bar_chart, sparkline
+from .customers import KINDS, customers_panel
 from .dashboard import Progress, held_bars, member_cycles, progress, time_left
 from .fragments import Fragment, render_fragment
 from .panels import (
@@ -421,7 +424,9 @@ def pipeline(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     for name in ("stage", "offset"):
         query.pop(name, None)
-    context: dict[str, Any] = {"form": form, "board": board, "query": query.urlencode()}
+    kinds = {key: listing.title for key, listing in LISTINGS.items()}
+    context: dict[str, Any] = {"form": form, "board": board, "query": query.urlencode(),
+                               "kinds": kinds}  # fmt: skip
     if "stage" in request.GET:
         stage = get_object_or_404(
             PipelineStage.objects.filter(outcome=PipelineStage.Outcome.OPEN),
@@ -452,3 +457,23 @@ def _number(text: str) -> int:
     if not text.isdigit() or len(text) > 9:
         raise Http404("not a number")
     return int(text)
+
+
+@member_required(Member.Role.ADMIN)
+def customers(request: HttpRequest) -> HttpResponse:
+    """New customers, spend, CAC, LTV and LTV:CAC of a month, quarter or fiscal year."""
+    kind = request.GET.get("kind", "")
+    kind = CycleKind(kind) if kind in KINDS else CycleKind.MONTHLY
+    try:
+        day = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        day = tenant_today(request.tenant)
+    if date_range_problem(day):
+        day = tenant_today(request.tenant)
+    panel = customers_panel(tenant=request.tenant, kind=kind, day=day)
+    context = {
+        "panel": panel,
+        "day": day,
+        "kinds": KINDS.items(),
+    }
+    return render(request, "dashboards/customers.html", context)

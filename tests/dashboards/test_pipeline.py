@@ -218,6 +218,8 @@ def test_a_deal_card_opens_the_deal_with_its_stage_history(pipeline: Pipeline) -
         ('<span class="muted">(created)</span>', "Prospect"),
         ("Prospect", "Proposal"),
     ]
+    listed = client_for(org.east).get("/records/opportunities/").content.decode()
+    assert f'<a href="/records/opportunities/{mine.pk}/">Deal O-1</a>' in listed
     # A deal outside the viewer's team is a 404, as is another tenant's for its admin.
     assert client_for(org.rep).get(f"/records/opportunities/{theirs.pk}/").status_code == 404
     assert client_for(org.admin).get(f"/records/opportunities/{theirs.pk}/").status_code == 200
