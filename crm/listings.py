@@ -59,6 +59,11 @@ def _account_link(account: Account | None) -> str:
     return Link(account.name, reverse("account_detail", args=[account.pk]))
 
 
+def _deal_link(deal: Opportunity) -> str:
+    """A deal's name, linking to its page with its stage history."""
+    return Link(deal.name, reverse("record_page_opportunities", args=[deal.pk]))
+
+
 FILTERS = frozenset({"q", "owner", "status", "since", "until", "planned"})
 
 
@@ -137,7 +142,7 @@ LISTINGS: dict[str, Listing] = {
         ("owner", "stage", "account"),
         ("name", "external_id"),
         (
-            ("Name", lambda r: r.name),
+            ("Name", lambda r: r.name),  # the first cell links to the record's page
             ("Owner", lambda r: r.owner.name),
             ("Stage", lambda r: r.stage.name),
             ("Status", lambda r: r.get_status_display()),
@@ -208,7 +213,7 @@ STAGE_CHANGES = Listing(
     ("opportunity__name",),
     (
         ("When", lambda r: _when(r.changed_at)),
-        ("Opportunity", lambda r: r.opportunity.name),
+        ("Opportunity", lambda r: _deal_link(r.opportunity)),
         ("From", lambda r: r.from_stage.name if r.from_stage else ""),
         ("To", lambda r: r.to_stage.name),
         ("By", lambda r: r.member.name if r.member else ""),

@@ -44,7 +44,7 @@ from .forms import (
     WorkingTimeForm,
 )
 from .listings import LISTINGS, PAGE_SIZE, Listing
-from .models import Account, ActivityType, CustomField, PipelineStage
+from .models import Account, ActivityType, CustomField, Opportunity, PipelineStage
 
 
 class RecordFilters(forms.Form):
@@ -190,6 +190,9 @@ def record_page(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         "attributes": attributes,
         "lists_records": request.member.role in MANAGING_ROLES,  # the Records pages
     }
+    if isinstance(record, Opportunity):
+        changes = record.stage_changes.select_related("from_stage", "to_stage", "member")
+        context["history"] = changes.order_by("changed_at", "pk")
     return render(request, "crm/record_page.html", context)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -80,4 +81,29 @@ def sparkline(percents: Sequence[int], width: int = 120, height: int = 28) -> Sa
         f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'aria-hidden="true"><line x1="0" x2="{width}" y1="{goal_y:.1f}" y2="{goal_y:.1f}" '
         f'class="goal"/><polyline points="{points}"/></svg>'
+    )
+
+
+def pie(fraction: float, title: str, percent: int, size: int = 20) -> SafeString:
+    """A small pie of a share of target (``fraction``, 0 to 1), with ``title`` on hover."""
+    middle = radius = size / 2
+    radius -= 1
+    share = min(max(fraction, 0.0), 1.0)
+    if share >= 1:
+        filled = f'<circle class="slice" cx="{middle}" cy="{middle}" r="{radius}"/>'
+    elif share <= 0:
+        filled = ""
+    else:
+        angle = 2 * math.pi * share
+        x, y = middle + radius * math.sin(angle), middle - radius * math.cos(angle)
+        large = 1 if share > 0.5 else 0
+        filled = (
+            f'<path class="slice" d="M{middle},{middle} L{middle},{middle - radius} '
+            f'A{radius},{radius} 0 {large} 1 {x:.2f},{y:.2f} Z"/>'
+        )
+    return mark_safe(  # noqa: S308  (the title is escaped, the rest are numbers)
+        f'<svg class="pie{" met" if share >= 1 else ""}" viewBox="0 0 {size} {size}" '
+        f'width="{size}" height="{size}" role="img" aria-label="{escape(title)}" '
+        f'data-percent="{percent}"><title>{escape(title)}</title>'
+        f'<circle class="whole" cx="{middle}" cy="{middle}" r="{radius}"/>{filled}</svg>'
     )

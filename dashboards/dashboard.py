@@ -18,8 +18,10 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 
 from achievements.models import Achievement
 from achievements.pace import Pace, expected_by_now, rule_pace
-from goals.calendar import Cycle, elapsed_fraction
+from goals.calendar import Cycle, cycle_containing, cycle_ended, elapsed_fraction
+from goals.models import Goal, tenant_calendar
 from goals.targets import is_additive
+from hierarchy.models import Member, Tenant
 from rulesets.models import GoalRule
 
 from .panels import Cell, Rule
@@ -108,6 +110,34 @@ def held_bars(
     if leads_team and row.team_target is not None:
         bars.append(replace(progress(row, cycle, now, team=True), held_as="your team"))
     return bars
+
+
+Place = tuple[int, int]  # (goal id, cycle index)
+Stamp = tuple[int, int, datetime, datetime | None]  # (goal id, cycle index, start, computed at)
+
+
+def member_cycles(
+    tenant: Tenant, member: Member, now: datetime, *, closing: bool
+) -> tuple[dict[Place, tuple[str, Cycle]], list[Stamp]]:
+    """The running cycle of every live goal covering the member (and, with ``closing``, the
+    cycle that just ended while it is not closed yet), by (goal id, cycle index) with the
+    goal's name; and their computation stamps, the key of the panels kept in memory."""
+    calendar = tenant_calendar(tenant)
+    shown: dict[Place, tuple[str, Cycle]] = {}
+    stamps: list[Stamp] = []
+    for pk, name, kind, start, end, stamp in (
+        Goal.objects.covering(member)
+        .live()
+        .values_list("pk", "name", "cycle", "start", "end", "computation__computed_at")
+    ):
+        found = [cycle_containing(calendar, kind, now, start, end)]
+        if closing:
+            found.append(cycle_ended(calendar, kind, now, start, end))
+        for cycle in found:
+            if cycle is not None:
+                shown[(pk, cycle.index)] = (name, cycle)
+                stamps.append((pk, cycle.index, cycle.start, stamp))
+    return shown, stamps
 
 
 def time_left(cycle: Cycle, now: datetime) -> str:

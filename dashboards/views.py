@@ -18,6 +18,8 @@ from django.views.decorators.vary import vary_on_headers
 from achievements.models import Achievement, GoalComputation
 from achievements.queries import achievement_rows, write_rows
 from core.dates import date_range_problem
+from crm.listings import LISTINGS
+from crm.models import PipelineStage
 from goals.calendar import Cycle, CycleKind, cycle_containing, cycle_ended
 from goals.models import Goal, tenant_calendar, tenant_today
 from goals.quotas import goals_changed
@@ -28,7 +30,7 @@ from rulesets.services import rule_specs, tenant_vocabulary
 from .breakdowns import breakdown_fields
 from .chart import bar_chart, sparkline
 from .customers import KINDS, customers_panel
-from .dashboard import Progress, held_bars, progress, time_left
+from .dashboard import Progress, held_bars, member_cycles, progress, time_left
 from .fragments import Fragment, render_fragment
 from .panels import (
     Person,
@@ -38,6 +40,14 @@ from .panels import (
     held_cells,
     team_panel,
     team_totals,
+)
+from .pipeline import (
+    PERIODS,
+    board_for,
+    closed_totals,
+    columns,
+    more_cards,
+    stage_pies,
 )
 
 # Panels marked data-poll skip the poll while their tab is hidden (static/js/app.js; a trigger
@@ -56,21 +66,7 @@ def _bars(bars: list[Progress]) -> Fragment:
 def _member_goals(tenant: Tenant, member: Member, now: datetime) -> list[dict[str, Any]]:
     """The member's goals in their running cycle, and in the cycle that just ended while it is
     closing (not final yet): a progress bar per rule they hold a target of."""
-    calendar = tenant_calendar(tenant)
-    shown = {}  # (goal id, cycle index) -> (name, cycle)
-    stamps = []
-    for pk, name, kind, start, end, stamp in (
-        Goal.objects.covering(member)
-        .live()
-        .values_list("pk", "name", "cycle", "start", "end", "computation__computed_at")
-    ):
-        for cycle in (
-            cycle_containing(calendar, kind, now, start, end),
-            cycle_ended(calendar, kind, now, start, end),
-        ):
-            if cycle is not None:
-                shown[(pk, cycle.index)] = (name, cycle)
-                stamps.append((pk, cycle.index, cycle.start, stamp))
+    shown, stamps = member_cycles(tenant, member, now, closing=True)
     pairs = [(pk, cycle) for (pk, _), (_, cycle) in shown.items()]
     key = ("member", member.pk, tuple(stamps))
     held = cached(tenant, key, lambda: held_cells(member.pk, pairs))
@@ -429,6 +425,56 @@ def company_overview(request: HttpRequest) -> HttpResponse:
     ]
     context = {"entries": entries, "poll": POLL, "now": now}
     return render(request, _template(request, "dashboards/overview.html", "panel"), context)
+
+
+@member_required()
+@vary_on_headers("HX-Request")
+def pipeline(request: HttpRequest) -> HttpResponse:
+    """The open stages as columns of the open deals of a member the viewer may see (with
+    their team, by default the viewer's), with the pies of the goals that track each stage;
+    ``?stage=&offset=`` (a column scrolled to its end) answers the column's next cards."""
+    now = timezone.now()
+    form, board = board_for(request.member, request.GET, now)
+    wanted = request.GET.get("member", "")
+    alone = "member" not in form.fields and wanted not in ("", str(request.member.pk))
+    if alone or (form.is_bound and "member" in form.errors):
+        raise Http404("no such member in your team")  # another tenant's, or outside the team
+    query = request.GET.copy()
+    for name in ("stage", "offset"):
+        query.pop(name, None)
+    kinds = {key: listing.title for key, listing in LISTINGS.items()}
+    context: dict[str, Any] = {"form": form, "board": board, "query": query.urlencode(),
+                               "kinds": kinds}  # fmt: skip
+    if "stage" in request.GET:
+        stage = get_object_or_404(
+            PipelineStage.objects.filter(outcome=PipelineStage.Outcome.OPEN),
+            pk=_number(request.GET["stage"]),
+        )
+        offset = _number(request.GET.get("offset", "0"))
+        cards = more_cards(board, stage, offset)
+        count = board.open_deals().filter(stage=stage).count() if cards else 0
+        context |= {"stage": stage, "cards": cards, "next": offset + len(cards),
+                    "more": offset + len(cards) < count}  # fmt: skip
+        return render(request, "dashboards/pipeline.html#more-cards", context)
+    viewer = request.member
+    pies = stage_pies(request.tenant, board.subject, now, manager=viewer.manages_people)
+    shown = columns(board, request.tenant)
+    for column in shown:
+        column.pies = pies.get(column.stage.name, [])
+    context |= {
+        "columns": shown,
+        "closed": closed_totals(board, request.tenant),
+        "currency": request.tenant.default_currency,
+        "period": PERIODS.get(request.GET.get("period") or "none", ""),  # "": any time
+        "elsewhere": sum(column.elsewhere for column in shown),
+    }
+    return render(request, _template(request, "dashboards/pipeline.html", "board"), context)
+
+
+def _number(text: str) -> int:
+    if not text.isdigit() or len(text) > 9:
+        raise Http404("not a number")
+    return int(text)
 
 
 @member_required(Member.Role.ADMIN)

@@ -6,13 +6,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
 from hierarchy.decorators import member_required
-from hierarchy.models import MANAGING_ROLES, AuditEntry
+from hierarchy.models import MANAGING_ROLES, AuditEntry, Member
 
 from .forms import (
     METHODS,
@@ -84,7 +84,8 @@ def goal_wizard(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     locked = LOCKED_WHILE_RUNNING if running else set()
     template_goal = request.GET.get("kind") == "templates" or bool(goal and goal.is_template)
     if request.method == "GET" and goal is None:
-        form = GoalBasicsForm(initial={"start": today}, viewer=request.member, locked=locked)
+        initial = {"start": today} | _for_one(request, template_goal)
+        form = GoalBasicsForm(initial=initial, viewer=request.member, locked=locked)
         context = {"step": "basics", "inputs": {}, "errors": {}}
         return _render(request, form, goal, template_goal, context)
     # A goal opens as if its saved state were posted on the first step: every step's inputs
@@ -143,6 +144,19 @@ def goal_wizard(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         messages.success(request, f"Saved {saved.name}.")
         return redirect("goal_detail", pk=saved.pk)
     return _render(request, form, goal, template_goal, context | {"step": step})
+
+
+def _for_one(request: HttpRequest, template_goal: bool) -> dict[str, Any]:
+    """``?team=<id>`` (the "Set a goal" link of a member's pages): the wizard opens on that
+    member's team; for someone without reports the team is the person, who holds it all."""
+    wanted = request.GET.get("team", "")
+    if template_goal or not wanted.isdigit():
+        return {}
+    visible = Member.objects.visible_to(request.member).filter(is_active=True)
+    person = visible.filter(pk=int(wanted)).first()
+    if person is None:
+        raise Http404("no such member in your team")
+    return {"team": person.pk, "name": f"{person.name}'s goals"}
 
 
 def _posted(basics: dict[str, Any], inputs: dict[str, str]) -> QueryDict:

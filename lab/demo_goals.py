@@ -2,7 +2,8 @@
 
 One ruleset of the metrics customers ask for first (the presets: dialled calls, call duration,
 leads converted, conversion percentage, deals won and their value, demos completed, follow-up
-tasks completed, tasks completed on time and tasks overdue) and three
+tasks completed, tasks completed on time and tasks overdue, deals advanced to Proposal and their
+value, which the pipeline page shows as pies) and three
 goals for the whole company: daily, weekly and monthly cycles, each started a few cycles ago
 (backfilled) so that the past tabs have history. Targets are set 10% above what the team did
 per day over the last four weeks (10% below for a metric where lower is better), so some
@@ -24,7 +25,7 @@ from goals.models import Goal, tenant_calendar, tenant_today
 from goals.services import GoalDraft, TargetInput, goal_save
 from goals.targets import is_additive, quantum_for
 from hierarchy.models import Member, Tenant
-from lab.demo_tenant import tables_analyze
+from lab.demo_tenant import PIPELINE, tables_analyze
 from rulesets.compiler import Granularity, rule_parts
 from rulesets.models import Ruleset
 from rulesets.parts import Parts, ratio_value
@@ -44,7 +45,11 @@ PRESETS = (
     "follow_up_tasks",
     "tasks_on_time",
     "tasks_overdue",
+    "deals_advanced",
+    "advanced_value",
 )
+# The stage the "advanced" presets track: its column of the pipeline shows their pies.
+TRACKED_STAGE = PIPELINE[3]  # Proposal
 BASELINE_DAYS = 28
 STRETCH = Decimal("1.1")
 # (name, cycle, how many cycles back it starts, how long it runs in days from today)
@@ -62,7 +67,7 @@ def _ruleset(tenant: Tenant) -> Ruleset:
         return found
     rules: list[dict] = []
     for slug in PRESETS:
-        for rule in preset_rules(slug, currency=tenant.default_currency):
+        for rule in preset_rules(slug, currency=tenant.default_currency, stage=TRACKED_STAGE):
             if all(rule["key"] != kept["key"] for kept in rules):
                 rules.append(rule)
     return ruleset_save(
@@ -179,6 +184,8 @@ def _measured_in(cycle: str) -> tuple[str, ...]:
             "follow_up_tasks",
             "tasks_on_time",
             "tasks_overdue",
+            "deals_advanced",
+            "advanced_value",
         ),
         "monthly": ("deals_won", "won_value", "conversion_rate"),
     }[cycle]

@@ -20,10 +20,19 @@ from django import forms
 from core.numbers import number_parse
 from hierarchy.models import Tenant
 
-from .catalogue import NUMERIC, CustomFieldDecl, FieldSpec, FieldType, Op, Vocabulary, fields_for
-from .presets import PRESETS
+from .catalogue import (
+    NUMERIC,
+    Condition,
+    CustomFieldDecl,
+    FieldSpec,
+    FieldType,
+    Op,
+    Vocabulary,
+    fields_for,
+)
+from .presets import PRESETS, preset_needs
 from .services import tenant_vocabulary
-from .spec import DEFAULT_DATE_FIELD, Aggregation, Direction, RuleProblem, Unit
+from .spec import DEFAULT_DATE_FIELD, Aggregation, Direction, RuleProblem, RuleSpec, Unit
 
 ENTITIES = {
     "lead": "Lead",
@@ -142,6 +151,7 @@ class RuleCard:
     condition_fields: Choices = dataclasses.field(default_factory=list)
     # Each ratio part's options: (key, the rule's name, selected).
     ratio_choices: dict[str, list[tuple[str, str, bool]]] = dataclasses.field(default_factory=dict)
+    money: bool = False  # it measures an amount of money: it counts one currency
 
     @property
     def prefix(self) -> str:
@@ -343,6 +353,8 @@ class RuleBuilder:
             card.condition_fields = _choices(specs, lambda s: s.type is not FieldType.MEMBER)
             if card.measured_fields is None or card.field not in dict(card.measured_fields):
                 card.field = ""
+            measured = specs.get(card.field)
+            card.money = measured is not None and measured.type is FieldType.MONEY
             if card.entity in DEFAULT_DATE_FIELD:
                 if card.date_field not in dict(card.date_fields):
                     card.date_field = DEFAULT_DATE_FIELD[card.entity]
@@ -531,13 +543,22 @@ def problems_listed(
     return listed
 
 
-def preset_choices() -> list[tuple[str, str, bool]]:
-    """(slug, label, needs a stage) for every preset."""
-    return [
-        (
-            slug,
-            label,
-            any(c.get("value", "") is None for r in rules for c in r.get("conditions", [])),
-        )
-        for slug, (label, rules) in PRESETS.items()
+def preset_choices() -> list[tuple[str, str, str]]:
+    """(slug, label, what it asks for: "stage", "types" or "") for every preset."""
+    return [(slug, label, preset_needs(slug)) for slug, (label, _) in PRESETS.items()]
+
+
+def currency_note(rule: RuleSpec) -> str:
+    """What a value rule leaves out, as the builder says it: amounts in other currencies
+    (``ruleset_parse`` adds the condition on the record's currency); "" for other rules."""
+    kept = [
+        c.value
+        for c in rule.conditions
+        if isinstance(c, Condition) and c.field == "currency" and c.op is Op.EQ
     ]
+    if rule.unit is not Unit.CURRENCY or rule.currency not in kept:
+        return ""
+    return (
+        f"Only amounts in {rule.currency} are counted: records in any other currency are "
+        "left out, not converted."
+    )

@@ -47,6 +47,8 @@ NO_SHOW = sorted(
     }
 )
 HELD = {"field": "outcome", "op": "not_in", "value": NO_SHOW}
+# The activity types an "of chosen types" preset counts, filled in by ``preset_rules``.
+TYPES = {"field": "type", "op": "in", "value": None}
 
 PRESETS: dict[str, tuple[str, list[Rule]]] = {
     "leads_converted": (
@@ -224,9 +226,21 @@ PRESETS: dict[str, tuple[str, list[Rule]]] = {
             _activity("emails_sent", "Emails sent", _eq("category", "email"), DONE),
         ],
     ),
+    "deals_added": (
+        "Deals added",
+        [
+            {
+                "key": "deals_added",
+                "name": "Deals added",
+                "entity": "opportunity",
+                "date_field": "created_at",
+                "conditions": [],
+            },
+        ],
+    ),
     "deals_won": ("Deals won", [_won("deals_won", "Deals won")]),
     "won_value": (
-        "Value of deals won",
+        "Value of deals won (in one currency)",
         [
             _won("won_value", "Value of deals won", aggregation="sum", field="value"),
         ],
@@ -250,21 +264,60 @@ PRESETS: dict[str, tuple[str, list[Rule]]] = {
                 "key": "deals_advanced",
                 "name": "Deals advanced",
                 "entity": "stage_change",
-                "conditions": [{"field": "to_stage", "op": "eq", "value": None}],
+                "conditions": [_eq("to_stage", None)],
             },
         ],
     ),
+    "advanced_value": (
+        "Value of deals advanced to a stage (in one currency)",
+        [
+            {
+                "key": "advanced_value",
+                "name": "Value of deals advanced",
+                "entity": "stage_change",
+                "aggregation": "sum",
+                "field": "value",
+                "conditions": [_eq("to_stage", None)],
+            },
+        ],
+    ),
+    "activities_added": (
+        "Activities added of chosen types",
+        [
+            # Planned, done or cancelled: every activity logged counts as added (there is no
+            # date of logging: its date places it in a cycle).
+            _activity("activities_added", "Activities added", TYPES),
+        ],
+    ),
+    "activities_completed": (
+        "Activities completed of chosen types",
+        [_activity("activities_completed", "Activities completed", TYPES, DONE)],
+    ),
 }
+
+# What each placeholder (a condition whose value is None) is filled with by ``preset_rules``.
+CHOSEN = {"to_stage": "stage", "type": "types"}
+
+
+def preset_needs(slug: str) -> str:
+    """What a preset asks for before its rules run: "stage", "types" or nothing ("")."""
+    for rule in PRESETS[slug][1]:
+        for condition in rule.get("conditions", []):
+            if condition.get("value", "") is None:
+                return CHOSEN[condition["field"]]
+    return ""
 
 
 def preset_rules(slug: str, **choices: Any) -> list[Rule]:
-    """A fresh copy of a preset's rules. ``stage`` picks the stage for "deals advanced";
-    ``currency`` the currency of the value presets."""
+    """A fresh copy of a preset's rules. ``stage`` picks the stage of the "advanced" presets;
+    ``types`` (a list of names) the activity types of the "of chosen types" ones; ``currency``
+    the currency of the value presets (only amounts in it are counted)."""
     rules = deepcopy(PRESETS[slug][1])
     for rule in rules:
         for condition in rule.get("conditions", []):
             if condition.get("value", "") is None:
-                condition["value"] = choices.get("stage")
+                chosen = choices.get(CHOSEN[condition["field"]])
+                condition["value"] = list(chosen) if isinstance(chosen, list | tuple) else chosen
         if "currency" in choices and rule.get("field") == "value":
             rule["currency"] = choices["currency"]
     return rules

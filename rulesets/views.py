@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,6 +14,7 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseNotAllowed,
+    QueryDict,
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -36,6 +36,7 @@ from .forms import (
     RulesetForm,
     card_from_rule,
     cards_from_data,
+    currency_note,
     next_index,
     preset_choices,
     problems_attach,
@@ -88,7 +89,7 @@ def _base(pk: int | None) -> str:
     return reverse("ruleset_edit", args=[pk]) if pk else reverse("ruleset_new")
 
 
-def _data(request: HttpRequest) -> Mapping[str, Any]:
+def _data(request: HttpRequest) -> QueryDict:
     return request.POST if request.method == "POST" else request.GET
 
 
@@ -119,6 +120,7 @@ def ruleset_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "base": _base(pk),
         "presets": preset_choices(),
         "stages": sorted(builder.vocab.get(Vocabulary.STAGES, ())),
+        "activity_types": sorted(builder.vocab.get(Vocabulary.ACTIVITY_TYPES, ()), key=str.lower),
     }
     return render(request, PAGE, context)
 
@@ -228,7 +230,8 @@ def preset_cards(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         return HttpResponseBadRequest("Pick a preset.")
     cards = cards_from_data(data)
     first = next_index(cards)
-    rules = preset_rules(slug, stage=data.get("stage") or None)
+    types = data.getlist("types")
+    rules = preset_rules(slug, stage=data.get("stage") or None, types=types)
     added = [card_from_rule(first + i, rule) for i, rule in enumerate(rules)]
     RuleBuilder.for_tenant(request.tenant).dress(cards + added)
     return _partial(request, pk, "rule-cards", {"cards": added})
@@ -243,6 +246,7 @@ class Preview:
     total: str = ""
     rows: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    note: str = ""  # what the rule leaves out (amounts in other currencies)
 
 
 @member_required(ADMIN)
@@ -317,6 +321,7 @@ def _preview(
         end=end,
         total=_shown(value(members), rule),
         rows=[(names[m], _shown(v, rule)) for m, v in values[:PREVIEW_TOP]],
+        note=currency_note(rule),
     )
 
 

@@ -28,3 +28,9 @@ def ago(moment: Any, now: Any) -> str:
             count = seconds // size
             return f"{count} {name}{'s' if count != 1 else ''}"
     return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+@register.filter
+def money(value: Any, currency: str) -> str:
+    """``{{ deal.value|money:deal.currency }}``: "USD 1,250.00"."""
+    return in_unit(value, "currency", currency)

@@ -27,6 +27,9 @@ document.addEventListener("change", (event) => {
   if (field.matches("[data-shows-stage]")) {
     document.getElementById(field.dataset.showsStage).hidden = !field.selectedOptions[0].dataset.stage;
   }
+  if (field.matches("[data-shows-types]")) {
+    document.getElementById(field.dataset.showsTypes).hidden = !field.selectedOptions[0].dataset.types;
+  }
 });
 
 document.addEventListener("submit", (event) => {

@@ -60,9 +60,10 @@ def read(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
-def build_tenant(*, custom: bool = False):  # noqa: ANN201
+def build_tenant(*, custom: bool = False, deliver: bool = True):  # noqa: ANN201
     """The data set's tenant; ``custom``: its deals also carry product, account, the account's
-    sector and the engage date as custom fields (blank cells left out, as imports do)."""
+    sector and the engage date as custom fields (blank cells left out, as imports do);
+    ``deliver=False``: the organization and its stages only, no deals."""
     root = tenant_create(
         name="MavenTech",
         slug="maventech",
@@ -92,6 +93,8 @@ def build_tenant(*, custom: bool = False):  # noqa: ANN201
             PipelineStage.objects.create(tenant=tenant, name=stage, position=position)
         for name, kind in CUSTOM if custom else ():
             CustomField.objects.create(tenant=tenant, entity="opportunity", name=name, type=kind)
+    if not deliver:
+        return tenant, root, people, teams
     sectors = {row["account"]: row["sector"] for row in read("accounts.csv")}
     deals = [
         {

@@ -263,3 +263,29 @@ def test_each_target_suggests_the_teams_last_cycles_plus_ten_percent(org: Org) -
     body = page.content.decode()
     assert "Last 4 weeks averaged 10; +10%: 11" in body
     assert "conversion_rate" not in page.context["suggestions"]  # no leads: nothing to go by
+
+
+def test_a_goal_for_one_person_is_one_click_from_their_page(org: Org) -> None:
+    """A member's pages link to the wizard with the member as the team; for a rep without
+    reports the person is the team and holds the whole target."""
+    manager = client_for(org.east)
+    link = f"/goals/new/?team={org.rep.pk}"
+    assert link in manager.get(f"/team/member/{org.rep.pk}/").content.decode()
+    assert link in manager.get(f"/organization/members/{org.rep.pk}/").content.decode()
+    form = manager.get(link).context["form"]
+    assert form.initial["team"] == org.rep.pk
+    assert form.initial["name"] == f"{org.rep.name}'s goals"
+    data = basics(org, name=form.initial["name"], team=org.rep.pk, **next_month(org))
+    data |= {"step": "review", "go": "review", "target-dialled_calls": "40"}
+    page = manager.post("/goals/new/", data)
+    assert [row["member"] for row in page.context["rows"]] == [org.rep]
+    assert not page.context["errors"]
+    response = manager.post("/goals/new/", data | {"save": "1"})
+    assert response.status_code == 302
+    detail = manager.get(response["Location"])
+    (row,) = detail.context["rows"]
+    assert (row["member"], row["targets"]["dialled_calls"].own) == (org.rep, 40)
+    # Someone outside the manager's team, or another tenant's member, is not offered.
+    assert manager.get(f"/goals/new/?team={org.sdr.pk}").status_code == 404
+    assert manager.get(f"/goals/new/?team={org.personas.outsider.pk}").status_code == 404
+    assert client_for(org.personas.outsider).get(link).status_code == 404

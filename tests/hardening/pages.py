@@ -181,6 +181,7 @@ ACCESS: dict[str, Access] = {
     },
     # CRM records
     "record_list": Access(MANAGERS),
+    "pipeline": Access(ANYONE, query=(("member", "member"), ("stage", "stage"))),
     "account_detail": Access(MANAGERS, pk="account"),
     **{
         f"record_page_{kind}": Access(ANYONE, pk=listing.model._meta.model_name, sees=_record_sees)

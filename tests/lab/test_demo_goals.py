@@ -51,3 +51,22 @@ def test_seed_demo_reset_clears_a_tenant_that_has_goals() -> None:
     # The database checks only an achievement's goal: its member and rule went with it.
     with scopes_disabled():
         assert not Achievement.objects.filter(pk__in=kept).exists()
+
+
+def test_the_demo_pipeline_has_pies_on_the_stage_its_goals_track() -> None:
+    from tests.conftest import client_for
+
+    demo_tenant_build(slug="demo", members=12, days=40, activities=3000)
+    tenant = Tenant.objects.get(slug="demo")
+    goals = demo_goals_build(tenant)
+    weekly = next(goal for goal in goals if goal.cycle == "weekly")
+    with scope(tenant=tenant):
+        keys = set(weekly.targets.values_list("rule__key", flat=True))
+        root = weekly.team
+    assert {"deals_advanced", "advanced_value"} <= keys
+    html = client_for(root).get("/records/pipeline/").content.decode()
+    proposal = html.split('data-stage="Proposal"')[1].split("</header>")[0]
+    assert proposal.count('<svg class="pie') == 2
+    assert "Weekly pipeline · Deals advanced" in proposal
+    prospecting = html.split('data-stage="Prospecting"')[1].split("</header>")[0]
+    assert '<svg class="pie' not in prospecting

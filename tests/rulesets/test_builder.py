@@ -484,3 +484,33 @@ def test_the_task_presets_build_and_save_and_overdue_needs_the_due_date(crm: Crm
         rules = rules_of(Ruleset.objects.get(name="Tasks"))
     assert rules["overdue"].conditions == [{"field": "overdue", "op": "eq", "value": True}]
     assert rules["late"].conditions == [{"field": "on_time", "op": "eq", "value": False}]
+
+
+def test_a_preset_of_chosen_activity_types_takes_them_from_the_picker(crm: Crm):
+    admin = client_for(crm.personas.admin)
+    page = admin.get(NEW).content.decode()
+    assert 'value="activities_completed" data-types="1"' in page
+    assert options(page, "types") == ["Call", "Demo", "Email"]
+    posted = {"preset": "activities_completed", "types": ["Call", "Demo"]}
+    html = admin.post(f"{NEW}presets/", posted).content.decode()
+    assert selected(html, "rules-0-cond-0-field") == "type"
+    assert selected(html, "rules-0-cond-0-op") == "in"
+    assert 'name="rules-0-cond-0-value" value="Call, Demo"' in html
+
+
+def test_the_preview_of_a_value_rule_says_other_currencies_are_left_out(crm: Crm):
+    recent = (timezone.now() - timedelta(days=1)).isoformat()
+    won = [
+        crm.opportunity(external_id="O-1", status="won", value="100", closed_at=recent),
+        crm.opportunity(
+            external_id="O-2", status="won", value="900", currency="EUR", closed_at=recent
+        ),
+    ]
+    records_upsert(tenant=crm.tenant, entity="opportunity", records=won)
+    posted = card(0, key="won", entity="opportunity", aggregation="sum", field="value")
+    posted |= card(0, date_field="closed_at") | condition(0, 0, "status", "eq", "won")
+    html = client_for(crm.personas.admin).post(f"{NEW}rules/0/preview/", posted).content.decode()
+    assert preview_of(html)[0] == "100.00 USD"  # the EUR deal is not added in
+    assert "Only amounts in USD are counted: records in any other currency are left out" in html
+    page = client_for(crm.personas.admin).post(f"{NEW}rules/0/", posted).content.decode()
+    assert "counts amounts in this currency only" in page

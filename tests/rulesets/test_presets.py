@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from rulesets.catalogue import Vocabulary
-from rulesets.presets import PRESETS, preset_rules
+from rulesets.forms import currency_note
+from rulesets.presets import PRESETS, preset_needs, preset_rules
 from rulesets.reference import matches
 from rulesets.spec import Aggregation, RulesetError, ruleset_parse
 
@@ -12,8 +13,37 @@ VOCAB = {Vocabulary.STAGES: {"Proposal", "Won"}, Vocabulary.ACTIVITY_TYPES: {"Ca
 
 @pytest.mark.parametrize("slug", sorted(PRESETS))
 def test_every_preset_is_a_valid_rule(slug):
-    rules = ruleset_parse(preset_rules(slug, stage="Proposal", currency="EUR"), vocab=VOCAB)
+    chosen = preset_rules(slug, stage="Proposal", types=["Call"], currency="EUR")
+    rules = ruleset_parse(chosen, vocab=VOCAB)
     assert rules
+
+
+def test_the_chosen_activity_types_are_required_and_checked():
+    (rule,) = ruleset_parse(preset_rules("activities_completed", types=["Call"]), vocab=VOCAB)
+    assert matches(rule, {"type": "Call", "status": "completed"})
+    assert not matches(rule, {"type": "Call", "status": "planned"})
+    assert not matches(rule, {"type": "Email", "status": "completed"})
+    (added,) = ruleset_parse(preset_rules("activities_added", types=["Call"]), vocab=VOCAB)
+    assert matches(added, {"type": "Call", "status": "planned"})
+    with pytest.raises(RulesetError, match="non-empty list"):
+        ruleset_parse(preset_rules("activities_added", types=[]), vocab=VOCAB)
+    with pytest.raises(RulesetError, match="'Fax' is not an activity type"):
+        ruleset_parse(preset_rules("activities_added", types=["Fax"]), vocab=VOCAB)
+
+
+@pytest.mark.parametrize(("slug", "needs"), [("deals_advanced", "stage"),
+    ("advanced_value", "stage"), ("activities_added", "types"), ("deals_added", "")])  # fmt: skip
+def test_a_preset_says_what_it_asks_for(slug, needs):
+    assert preset_needs(slug) == needs
+
+
+def test_value_presets_count_their_currency_only():
+    for slug in ("won_value", "advanced_value"):
+        (rule,) = ruleset_parse(preset_rules(slug, stage="Won", currency="USD"), vocab=VOCAB)
+        assert rule.currency == "USD"
+        assert "Only amounts in USD are counted" in currency_note(rule)
+    (count,) = ruleset_parse(preset_rules("deals_won"), vocab=VOCAB)
+    assert currency_note(count) == ""
 
 
 def test_the_conversion_preset_divides_two_counted_rules():
