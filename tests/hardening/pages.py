@@ -75,7 +75,7 @@ def _team_page_sees(viewer: Member, filled: Filled) -> bool:
     """My team offers goals of the viewer's subtree and goals set above them."""
     goals = Goal.objects.visible_to(viewer) | Goal.objects.covering(viewer)
     goal = filled["goal"]
-    return goals.live().filter(title="", pk=goal.pk).exists() and _in_goal_team(
+    return goals.live().filter(sales_role=None, pk=goal.pk).exists() and _in_goal_team(
         viewer, goal, filled["member"]
     )
 
@@ -159,6 +159,10 @@ ACCESS: dict[str, Access] = {
     "stage_move": Access(ADMINS, pk="stage"),
     "working_time": Access(ADMINS),
     "company_settings": Access(ADMINS),
+    "role_mapping": Access(ADMINS),
+    "sales_role_add": Access(ADMINS),
+    "role_kpi_add": Access(ADMINS, pk="sales_role"),
+    "kpi_activity_types": Access(ADMINS, pk="kpi"),
     **{
         f"{kind}_{page}": Access(ADMINS, pk=None if page == "add" else kind)
         for kind in ("stage", "activity_type", "custom_field")
@@ -215,6 +219,7 @@ def world_build(org: Org, crm: Crm, label: str = "Acme") -> World:
         org.goal(actor=admin, team=admin, name=f"{label} company goal"),
         org.goal(actor=admin, team=org.west, name=f"{label} west goal"),
     ]
+    kpis = org.goal(actor=admin, team=admin, name=f"{label} SDR KPIs", sales_role=org.sdr_role)
     tenant = admin.tenant
     records = {
         "lead": crm.lead(external_id="L-acme", name=f"{label} lead"),
@@ -227,6 +232,7 @@ def world_build(org: Org, crm: Crm, label: str = "Acme") -> World:
     _, key_b = api_token_create(tenant=org.personas.outsider.tenant, name="Globex token")
     with scope(tenant=tenant):
         rule = org.ruleset.rules.get(key="dialled_calls")
+        kpi = kpis.targets.get()
         settings = {
             "stage": [PipelineStage.objects.first()],
             "activity_type": [ActivityType.objects.first()],
@@ -246,6 +252,8 @@ def world_build(org: Org, crm: Crm, label: str = "Acme") -> World:
         "ruleset": [org.ruleset],
         "rule": [rule],
         "token": [token],
+        "sales_role": [org.sdr_role],
+        "kpi": [kpi],
         **by_entity,
         **settings,
     }
