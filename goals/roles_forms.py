@@ -26,7 +26,7 @@ class SalesRoleForm(ServiceErrorsMixin, forms.Form):
 class KpiForm(ServiceErrorsMixin, forms.Form):
     """A rule of a ruleset with a target per cycle, for a role's holders."""
 
-    rule = forms.ModelChoiceField(queryset=GoalRule.objects.none(), label="KPI (ruleset rule)")
+    rule = forms.TypedChoiceField(label="KPI (ruleset rule)", coerce=int)
     amount = forms.CharField(label="Target per cycle", max_length=40)
     cycle = forms.ChoiceField(choices=[(k.value, k.value.capitalize()) for k in CycleKind])
     start = forms.DateField(
@@ -43,12 +43,19 @@ class KpiForm(ServiceErrorsMixin, forms.Form):
         help_text="The last day, inclusive.",
     )
 
-    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, today: date, rules: dict[int, GoalRule] | None = None, **kwargs: Any
+    ) -> None:
+        """``rules``: the rules to offer by id, read once for every form of a page."""
         super().__init__(*args, **kwargs)
-        rules = GoalRule.objects.filter(ruleset__is_archived=False).select_related("ruleset")
-        self.fields["rule"].queryset = rules.order_by("ruleset__name", "position")
-        self.fields["rule"].label_from_instance = lambda r: f"{r.ruleset.name}: {r.name}"
+        self.rules = rules if rules is not None else kpi_rules()
+        self.fields["rule"].choices = [
+            (pk, f"{rule.ruleset.name}: {rule.name}") for pk, rule in self.rules.items()
+        ]
         self.fields["end"].initial = date(today.year, 12, 31)
+
+    def clean_rule(self) -> GoalRule:
+        return self.rules[self.cleaned_data["rule"]]
 
     def clean_amount(self) -> Decimal:
         raw = self.cleaned_data["amount"]
@@ -60,12 +67,23 @@ class KpiForm(ServiceErrorsMixin, forms.Form):
         return number
 
 
+def kpi_rules() -> dict[int, GoalRule]:
+    """The rules a KPI may be made of, by id: those of rulesets in use (one query)."""
+    rules = GoalRule.objects.filter(ruleset__is_archived=False).select_related("ruleset")
+    return {rule.pk: rule for rule in rules.order_by("ruleset__name", "position")}
+
+
+def activity_type_names() -> list[str]:
+    return list(ActivityType.objects.order_by("name").values_list("name", flat=True))
+
+
 class ActivityTypesForm(ServiceErrorsMixin, forms.Form):
     activity_types = forms.MultipleChoiceField(
         choices=(), required=False, widget=forms.CheckboxSelectMultiple
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, names: list[str] | None = None, **kwargs: Any) -> None:
+        """``names``: the tenant's activity types, read once for every form of a page."""
         super().__init__(*args, **kwargs)
-        names = ActivityType.objects.order_by("name").values_list("name", flat=True)
+        names = names if names is not None else activity_type_names()
         self.fields["activity_types"].choices = [(name, name) for name in names]

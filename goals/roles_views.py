@@ -16,7 +16,13 @@ from hierarchy.services import sales_role_save
 
 from .models import GoalTarget, tenant_today
 from .roles import kpi_activity_types_set, role_kpi_add, role_mapping
-from .roles_forms import ActivityTypesForm, KpiForm, SalesRoleForm
+from .roles_forms import (
+    ActivityTypesForm,
+    KpiForm,
+    SalesRoleForm,
+    activity_type_names,
+    kpi_rules,
+)
 
 
 def _page(
@@ -29,15 +35,19 @@ def _page(
     """The table, with the form that was posted (and its errors) where it was."""
     today = tenant_today(request.tenant)
     rows = role_mapping(request.tenant)
+    rules, names = kpi_rules(), activity_type_names()
     for row in rows:
         row.kpi_form = (
             kpi_form[1] if kpi_form and kpi_form[0] == row.role.pk else None
-        ) or KpiForm(today=today, prefix=f"kpi-{row.role.pk}", auto_id=f"kpi-{row.role.pk}-%s")
+        ) or KpiForm(
+            today=today, rules=rules, prefix=f"kpi-{row.role.pk}", auto_id=f"kpi-{row.role.pk}-%s"
+        )
         for kpi in row.kpis:
             if kpi.activity_types is None:
                 continue
             posted = types_form[1] if types_form and types_form[0] == kpi.key else None
             kpi.form = posted or ActivityTypesForm(
+                names=names,
                 initial={"activity_types": kpi.activity_types},
                 prefix=f"types-{kpi.key}",
                 auto_id=f"types-{kpi.key}-%s",
