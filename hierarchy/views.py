@@ -39,7 +39,9 @@ def _visible(request: HttpRequest):
 
 def _member_or_404(request: HttpRequest, pk: int) -> Member:
     """A member the viewer may see; anyone else (another tenant's too) does not exist."""
-    return get_object_or_404(_visible(request).select_related("user", "reports_to"), pk=pk)
+    return get_object_or_404(
+        _visible(request).select_related("user", "reports_to", "sales_role"), pk=pk
+    )
 
 
 def _editable(request: HttpRequest, pk: int) -> Member:
