@@ -39,9 +39,7 @@ def _page(
     for row in rows:
         row.kpi_form = (
             kpi_form[1] if kpi_form and kpi_form[0] == row.role.pk else None
-        ) or KpiForm(
-            today=today, rules=rules, prefix=f"kpi-{row.role.pk}", auto_id=f"kpi-{row.role.pk}-%s"
-        )
+        ) or KpiForm(today=today, rules=rules, prefix=f"kpi-{row.role.pk}")
         for kpi in row.kpis:
             if kpi.activity_types is None:
                 continue
@@ -50,7 +48,6 @@ def _page(
                 names=names,
                 initial={"activity_types": kpi.activity_types},
                 prefix=f"types-{kpi.key}",
-                auto_id=f"types-{kpi.key}-%s",
             )
     context: dict[str, Any] = {
         "rows": rows,
@@ -86,7 +83,7 @@ def role_kpi_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":  # after the lookup: another tenant's role is not found
         return HttpResponseNotAllowed(["POST"])
     today = tenant_today(request.tenant)
-    form = KpiForm(request.POST, today=today, prefix=f"kpi-{pk}", auto_id=f"kpi-{pk}-%s")
+    form = KpiForm(request.POST, today=today, prefix=f"kpi-{pk}")
     if form.is_valid():
         try:
             goal = role_kpi_add(role=role, actor=request.member, **form.cleaned_data)
@@ -110,7 +107,7 @@ def kpi_activity_types_view(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponseNotAllowed(["POST"])
     role = target.goal.sales_role
     key = str(target.pk)
-    form = ActivityTypesForm(request.POST, prefix=f"types-{key}", auto_id=f"types-{key}-%s")
+    form = ActivityTypesForm(request.POST, prefix=f"types-{key}")
     if form.is_valid():
         try:
             kpi_activity_types_set(

@@ -33,6 +33,7 @@ def test_an_admin_maps_a_roles_kpi_to_activity_types(
     row.get_by_text("Add a KPI to Account executive").click()
     row.get_by_label("KPI (ruleset rule)").select_option(label="Sales basics: Dialled calls")
     row.get_by_label("Target per cycle").fill("1,500")
+    row.get_by_label("Cycle", exact=True).select_option("monthly")
     row.get_by_label("Until").fill("2099-12-31")
     row.get_by_role("button", name="Add the KPI").click()
     expect(page.get_by_text("Dialled calls is a KPI of Account executive")).to_be_visible()

@@ -145,7 +145,8 @@ def test_it_reports_two_roots_in_a_new_file():
 def test_it_refuses_bad_headers():
     tenant = TenantFactory()
     assert problems(tenant, "email,name,role\nx@a.example,X,rep\n") == [
-        "line 1: missing column(s) reports_to, title; expected email,name,role,reports_to,title[,sales_role]"
+        "line 1: missing column(s) reports_to, title; expected "
+        "email,name,role,reports_to,title[,sales_role]"
     ]
 
 
