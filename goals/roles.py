@@ -26,7 +26,7 @@ from django_scopes import scope
 from crm.models import ActivityType
 from hierarchy.models import Member, SalesRole, Tenant
 from hierarchy.services import Actor
-from rulesets.models import GoalRule
+from rulesets.models import GoalRule, Ruleset
 from rulesets.services import ruleset_save
 from rulesets.spec import RulesetError
 
@@ -173,8 +173,9 @@ def kpi_activity_types_set(*, rule: GoalRule, types: Iterable[str], actor: Actor
             {"activity_types": f"{rule.name} does not count activities: only a KPI over "
                                "activities maps to activity types."}
         )  # fmt: skip
-    tenant = rule.ruleset.tenant
-    with scope(tenant=tenant):
+    with scope(tenant=rule.tenant_id):
+        ruleset = Ruleset.objects.select_related("tenant").get(pk=rule.ruleset_id)
+        tenant = ruleset.tenant
         known = {name.lower(): name for name in ActivityType.objects.values_list("name", flat=True)}
         unknown = [name for name in wanted if name.lower() not in known]
         if unknown:
@@ -183,7 +184,6 @@ def kpi_activity_types_set(*, rule: GoalRule, types: Iterable[str], actor: Actor
                                    "organization (Settings lists them)."}
             )  # fmt: skip
         wanted = [known[name.lower()] for name in wanted]
-        ruleset = rule.ruleset
         definitions = [r.definition() for r in ruleset.rules.order_by("position")]
     for definition in definitions:
         if definition["key"] != rule.key:

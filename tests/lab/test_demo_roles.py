@@ -36,7 +36,7 @@ def test_the_demo_has_three_roles_and_a_rep_given_one_sees_its_kpis_next_cycle()
     assert [g.pk for g in demo_roles_build(tenant)] == [g.pk for g in goals]  # made once
 
     with scope(tenant=tenant):
-        rep = Member.objects.select_related("user", "tenant").get(
+        rep = Member.objects.select_related("user", "tenant", "sales_role").get(
             user__email=f"rep@{demo_domain('demo')}"
         )
     assert rep.sales_role.name == "Account executive"  # "Account Executive" by title
