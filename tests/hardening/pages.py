@@ -420,6 +420,8 @@ class ApiRequest:
 API_PARAMETERS: dict[str, Callable[[str], tuple[str, str]]] = {
     "goal_id": lambda path: ("goal", "pk"),
     "ruleset_id": lambda path: ("ruleset", "pk"),
+    "role_id": lambda path: ("sales_role", "pk"),
+    "kpi_id": lambda path: ("kpi", "pk"),
     "external_id": lambda path: (
         {"leads": "lead", "activities": "activity", "opportunities": "opportunity"}[
             path.split("/")[3]
