@@ -87,6 +87,10 @@ def test_an_admin_adds_a_role_a_kpi_and_maps_it_to_types(org: Org) -> None:
     assert {"sales_role.create", "goal.create", "ruleset.edit"} <= actions
     page = admin.get("/settings/roles/").content.decode()
     assert "Counts Demo, Call." in page
+    # The same condition in the rule builder, which edits it too.
+    builder = admin.get(f"/rulesets/{org.ruleset.pk}/edit/").content.decode()
+    assert '<option value="type" selected>' in builder
+    assert 'value="Demo, Call"' in builder
 
 
 def test_another_tenants_role_and_kpi_are_not_found(org: Org) -> None:
