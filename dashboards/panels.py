@@ -183,9 +183,15 @@ def team_panel(goal_id: int, cycle: Cycle, node: Member) -> TeamPanel:
 
 def held() -> Q:
     """A member's rows that are theirs to follow: those they hold a target of, their own or
-    their team's, and those of the goal's tracked metrics (its rules without a target)."""
+    their team's, and those of the goal's tracked metrics (its rules without a target). A
+    sales role's KPIs are followed by those who hold the role (an own target) and by their
+    managers (a team target above 0), nobody else."""
     targeted = GoalTarget.objects.filter(goal=OuterRef("goal_id"), rule=OuterRef("rule_id"))
-    return Q(target__isnull=False) | Q(team_target__isnull=False) | ~Exists(targeted)
+    team_goal = Q(target__isnull=False) | Q(team_target__isnull=False) | ~Exists(targeted)
+    role_kpis = Q(target__isnull=False) | Q(team_target__gt=0)
+    return (
+        Q(goal__sales_role__isnull=True) & team_goal | Q(goal__sales_role__isnull=False) & role_kpis
+    )
 
 
 def held_cells(member_id: int, cycles: Iterable[tuple[int, Cycle]]) -> list[Cell]:

@@ -208,7 +208,7 @@ def my_team(request: HttpRequest) -> HttpResponse:
     mine = Goal.objects.visible_to(viewer) | Goal.objects.covering(viewer)
     goals = list(
         mine.live()
-        .filter(title="")
+        .filter(sales_role__isnull=True)
         .select_related("team")
         .annotate(stamp=F("computation__computed_at"))
         .order_by("-start", "name")
@@ -395,7 +395,7 @@ def company_overview(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     goals = list(
         Goal.objects.live()
-        .select_related("team")
+        .select_related("team", "sales_role")
         .annotate(stamp=F("computation__computed_at"))
         .order_by("name")
     )

@@ -1,7 +1,7 @@
 # No `from __future__ import annotations`: django-ninja reads the schemas' annotations at runtime.
 """The goals API: create, read, change and archive goals with their targets and distribution.
 
-A token acts as an admin of its tenant: it may backfill and set targets by title. Members are
+A token acts as an admin of its tenant: it may backfill and set a sales role's KPIs. Members are
 named by email, rules by key, the ruleset by id; anything of another tenant is unknown here.
 """
 
@@ -19,7 +19,7 @@ from pydantic import BeforeValidator, Discriminator, Tag
 
 from core.numbers import EXAMPLE, number_parse
 from core.pagination import Pages
-from hierarchy.models import Member
+from hierarchy.models import Member, SalesRole
 from hierarchy.services import normalize_email
 from rulesets.models import Ruleset
 
@@ -90,7 +90,13 @@ class GoalIn(Schema):
             "reports, whatever their teams' sizes)."
         ),
     )
-    title: str = Field("", description="A KPI template: every member with this title holds it.")
+    sales_role: str = Field(
+        "",
+        description=(
+            "The KPIs of a sales role, by name: every member with the role holds the targets "
+            "in full (no distribution); empty for a team goal."
+        ),
+    )
     targets: dict[str, Target] = Field(
         ...,
         description=(
@@ -125,7 +131,7 @@ class GoalSummary(Schema):
     status: str
     holders: str
     default_split: str
-    title: str
+    sales_role: str
     backfilled: bool
 
 
@@ -173,13 +179,13 @@ def _summary(goal: Goal, today: date) -> dict[str, Any]:
         "status": goal.status_on(today).value,
         "holders": goal.holders,
         "default_split": goal.default_split,
-        "title": goal.title,
+        "sales_role": goal.sales_role.name if goal.sales_role_id else "",
         "backfilled": goal.backfilled,
     }
 
 
 def _goals():  # noqa: ANN202
-    return Goal.objects.select_related("tenant", "ruleset", "team__user")
+    return Goal.objects.select_related("tenant", "ruleset", "team__user", "sales_role")
 
 
 def _out(goal: Goal) -> dict[str, Any]:
@@ -247,6 +253,13 @@ def _draft(body: GoalIn) -> GoalDraft:
     if ruleset is None:
         errors["ruleset"] = f"No ruleset {body.ruleset} in this organization."
     team = _member(body.team, "team", errors)
+    role = None
+    if body.sales_role.strip():
+        role = SalesRole.objects.filter(name__iexact=body.sales_role.strip()).first()
+        if role is None:
+            errors["sales_role"] = (
+                f"No sales role called {body.sales_role.strip()!r} in this organization."
+            )
     splits = []
     for index, level in enumerate(body.distribution):
         parent = _member(level.parent, f"distribution.{index}.parent", errors)
@@ -277,7 +290,7 @@ def _draft(body: GoalIn) -> GoalDraft:
         splits=splits,
         holders=body.holders,
         default_split=body.default_split,
-        title=body.title,
+        sales_role=role,
         backfill=body.backfill,
     )
 

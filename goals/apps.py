@@ -11,8 +11,17 @@ class GoalsConfig(AppConfig):
 
     def ready(self) -> None:
         from crm.signals import tenant_clearing
-        from hierarchy.signals import calendar_change_asked
+        from hierarchy.signals import (
+            calendar_change_asked,
+            sales_roles_changed,
+            sales_roles_changing,
+        )
 
+        from .roles import sales_roles_changed as roles_changed
+        from .roles import sales_roles_changing as roles_changing
+
+        sales_roles_changing.connect(roles_changing, dispatch_uid="goals.roles_changing")
+        sales_roles_changed.connect(roles_changed, dispatch_uid="goals.roles_changed")
         tenant_clearing.connect(_tenant_clearing, dispatch_uid="goals.clearing")
         calendar_change_asked.connect(_calendar_change_asked, dispatch_uid="goals.calendar")
 

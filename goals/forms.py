@@ -14,7 +14,7 @@ from django.http import QueryDict
 from core.dates import validate_date_range
 from core.formatting import duration_exact, duration_parse
 from core.numbers import number_parse
-from hierarchy.models import Member
+from hierarchy.models import Member, SalesRole
 from rulesets.models import GoalRule, Ruleset
 
 from .calendar import CycleKind
@@ -64,11 +64,11 @@ class GoalBasicsForm(forms.Form):
     backfill = forms.BooleanField(
         required=False, help_text="Start in the past and compute the cycles already gone."
     )
-    title = forms.CharField(
-        max_length=200,
+    sales_role = forms.ModelChoiceField(
+        queryset=SalesRole.objects.none(),
         required=False,
-        label="KPI template for the title",
-        help_text="Every member with this title holds the targets in full, newcomers included.",
+        label="KPIs of a sales role",
+        help_text="Every member with the role holds the targets in full, newcomers included.",
     )
 
     def clean_default_split(self) -> str:
@@ -81,8 +81,10 @@ class GoalBasicsForm(forms.Form):
         self.fields["team"].queryset = teams.order_by("lft")
         top = viewer.level if not viewer.is_admin else 0
         self.fields["team"].label_from_instance = lambda m: f"{'— ' * (m.level - top)}{m.name}"
-        if not viewer.is_admin:
-            del self.fields["backfill"], self.fields["title"]
+        if viewer.is_admin:
+            self.fields["sales_role"].queryset = SalesRole.objects.order_by("name")
+        else:
+            del self.fields["backfill"], self.fields["sales_role"]
         for name in locked:
             if name in self.fields:
                 self.fields[name].disabled = True
@@ -195,7 +197,7 @@ def draft_from(basics: dict[str, Any], parsed: Parsed) -> GoalDraft:
         splits=parsed.splits,
         holders=basics["holders"],
         default_split=basics.get("default_split") or Goal.Split.EQUAL,
-        title=basics.get("title") or "",
+        sales_role=basics.get("sales_role"),
         backfill=bool(basics.get("backfill")),
     )
 
@@ -212,7 +214,7 @@ def initial_from(goal: Goal) -> tuple[dict[str, Any], dict[str, str]]:
         "holders": goal.holders,
         "default_split": goal.default_split,
         "backfill": goal.backfilled,
-        "title": goal.title,
+        "sales_role": goal.sales_role_id,
     }
     inputs: dict[str, str] = {}
     for target in goal.targets.select_related("rule"):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django_scopes import ScopedManager
 
 from core.working_time import WorkingTime
-from hierarchy.models import Member, Tenant
+from hierarchy.models import Member, SalesRole, Tenant
 from rulesets.models import GoalRule, Ruleset
 
 from .calendar import Cycle, CycleKind, TenantCalendar, cycles
@@ -77,10 +77,13 @@ class Goal(models.Model):
     holders = models.CharField(max_length=16, choices=Holders.choices, default=Holders.REPS)
     # Goals made before "equal" meant per person keep the level-by-level split (migration 0002).
     default_split = models.CharField(max_length=16, choices=Split.choices, default=Split.EQUAL)
-    title = models.CharField(
-        max_length=200,
+    sales_role = models.ForeignKey(
+        SalesRole,
+        on_delete=models.PROTECT,
+        null=True,
         blank=True,
-        help_text="A KPI template: every member with this title holds the targets in full.",
+        related_name="goals",
+        help_text="The KPIs of a sales role: every member with the role holds the targets in full.",
     )
     backfilled = models.BooleanField(default=False)
     created_by = models.ForeignKey(
@@ -108,7 +111,8 @@ class Goal(models.Model):
 
     @property
     def is_template(self) -> bool:
-        return bool(self.title)
+        """The KPIs of a sales role: its holders hold the targets in full, nothing is split."""
+        return self.sales_role_id is not None
 
     def status_on(self, today: date) -> Goal.Status:
         if self.archived_at is not None:

@@ -25,7 +25,7 @@ from django_scopes import scope
 from core.dates import date_range_problem
 from core.lengths import too_long
 from hierarchy.audit import audit_record
-from hierarchy.models import Member
+from hierarchy.models import Member, SalesRole
 from hierarchy.services import Actor
 from rulesets.models import GoalRule, Ruleset
 
@@ -80,22 +80,22 @@ class GoalDraft:
     targets: Mapping[str, TargetInput]
     splits: Sequence[SplitInput] = ()
     holders: str = Goal.Holders.REPS
-    title: str = ""
+    sales_role: SalesRole | None = None
     backfill: bool = False
     default_split: str = Goal.Split.EQUAL
 
 
 @dataclass(frozen=True)
 class GoalTree:
-    """A goal's team as it stands, for its targets. ``active`` (each active member's title, by
-    id in tree order) and ``children`` are the active members, as the distribution sees them
-    (whose records count for the team, and when, the recompute reads from the reporting
-    lines). ``members`` are the active members as models, read on first use: a recompute
-    needs only ids and titles."""
+    """A goal's team as it stands, for its targets. ``active`` (each active member's sales role
+    id or None, by member id in tree order) and ``children`` are the active members, as the
+    distribution sees them (whose records count for the team, and when, the recompute reads
+    from the reporting lines). ``members`` are the active members as models, read on first
+    use: a recompute needs only ids and sales roles."""
 
     root: int
     children: dict[int, list[int]]
-    active: dict[int, str]
+    active: dict[int, int | None]
     tenant_id: int
 
     @cached_property
@@ -123,20 +123,21 @@ def goal_tree(team: Member) -> GoalTree:
                 rght__lte=Subquery(where.values("rght")),
             )
             .order_by("lft")
-            .values_list("pk", "reports_to_id", "is_active", "title")
+            .values_list("pk", "reports_to_id", "is_active", "sales_role_id")
         )
-    active = {pk: title for pk, _manager, is_active, title in rows if is_active}
+    active = {pk: role for pk, _manager, is_active, role in rows if is_active}
     children: dict[int, list[int]] = {}
-    for pk, manager, is_active, _title in rows:
+    for pk, manager, is_active, _role in rows:
         if pk != team.pk and manager in active and is_active:
             children.setdefault(manager, []).append(pk)
     return GoalTree(root=team.pk, children=children, active=active, tenant_id=team.tenant_id)
 
 
-def _holds(goal_holders: str, tree: GoalTree, title: str = "") -> set[int]:
-    """Who holds a personal target: by title for a KPI template, else per ``goal_holders``."""
-    if title:
-        return {pk for pk, member_title in tree.active.items() if member_title == title}
+def _holds(goal_holders: str, tree: GoalTree, sales_role_id: int | None = None) -> set[int]:
+    """Who holds a personal target: every member with the sales role for its KPIs, else per
+    ``goal_holders``."""
+    if sales_role_id is not None:
+        return {pk for pk, role in tree.active.items() if role == sales_role_id}
     if goal_holders == Goal.Holders.EVERYONE:
         return set(tree.active)
     return {pk for pk in tree.active if not tree.children.get(pk)}
@@ -177,7 +178,8 @@ PER_CYCLE = {
 @dataclass(frozen=True)
 class GoalPlan:
     """Everything needed to tell each member's targets in any cycle of a goal (saved, or a
-    draft being edited). ``template``: a KPI template, whose holders hold the targets in full."""
+    draft being edited). ``template``: a sales role's KPIs, whose holders (the members with the
+    role) hold the targets in full."""
 
     template: bool
     tree: GoalTree
@@ -289,7 +291,7 @@ def goal_plan(goal: Goal) -> GoalPlan:
             for rule_id, t in targets.items()
         },
         splits=splits,
-        holders=_holds(goal.holders, tree, goal.title),
+        holders=_holds(goal.holders, tree, goal.sales_role_id),
         default_split=goal.default_split,
         holders_kind=goal.holders,
     )
@@ -304,7 +306,7 @@ def draft_plan(draft: GoalDraft, goal_cycles: list[Cycle], tree: GoalTree) -> Go
     for _index, split in _effective_splits(draft.splits, by_key):
         splits.setdefault(by_key[split.rule].pk, {})[split.parent.pk] = _level_split(split)
     return GoalPlan(
-        template=bool(draft.title),
+        template=draft.sales_role is not None,
         tree=tree,
         cycles=goal_cycles,
         rules=rules,
@@ -316,7 +318,7 @@ def draft_plan(draft: GoalDraft, goal_cycles: list[Cycle], tree: GoalTree) -> Go
             if key in by_key
         },
         splits=splits,
-        holders=_holds(draft.holders, tree, draft.title),
+        holders=_holds(draft.holders, tree, _role_id(draft)),
         default_split=draft.default_split,
         holders_kind=draft.holders,
     )
@@ -360,11 +362,13 @@ def _check_scope(draft: GoalDraft, actor: Member | None) -> dict[str, str]:
     tenant_id = draft.team.tenant_id
     if draft.ruleset.tenant_id != tenant_id:
         errors["ruleset"] = "Unknown ruleset."
+    if draft.sales_role is not None and draft.sales_role.tenant_id != tenant_id:
+        errors["sales_role"] = "Unknown sales role."
     if actor is not None and not actor.is_admin:
         if not actor.manages_people or not actor.contains(draft.team):
             errors["team"] = "You can set goals only for your own team."
-        if draft.title:
-            errors["title"] = "Only an admin can set targets by title (KPI templates)."
+        if draft.sales_role is not None:
+            errors["sales_role"] = "Only an admin can set the KPIs of a sales role."
     if not draft.team.is_active:
         errors["team"] = f"{draft.team.name} is inactive."
     return errors
@@ -405,7 +409,7 @@ def _check_targets(
         except DistributionError as exc:
             errors[f"targets.{key}"] = str(exc)
             continue
-        if draft.title:  # a KPI template: each holder holds the amount, nothing is split
+        if draft.sales_role is not None:  # KPIs: each holder holds the amount, nothing is split
             continue
         levels = {
             split.parent.pk: (index, split) for index, split in effective if split.rule == key
@@ -448,9 +452,8 @@ def goal_check(
     draft.name = draft.name.strip()
     if not draft.name:
         errors["name"] = "A goal needs a name."
-    for name in ("name", "title"):
-        if problem := too_long(Goal, name, getattr(draft, name)):
-            errors[name] = f"The {name} {problem}."
+    if problem := too_long(Goal, "name", draft.name):
+        errors["name"] = f"The name {problem}."
     if draft.cycle not in CycleKind.__members__.values():
         errors["cycle"] = f"Choose a cycle: {', '.join(CycleKind)}."
     if draft.holders not in Goal.Holders.values:
@@ -494,11 +497,12 @@ def _check_change(draft: GoalDraft, goal: Goal, today: date) -> dict[str, str]:
             "team": (draft.team.pk, goal.team_id),
             "cycle": (draft.cycle, goal.cycle),
             "start": (draft.start, goal.start),
-            "title": (draft.title, goal.title),
+            "sales_role": (_role_id(draft), goal.sales_role_id),
         }
         for name, (new, old) in fixed.items():
             if new != old:
-                errors[name] = f"The {name} of a goal in progress cannot change."
+                what = name.replace("_", " ")
+                errors[name] = f"The {what} of a goal in progress cannot change."
     return errors
 
 
@@ -527,7 +531,7 @@ def goal_snapshot(goal: Goal) -> dict[str, Any]:
         "end": goal.end.isoformat(),
         "holders": goal.holders,
         "default_split": goal.default_split,
-        "title": goal.title,
+        "sales_role": goal.sales_role.name if goal.sales_role_id else None,
         "backfilled": goal.backfilled,
         "targets": targets,
         "distribution": splits,
@@ -552,7 +556,7 @@ def goal_save(*, draft: GoalDraft, goal: Goal | None = None, actor: Actor = None
         if goal is None:
             backfilled = draft.start < tenant_today(tenant)
             goal = Goal(tenant=tenant, created_by=member, backfilled=backfilled)
-        fields = ("name", "ruleset", "team", "cycle", "start", "end", "holders", "title")
+        fields = ("name", "ruleset", "team", "cycle", "start", "end", "holders", "sales_role")
         for name in (*fields, "default_split"):
             setattr(goal, name, getattr(draft, name))
         goal.save()
@@ -614,6 +618,10 @@ def _store_quotas(
         quotas_ensure(goal=goal, plan=plan, cycles=started, actor=actor)
     else:
         quotas_rederive(goal=goal, actor=actor, plan=plan)
+
+
+def _role_id(draft: GoalDraft) -> int | None:
+    return draft.sales_role.pk if draft.sales_role is not None else None
 
 
 def _announce(goal: Goal) -> None:

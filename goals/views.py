@@ -41,11 +41,12 @@ from .suggestions import target_suggestions
 TABS = ("in_progress", "upcoming", "ended", "archived")
 # What each step's errors are called in goal_check's answer.
 STEP_OF_FIELD = {"targets": "targets", "distribution": "distribution", "share": "distribution"}
-LOCKED_WHILE_RUNNING = {"ruleset", "team", "cycle", "start", "title"}
+LOCKED_WHILE_RUNNING = {"ruleset", "team", "cycle", "start", "sales_role"}
 
 
 def _visible(request: HttpRequest):  # noqa: ANN202
-    return Goal.objects.visible_to(request.member).select_related("tenant", "ruleset", "team__user")
+    goals = Goal.objects.visible_to(request.member)
+    return goals.select_related("tenant", "ruleset", "team__user", "sales_role")
 
 
 @member_required(*MANAGING_ROLES)
@@ -58,7 +59,9 @@ def goal_list(request: HttpRequest) -> HttpResponse:
     covering = Goal.objects.covering(viewer) | Goal.objects.filter(pk__in=own)
     goals = [
         goal
-        for goal in covering.select_related("tenant", "ruleset", "team").order_by("-start", "name")
+        for goal in covering.select_related("tenant", "ruleset", "team", "sales_role").order_by(
+            "-start", "name"
+        )
         if goal.status_on(today) == tab and goal.is_template == templates
     ]
     for goal in goals:  # goals set above the viewer: they see their part in My team

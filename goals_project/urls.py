@@ -37,6 +37,7 @@ urlpatterns = [
     path("rulesets/", include("rulesets.urls")),
     path("organization/", include("hierarchy.urls")),
     path("records/", include("crm.urls")),
+    path("settings/roles/", include("goals.roles_urls")),
     path("settings/", include("crm.settings_urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

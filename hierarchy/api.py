@@ -21,6 +21,14 @@ class MemberIn(Schema):
     role: str = Member.Role.REP
     reports_to: str | None = Field(None, description="The manager's email; empty for the top.")
     title: str = ""
+    sales_role: str | None = Field(
+        None,
+        description=(
+            "The name of a sales role of the organization (any case); empty for none; left "
+            "out: the member's role stays. It holds from the next cycle unless "
+            "sales_role_at_once=true."
+        ),
+    )
 
 
 class MembersIn(Schema):
@@ -41,19 +49,30 @@ class MemberOut(Schema):
     role: str
     reports_to: str | None = None
     title: str
+    sales_role: str | None = None
     is_active: bool
 
     @staticmethod
     def resolve_reports_to(member: Member) -> str | None:
         return member.reports_to.user.email if member.reports_to_id else None
 
+    @staticmethod
+    def resolve_sales_role(member: Member) -> str | None:
+        return member.sales_role.name if member.sales_role_id else None
+
 
 @router.post("", response={200: MembersOut, 422: ErrorsOut})
-def members_upsert_view(request: HttpRequest, body: MembersIn, partial: bool = False):
+def members_upsert_view(
+    request: HttpRequest,
+    body: MembersIn,
+    partial: bool = False,
+    sales_role_at_once: bool = False,
+):
     """Create or update members by email; move them when ``reports_to`` changes.
 
     All or nothing: any bad record answers 422 listing every problem. With ``partial=true``
-    the valid records are applied and the rest reported under ``rejected``.
+    the valid records are applied and the rest reported under ``rejected``. A sales role given
+    or taken holds from the next cycle, or at once with ``sales_role_at_once=true``.
     """
     records = {index: record.dict() for index, record in enumerate(body.records)}
     rejected: list[Problem] = []
@@ -64,6 +83,7 @@ def members_upsert_view(request: HttpRequest, body: MembersIn, partial: bool = F
                 records=list(records.items()),
                 unit="record",
                 actor=f"API token {request.auth.name!r}",
+                sales_role_at_once=sales_role_at_once,
             )
             break
         except MemberImportError as exc:
@@ -83,7 +103,8 @@ def members_upsert_view(request: HttpRequest, body: MembersIn, partial: bool = F
 @paginate(Pages, page_size=100)
 def members_list(request: HttpRequest, active: bool | None = None):
     """The tenant's members in tree order."""
-    members = Member.objects.select_related("user", "reports_to__user").order_by("lft")
+    members = Member.objects.select_related("user", "reports_to__user", "sales_role")
+    members = members.order_by("lft")
     if active is not None:
         members = members.filter(is_active=active)
     return members

@@ -67,6 +67,7 @@ def member_snapshot(member: Member) -> dict[str, Any]:
         "email": member.user.email,
         "role": member.role,
         "title": member.title,
+        "sales_role": member.sales_role.name if member.sales_role_id else None,
         "reports_to": member.reports_to.user.email if member.reports_to_id else None,
         "is_active": member.is_active,
     }

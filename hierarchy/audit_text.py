@@ -22,6 +22,9 @@ SENTENCES = {
     "member.deactivate": "{actor} deactivated {target}",
     "member.reactivate": "{actor} reactivated {target}",
     "members.import": "{actor} imported members from a CSV file",
+    "sales_role.create": "{actor} added the sales role {target}",
+    "sales_role.edit": "{actor} changed the sales role {target}",
+    "goal.role_holders": "{actor} gave the targets of {target} to the sales role's holders at once",
     "api_token.create": "{actor} created the API token {target}",
     "api_token.revoke": "{actor} revoked the API token {target}",
     "ruleset.create": "{actor} created the ruleset {target}",
@@ -63,6 +66,9 @@ LABELS = {
     "backfilled": "counted from before it was created",
     "distribution": "distribution",
     "unchanged": "unchanged members",
+    "sales_role": "sales role",
+    "sales_roles": "sales roles",
+    "sales_role_at_once": "sales role counts at once",
 }
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 _ACTOR_EMAIL = re.compile(r"\s*<[^<>]*>$")

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from .models import Member, Tenant
+from .models import Member, SalesRole, Tenant
 from .services import email_problem, normalize_email
 
 
@@ -40,15 +40,37 @@ class ServiceErrorsMixin:
                 self.add_error(field if field in self.fields else None, message)
 
 
-class MemberAddForm(ServiceErrorsMixin, forms.Form):
+class SalesRoleFields(forms.Form):
+    """A member's sales role and whether it counts in the running cycle too."""
+
+    sales_role = forms.ModelChoiceField(
+        queryset=SalesRole.objects.none(),
+        required=False,
+        empty_label="None",
+        help_text="What they do in sales: they hold the role's KPIs from the next cycle.",
+    )
+    sales_role_at_once = forms.BooleanField(
+        required=False,
+        label="Apply the sales role at once",
+        help_text="The role's KPIs count in the running cycle too (its targets are derived "
+        "again from who holds each role now).",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sales_role"].queryset = SalesRole.objects.order_by("name")
+
+
+class MemberAddForm(ServiceErrorsMixin, SalesRoleFields):
     name = forms.CharField(max_length=200)
     email = forms.CharField(max_length=320)  # checked as a login in the tenant by clean_email
     role = forms.ChoiceField(choices=Member.Role.choices, initial=Member.Role.REP)
     title = forms.CharField(max_length=200, required=False)
 
-    def __init__(self, *args: object, tenant: Tenant, **kwargs: object) -> None:
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
         self.tenant = tenant
         super().__init__(*args, **kwargs)
+        self.order_fields(["name", "email", "role", "title"])
 
     def clean_email(self) -> str:
         email = normalize_email(self.cleaned_data["email"])
@@ -57,10 +79,14 @@ class MemberAddForm(ServiceErrorsMixin, forms.Form):
         return email
 
 
-class MemberEditForm(ServiceErrorsMixin, forms.Form):
+class MemberEditForm(ServiceErrorsMixin, SalesRoleFields):
     name = forms.CharField(max_length=200)
     title = forms.CharField(max_length=200, required=False)
     role = forms.ChoiceField(choices=Member.Role.choices)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.order_fields(["name", "title", "role"])
 
 
 class ManagerField(forms.EmailField):
@@ -100,7 +126,12 @@ class MemberDeactivateForm(ServiceErrorsMixin, forms.Form):
 
 
 class MembersImportForm(forms.Form):
-    file = forms.FileField(label="CSV file (email,name,role,reports_to,title)")
+    file = forms.FileField(label="CSV file (email,name,role,reports_to,title[,sales_role])")
+    sales_role_at_once = forms.BooleanField(
+        required=False,
+        label="Apply sales roles at once",
+        help_text="Roles given or taken count in the running cycle too; else from the next.",
+    )
 
 
 class ApiTokenForm(ServiceErrorsMixin, forms.Form):

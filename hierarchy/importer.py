@@ -1,4 +1,9 @@
-"""Members CSV import and export: ``email,name,role,reports_to,title``.
+"""Members CSV import and export: ``email,name,role,reports_to,title[,sales_role]``.
+
+``sales_role`` names a sales role of the tenant (in any case); an empty cell takes a member's
+role away, and a file without the column leaves every member's role as it is. A role given
+holds its KPIs from the next cycle, or at once when asked (``hierarchy.services.
+sales_roles_change``).
 
 Exported text cells that a spreadsheet would run as a formula carry a leading quote
 (core.csvcells), which the import reads off again: an export imports back unchanged.
@@ -24,7 +29,7 @@ from core.lengths import too_long
 from core.problems import Problem
 
 from .audit import audit_record
-from .models import Member, Tenant
+from .models import Member, SalesRole, Tenant
 from .services import (
     Actor,
     _lock_tree,
@@ -34,10 +39,13 @@ from .services import (
     login_username,
     member_create,
     normalize_email,
+    sales_roles_change,
 )
 from .signals import members_changed_on_commit
 
 COLUMNS = ("email", "name", "role", "reports_to", "title")
+OPTIONAL = ("sales_role",)
+EXPORTED = (*COLUMNS, *OPTIONAL)
 
 Progress = Callable[[int, int], None]
 
@@ -64,6 +72,7 @@ class _Row:
     role: str
     reports_to: str | None
     title: str
+    sales_role: str | None = None  # None: not given, the member's role stays
 
 
 def _csv_records(file: TextIO, problems: list[Problem]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -71,21 +80,20 @@ def _csv_records(file: TextIO, problems: list[Problem]) -> Iterator[tuple[int, d
     reader = csv.DictReader(file)
     header = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [c for c in COLUMNS if c not in header]
-    unknown = [c for c in header if c not in COLUMNS]
+    unknown = [c for c in header if c not in EXPORTED]
     if missing or unknown:
         detail = []
         if missing:
             detail.append(f"missing column(s) {', '.join(missing)}")
         if unknown:
             detail.append(f"unknown column(s) {', '.join(unknown)}")
-        problems.append(Problem(1, f"{'; '.join(detail)}; expected {','.join(COLUMNS)}"))
+        expected = f"{','.join(COLUMNS)}[,{','.join(OPTIONAL)}]"
+        problems.append(Problem(1, f"{'; '.join(detail)}; expected {expected}"))
         return
     reader.fieldnames = header
     for raw in reader:
         if None in raw:
-            problems.append(
-                Problem(reader.line_num, f"more values than the {len(COLUMNS)} columns")
-            )
+            problems.append(Problem(reader.line_num, f"more values than the {len(header)} columns"))
             continue
         yield reader.line_num, {column: cell_restore(value) for column, value in raw.items()}
 
@@ -100,7 +108,8 @@ def _parse(
         def problem(message: str, field: str, line: int = line) -> None:
             problems.append(Problem(line, message, field, unit))
 
-        values = {column: (raw.get(column) or "").strip() for column in COLUMNS}
+        values = {column: (raw.get(column) or "").strip() for column in EXPORTED}
+        given_role = raw.get("sales_role") is not None
         email = normalize_email(values["email"])
         manager = normalize_email(values["reports_to"]) or None
         role = values["role"].lower()
@@ -112,7 +121,7 @@ def _parse(
         for column in ("name", "title"):
             if wrong := too_long(Member, column, values[column]):
                 problem(f"{column} {wrong}", column)
-        for column in COLUMNS:
+        for column in EXPORTED:
             if "\x00" in values[column]:
                 problem(f"{column} contains a NUL character, which cannot be stored", column)
         if role not in Member.Role.values:
@@ -121,7 +130,8 @@ def _parse(
             problem(f"duplicate email {email} (first on {unit} {seen[email]})", "email")
             continue
         seen[email] = line
-        rows.append(_Row(line, email, values["name"], role, manager, values["title"]))
+        sales_role = values["sales_role"] if given_role else None
+        rows.append(_Row(line, email, values["name"], role, manager, values["title"], sales_role))
     return rows
 
 
@@ -197,14 +207,42 @@ def _check_keeps_an_admin(
         problems.append(Problem(row.line, last_admin_problem(existing[row.email]), "role", unit))
 
 
+def _sales_roles(
+    rows: list[_Row], roles: dict[str, SalesRole], problems: list[Problem], unit: str
+) -> None:
+    """Rows naming a sales role the tenant does not have."""
+    for row in rows:
+        if row.sales_role and row.sales_role.lower() not in roles:
+            known = ", ".join(sorted(role.name for role in roles.values())) or "none yet"
+            problems.append(
+                Problem(
+                    row.line,
+                    f"sales_role {row.sales_role!r} is not a sales role of this organization "
+                    f"(its roles: {known}; add one under Settings, Role mapping)",
+                    "sales_role",
+                    unit,
+                )
+            )
+
+
 def members_import(
-    *, tenant: Tenant, file: TextIO, progress: Progress | None = None, actor: Actor = None
+    *,
+    tenant: Tenant,
+    file: TextIO,
+    progress: Progress | None = None,
+    actor: Actor = None,
+    sales_role_at_once: bool = False,
 ) -> ImportResult:
     """Upsert members by email from a CSV file; raise MemberImportError listing every problem."""
     problems: list[Problem] = []
     records = list(_csv_records(file, problems))
     return members_upsert(
-        tenant=tenant, records=records, progress=progress, problems=problems, actor=actor
+        tenant=tenant,
+        records=records,
+        progress=progress,
+        problems=problems,
+        actor=actor,
+        sales_role_at_once=sales_role_at_once,
     )
 
 
@@ -216,34 +254,79 @@ def members_upsert(
     problems: list[Problem] | None = None,
     unit: str = "line",
     actor: Actor = None,
+    sales_role_at_once: bool = False,
 ) -> ImportResult:
-    """Upsert members by email from (position, record) pairs with the COLUMNS as keys.
+    """Upsert members by email from (position, record) pairs with the COLUMNS (and, if
+    given, ``sales_role``) as keys.
 
     Everything is validated first; any problem raises MemberImportError and writes nothing.
-    ``unit`` names the positions in messages: a CSV "line" or an API "record".
+    ``unit`` names the positions in messages: a CSV "line" or an API "record". Sales roles
+    given or taken hold from the next cycle, or at once with ``sales_role_at_once``.
     """
     problems = [] if problems is None else problems
     rows = _parse(records, problems, unit)
     with scope(tenant=tenant):
         existing = {
-            m.user.email: m for m in Member.objects.select_related("user", "reports_to__user")
+            m.user.email: m
+            for m in Member.objects.select_related("user", "reports_to__user", "sales_role")
         }
+        roles = {role.name.lower(): role for role in SalesRole.objects.all()}
         parents = _check_tree(rows, existing, problems, unit)
         _check_keeps_an_admin(rows, existing, problems, unit)
+        _sales_roles(rows, roles, problems, unit)
         if problems:
             raise MemberImportError(problems)
+        for row in rows:  # the role's name as the tenant writes it
+            if row.sales_role:
+                row.sales_role = roles[row.sales_role.lower()].name
+        changes = _role_changes(rows, existing, roles)
         with transaction.atomic():
-            result = _write(tenant, rows, existing, parents, progress)
+            outcome: list[ImportResult] = []
+            sales_roles_change(
+                tenant_id=tenant.pk,
+                changes={
+                    email: (old.pk if old else None, new.pk if new else None)
+                    for email, (old, new) in changes.items()
+                },
+                write=lambda: outcome.append(
+                    _write(tenant, rows, existing, parents, progress, roles)
+                ),
+                at_once=sales_role_at_once,
+                actor=actor,
+            )
+            result = outcome[0]
             if result.created or result.updated or result.moved:
+                after: dict[str, object] = dict(vars(result))
+                if changes:
+                    after["sales_roles"] = {
+                        email: new.name if new else None for email, (_old, new) in changes.items()
+                    }
+                    after |= {"sales_role_at_once": True} if sales_role_at_once else {}
                 audit_record(
                     tenant=tenant,
                     actor=actor,
                     action="members.import",
                     target=tenant,
-                    after=vars(result),
+                    after=after,
                 )
                 members_changed_on_commit(tenant.pk)
         return result
+
+
+def _role_changes(
+    rows: list[_Row], existing: dict[str, Member], roles: dict[str, SalesRole]
+) -> dict[str, tuple[SalesRole | None, SalesRole | None]]:
+    """Email -> (old role, new role) of each row whose sales role changes."""
+    changes = {}
+    for row in rows:
+        if row.sales_role is None:
+            continue
+        member = existing.get(row.email)
+        old = member.sales_role if member is not None else None
+        new = roles[row.sales_role.lower()] if row.sales_role else None
+        if old != new:
+            changes[row.email] = (old, new)
+    return changes
 
 
 def _write(
@@ -252,6 +335,7 @@ def _write(
     existing: dict[str, Member],
     parents: dict[str, str | None],
     progress: Progress | None,
+    roles: dict[str, SalesRole],
 ) -> ImportResult:
     result = ImportResult()
     ordered = _parents_first(rows, parents)
@@ -270,7 +354,12 @@ def _write(
         if root is not None and root.email not in members:
             # A new tenant's top is created with the tree's own bookkeeping, outside the delay.
             members[root.email] = member_create(
-                tenant=tenant, email=root.email, name=root.name, role=root.role, title=root.title
+                tenant=tenant,
+                email=root.email,
+                name=root.name,
+                role=root.role,
+                title=root.title,
+                sales_role=roles[root.sales_role.lower()] if root.sales_role else None,
             )
             result.created += 1
             ordered.remove(root)
@@ -288,7 +377,7 @@ def _write(
         lines = _Lines()
         with Member._tree_manager.delay_mptt_updates():
             for row in ordered:
-                _upsert(tenant, row, members, new_users, result, lines)
+                _upsert(tenant, row, members, new_users, result, lines, roles)
                 step()
         lines_write(tenant_id=tenant.pk, added=lines.added, moved=lines.moved)
     return result
@@ -310,9 +399,11 @@ def _upsert(
     new_users: dict,
     result: ImportResult,
     lines: _Lines,
+    roles: dict[str, SalesRole],
 ) -> None:
     manager = members[row.reports_to] if row.reports_to else None
     member = members.get(row.email)
+    given = roles[row.sales_role.lower()] if row.sales_role else None
     if member is None:
         member = Member(
             tenant=tenant,
@@ -320,6 +411,7 @@ def _upsert(
             name=row.name,
             role=row.role,
             title=row.title,
+            sales_role=given,
             reports_to=manager,
         )
         member.save()
@@ -328,11 +420,18 @@ def _upsert(
         result.created += 1
         return
     moved = (member.reports_to_id or None) != (manager.pk if manager else None)
-    changed = (member.name, member.role, member.title) != (row.name, row.role, row.title)
+    sales_role = member.sales_role if row.sales_role is None else given
+    changed = (member.name, member.role, member.title, member.sales_role) != (
+        row.name,
+        row.role,
+        row.title,
+        sales_role,
+    )
     if not (moved or changed):
         result.unchanged += 1
         return
     member.name, member.role, member.title = row.name, row.role, row.title
+    member.sales_role = sales_role
     if moved:
         member.reports_to = manager
         lines.moved[member.pk] = manager.pk if manager else None
@@ -357,13 +456,13 @@ def _parents_first(rows: list[_Row], parents: dict[str, str | None]) -> list[_Ro
 
 def members_export(*, tenant: Tenant, file: TextIO) -> int:
     """Write the tenant's active members in tree order, in the import's format."""
-    writer = NeutralDictWriter(file, fieldnames=COLUMNS)
+    writer = NeutralDictWriter(file, fieldnames=EXPORTED)
     writer.writeheader()
     count = 0
     with scope(tenant=tenant):
         members = (
             Member.objects.filter(is_active=True)
-            .select_related("user", "reports_to__user")
+            .select_related("user", "reports_to__user", "sales_role")
             .order_by("lft")
         )
         for member in members:
@@ -375,6 +474,7 @@ def members_export(*, tenant: Tenant, file: TextIO) -> int:
                     "role": member.role,
                     "reports_to": manager,
                     "title": member.title,
+                    "sales_role": member.sales_role.name if member.sales_role_id else "",
                 }
             )
             count += 1

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django_scopes import ScopedManager, scope
 from mptt.fields import TreeForeignKey
 from mptt.managers import TreeManager
@@ -186,6 +187,28 @@ class MemberTreeManager(TreeManager):
         return node
 
 
+class SalesRole(models.Model):
+    """What a person does in sales (SDR, Account executive...), held by members and mapped to
+    KPIs: goals whose targets every member with the role holds in full. Unrelated to the
+    permission roles (``Member.role``). A name is unique in a tenant in any case."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sales_roles")
+    name = models.CharField(max_length=200)
+    description = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint("tenant", Lower("name"), name="salesrole_unique_name_any_case")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Member(MPTTModel):
     """A person in a tenant: a Django user, a role and a place in the reporting tree.
 
@@ -213,6 +236,14 @@ class Member(MPTTModel):
         related_name="direct_reports",
     )
     title = models.CharField(max_length=200, blank=True)
+    sales_role = models.ForeignKey(
+        SalesRole,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        help_text="What the member does in sales: they hold the role's KPIs.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

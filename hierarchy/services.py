@@ -30,8 +30,13 @@ from core.lengths import too_long
 
 from .audit import audit_change, audit_record, member_snapshot
 from .history import LINES_BEGIN
-from .models import ApiToken, Member, ReportingLine, Tenant
-from .signals import calendar_change_asked, members_changed_on_commit
+from .models import ApiToken, Member, ReportingLine, SalesRole, Tenant
+from .signals import (
+    calendar_change_asked,
+    members_changed_on_commit,
+    sales_roles_changed,
+    sales_roles_changing,
+)
 
 
 def normalize_email(email: str) -> str:
@@ -125,7 +130,9 @@ def _lock_tree(tenant_id: int) -> None:
 
 
 def _fresh(member: Member) -> Member:
-    return Member._tree_manager.select_related("user", "reports_to__user").get(pk=member.pk)
+    return Member._tree_manager.select_related("user", "reports_to__user", "sales_role").get(
+        pk=member.pk
+    )
 
 
 def _fresh_manager(manager: Member, tenant_id: int, field: str = "reports_to") -> Member:
@@ -137,6 +144,82 @@ def _fresh_manager(manager: Member, tenant_id: int, field: str = "reports_to") -
 
 
 Actor = Member | str | None
+
+
+def _check_sales_role(role: SalesRole | None, tenant_id: int) -> None:
+    if role is not None and role.tenant_id != tenant_id:
+        raise ValidationError(
+            {"sales_role": "The sales role must belong to the same organization."}
+        )
+
+
+def sales_roles_change(
+    *,
+    tenant_id: int,
+    changes: Mapping[Any, tuple[int | None, int | None]],
+    write: Any,
+    at_once: bool = False,
+    actor: Actor = None,
+) -> None:
+    """Change members' sales roles (``changes``: member id -> (old role id, new role id)) by
+    calling ``write()``, with the goals above told before and after: a member given a role
+    holds its KPIs from the next cycle, and one who leaves a role keeps the running cycle's
+    targets, unless ``at_once`` (an admin's choice), when the running cycle's targets of the
+    roles' KPIs are derived again from who holds each role now. Call inside the write's
+    transaction."""
+    roles = {role for pair in changes.values() for role in pair if role is not None}
+    if roles:
+        sales_roles_changing.send(sender=Member, tenant_id=tenant_id, role_ids=roles)
+    write()
+    if roles:
+        sales_roles_changed.send(
+            sender=Member, tenant_id=tenant_id, role_ids=roles, at_once=at_once, actor=actor
+        )
+
+
+def _role_id(role: SalesRole | None) -> int | None:
+    return role.pk if role is not None else None
+
+
+def sales_role_save(
+    *,
+    tenant: Tenant,
+    name: str,
+    description: str = "",
+    role: SalesRole | None = None,
+    actor: Actor = None,
+) -> SalesRole:
+    """Create a sales role, or rename and describe one; audited. A name is unique in the
+    tenant in any case; ValidationError names the field."""
+    name, description = name.strip(), description.strip()
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "A sales role needs a name."
+    for field, value in (("name", name), ("description", description)):
+        if problem := too_long(SalesRole, field, value):
+            errors[field] = f"The {field} {problem}."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic(), scope(tenant=tenant):
+        taken = SalesRole.objects.filter(name__iexact=name)
+        if role is not None:
+            taken = taken.exclude(pk=role.pk)
+        if taken.exists():
+            raise ValidationError({"name": f"There is already a sales role called {name!r}."})
+        before = {"name": role.name, "description": role.description} if role else None
+        if role is None:
+            role = SalesRole(tenant=tenant)
+        role.name, role.description = name, description
+        role.save()
+        audit_change(
+            tenant=tenant,
+            actor=actor,
+            action="sales_role.create" if before is None else "sales_role.edit",
+            target=role,
+            before=before,
+            after={"name": role.name, "description": role.description},
+        )
+    return role
 
 
 def _check_manager(member: Member | None, manager: Member, field: str = "reports_to") -> None:
@@ -235,6 +318,8 @@ def member_create(
     role: str = Member.Role.REP,
     reports_to: Member | None = None,
     title: str = "",
+    sales_role: SalesRole | None = None,
+    sales_role_at_once: bool = False,
     password: str | None = None,
     actor: Actor = None,
 ) -> Member:
@@ -242,12 +327,14 @@ def member_create(
 
     An email is unique within a tenant; in another tenant the same address is another login
     (``login_username``). Without a password the user cannot log in until they set one (see
-    ``member_invite_send``).
+    ``member_invite_send``). A sales role given holds its KPIs from the next cycle, or at once
+    (``sales_roles_change``).
     """
     email = normalize_email(email)
     errors = _login_errors(email, password, tenant) | _profile_errors(name, role, title)
     if errors:
         raise ValidationError(errors)
+    _check_sales_role(sales_role, tenant.pk)
     with transaction.atomic(), scope(tenant=tenant):
         _lock_tree(tenant.pk)
         if reports_to is not None:
@@ -267,37 +354,86 @@ def member_create(
             reports_to=reports_to,
             title=title.strip(),
         )
-        member.full_clean(exclude=["user", "tree_id", "lft", "rght", "level"])
+        member.full_clean(exclude=["user", "tree_id", "lft", "rght", "level", "sales_role"])
         member.save()
         lines_write(tenant_id=tenant.pk, added={member.pk: member.reports_to_id})
+        if sales_role is not None:
+            member.sales_role = sales_role
+            sales_roles_change(
+                tenant_id=tenant.pk,
+                changes={member.pk: (None, sales_role.pk)},
+                write=lambda: Member._tree_manager.filter(pk=member.pk).update(
+                    sales_role=sales_role
+                ),
+                at_once=sales_role_at_once,
+                actor=actor,
+            )
         audit_record(
             tenant=tenant,
             actor=actor,
             action="member.add",
             target=member,
-            after=member_snapshot(member),
+            after=member_snapshot(member) | _at_once(sales_role is not None and sales_role_at_once),
         )
         members_changed_on_commit(tenant.pk)
     return member
 
 
+def _at_once(at_once: bool) -> dict[str, bool]:
+    """What the audit log keeps of the "at once" choice, where a role was given or taken."""
+    return {"sales_role_at_once": True} if at_once else {}
+
+
+_KEEP = object()  # member_update: the member's sales role stays as it is
+
+
 def member_update(
-    *, member: Member, name: str, title: str, role: str, actor: Actor = None
+    *,
+    member: Member,
+    name: str,
+    title: str,
+    role: str,
+    sales_role: Any = _KEEP,
+    sales_role_at_once: bool = False,
+    actor: Actor = None,
 ) -> Member:
-    """Change what a member is called and their role; their place in the tree stays."""
+    """Change what a member is called, their permission role and their sales role (a
+    SalesRole, None for none; left out: kept); their place in the tree stays. A new sales
+    role's KPIs hold from the next cycle, or at once (``sales_roles_change``)."""
     if errors := _profile_errors(name, role, title):
         raise ValidationError(errors)
+    if sales_role is not _KEEP:
+        _check_sales_role(sales_role, member.tenant_id)
     with transaction.atomic(), scope(tenant=member.tenant_id):
         _lock_tree(member.tenant_id)
         current = _fresh(member)
         if role != Member.Role.ADMIN:
             _check_keeps_an_admin(current, "role")
         before = member_snapshot(current)
-        Member._tree_manager.filter(pk=member.pk).update(
-            name=name.strip(), title=title.strip(), role=role
+        fields: dict[str, Any] = {"name": name.strip(), "title": title.strip(), "role": role}
+        new_role = current.sales_role_id if sales_role is _KEEP else _role_id(sales_role)
+        sales_roles_change(
+            tenant_id=member.tenant_id,
+            changes={}
+            if new_role == current.sales_role_id
+            else {member.pk: (current.sales_role_id, new_role)},
+            write=lambda: Member._tree_manager.filter(pk=member.pk).update(
+                **fields, sales_role_id=new_role
+            ),
+            at_once=sales_role_at_once,
+            actor=actor,
         )
         member = _fresh(member)
-        _audit_change(member, actor, "member.edit", before)
+        moved_role = new_role != current.sales_role_id
+        audit_record(
+            tenant=member.tenant,
+            actor=actor,
+            action="member.edit",
+            target=member,
+            before=before,
+            after=member_snapshot(member) | _at_once(sales_role_at_once and moved_role),
+        )
+        members_changed_on_commit(member.tenant_id)
     return member
 
 

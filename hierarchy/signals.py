@@ -20,3 +20,14 @@ calendar_change_asked = Signal()
 """Sent before a tenant's time zone, week start or fiscal-year start changes, with ``tenant``:
 a receiver answers why it may not (a sentence), or None. The calendar places every goal's
 cycles, so an app holding cycles may refuse."""
+
+
+sales_roles_changing = Signal()
+"""Sent inside the transaction, before members' sales roles change, with ``tenant_id`` and
+``role_ids`` (the roles they leave and join): a receiver keeps what the change must not touch
+(the goals app stores the running cycle's quotas of the roles' KPIs as they stand)."""
+
+sales_roles_changed = Signal()
+"""Sent inside the transaction, after members' sales roles changed, with ``tenant_id``,
+``role_ids``, ``at_once`` (an admin asked for the change to count in the running cycle too)
+and ``actor``."""

@@ -39,7 +39,9 @@ def _visible(request: HttpRequest):
 
 def _member_or_404(request: HttpRequest, pk: int) -> Member:
     """A member the viewer may see; anyone else (another tenant's too) does not exist."""
-    return get_object_or_404(_visible(request).select_related("user", "reports_to"), pk=pk)
+    return get_object_or_404(
+        _visible(request).select_related("user", "reports_to", "sales_role"), pk=pk
+    )
 
 
 def _editable(request: HttpRequest, pk: int) -> Member:
@@ -213,7 +215,12 @@ def member_add(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required(*MANAGING_ROLES)
 def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     member = _editable(request, pk)
-    initial = {"name": member.name, "title": member.title, "role": member.role}
+    initial = {
+        "name": member.name,
+        "title": member.title,
+        "role": member.role,
+        "sales_role": member.sales_role_id,
+    }
     form = MemberEditForm(request.POST or None, initial=initial, auto_id=f"%s-edit-{pk}")
 
     def apply(data: dict[str, Any]) -> tuple[str, Member]:
@@ -274,7 +281,12 @@ def members_import_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         text = io.TextIOWrapper(form.cleaned_data["file"].file, encoding="utf-8-sig", newline="")
         try:
-            result = members_import(tenant=request.tenant, file=text, actor=request.member)
+            result = members_import(
+                tenant=request.tenant,
+                file=text,
+                actor=request.member,
+                sales_role_at_once=form.cleaned_data["sales_role_at_once"],
+            )
         except MemberImportError as exc:
             problems = exc.problems
         except UnicodeDecodeError:

@@ -50,7 +50,7 @@ from crm.models import (
     Task,
 )
 from hierarchy.importer import COLUMNS, members_upsert
-from hierarchy.models import Member, Tenant
+from hierarchy.models import Member, SalesRole, Tenant
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Sales Co"
@@ -347,6 +347,7 @@ def demo_tenant_clear(tenant: Tenant) -> None:
         # reports_to is PROTECT: the deepest level goes first, so nobody still has reports.
         for level in sorted(set(people.values_list("level", flat=True)), reverse=True):
             people.filter(level=level).delete()
+        SalesRole.objects.filter(tenant=tenant).delete()  # held by members: after them
         get_user_model()._default_manager.filter(pk__in=users).delete()
 
 

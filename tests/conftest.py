@@ -22,7 +22,7 @@ from crm.ingest import records_upsert
 from crm.models import ActivityType, CustomField, PipelineStage
 from goals.models import Goal, tenant_today
 from goals.services import GoalDraft, TargetInput, goal_save
-from hierarchy.models import Member, Tenant
+from hierarchy.models import Member, SalesRole, Tenant
 from rulesets.models import Ruleset
 from rulesets.presets import preset_rules
 from rulesets.services import ruleset_save
@@ -194,6 +194,7 @@ class Org:
     rep: Member
     rep2: Member
     sdr: Member
+    sdr_role: SalesRole
 
     @property
     def admin(self) -> Member:
@@ -260,9 +261,11 @@ def org(crm: Crm) -> Org:
     east = personas.manager
     rep2 = MemberFactory(reports_to=east, name="Rita Rep")
     west = MemberFactory(reports_to=personas.admin, role=Member.Role.MANAGER, name="West")
-    sdr = MemberFactory(reports_to=west, title="SDR", name="Sam SDR")
+    with scope(tenant=tenant):
+        sdr_role = SalesRole.objects.create(tenant=tenant, name="SDR")
+    sdr = MemberFactory(reports_to=west, title="SDR", name="Sam SDR", sales_role=sdr_role)
     refreshed(personas.admin, east, personas.rep, rep2, west, sdr)
-    return Org(personas, ruleset, east, west, personas.rep, rep2, sdr)
+    return Org(personas, ruleset, east, west, personas.rep, rep2, sdr, sdr_role)
 
 
 @pytest.fixture

@@ -185,31 +185,31 @@ def test_a_ruleset_used_by_a_goal_cannot_be_deleted_nor_its_rule_removed(org: Or
     assert "used by goals" in errors_of(excinfo)["rules"]
 
 
-def test_kpi_template_follows_the_title(org: Org) -> None:
+def test_a_sales_roles_kpis_follow_who_holds_the_role(org: Org) -> None:
     goal = org.goal(
         actor=org.admin,
         team=org.admin,
         name="SDR weekly",
         cycle="weekly",
-        title="SDR",
+        sales_role=org.sdr_role,
         targets={"dialled_calls": TargetInput(Decimal(60))},
     )
     assert targets_in_first_cycle(goal)[org.sdr.name] == (Decimal(60), Decimal(60))
-    newcomer = MemberFactory(reports_to=org.west, title="SDR", name="New SDR")
+    newcomer = MemberFactory(reports_to=org.west, sales_role=org.sdr_role, name="New SDR")
     shares = targets_in_first_cycle(goal)
     assert shares[newcomer.name] == (Decimal(60), Decimal(60))
     assert shares[org.west.name] == (None, Decimal(120))
     assert shares[org.rep.name] == (None, Decimal(0))
-    member_update(member=org.sdr, name=org.sdr.name, title="AE", role=org.sdr.role)
+    member_update(member=org.sdr, name=org.sdr.name, title="AE", role=org.sdr.role, sales_role=None)
     assert targets_in_first_cycle(goal)[org.sdr.name] == (None, Decimal(0))
 
 
 def test_a_goals_plan_reads_its_team_without_its_people(
     org: Org, django_assert_num_queries
 ) -> None:
-    """What a recompute reads: rules, targets, splits and the tree's ids and titles; the
+    """What a recompute reads: rules, targets, splits and the tree's ids and roles; the
     members as models only when a page asks for them."""
-    goal = org.goal(actor=org.admin, team=org.admin, title="SDR",
+    goal = org.goal(actor=org.admin, team=org.admin, sales_role=org.sdr_role,
                     targets={"dialled_calls": TargetInput(Decimal(60))})  # fmt: skip
     with django_assert_num_queries(4):
         plan = goal_plan(goal)
@@ -219,10 +219,10 @@ def test_a_goals_plan_reads_its_team_without_its_people(
         assert plan.tree.members[org.sdr.pk].user.email == email
 
 
-def test_only_admins_make_kpi_templates(org: Org) -> None:
+def test_only_admins_set_a_sales_roles_kpis(org: Org) -> None:
     with pytest.raises(ValidationError) as excinfo:
-        org.goal(title="SDR")
-    assert "Only an admin" in errors_of(excinfo)["title"]
+        org.goal(sales_role=org.sdr_role)
+    assert "Only an admin" in errors_of(excinfo)["sales_role"]
 
 
 def test_a_ruleset_in_use_is_archived_instead(org: Org) -> None:

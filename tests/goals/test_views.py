@@ -162,13 +162,15 @@ def test_managers_see_only_their_subtree_reps_none_and_other_tenants_404(org: Or
     assert {g.pk for g in admin.get("/goals/").context["goals"]} == {east_goal.pk, west_goal.pk}
 
 
-def test_a_kpi_template_skips_the_distribution(org: Org) -> None:
+def test_a_sales_roles_kpis_skip_the_distribution(org: Org) -> None:
     admin = client_for(org.admin)
-    data = basics(org, team=org.admin.pk, title="SDR", name="SDR weekly", cycle="weekly")
+    data = basics(
+        org, team=org.admin.pk, sales_role=org.sdr_role.pk, name="SDR weekly", cycle="weekly"
+    )
     data |= {"step": "review", "save": "1", "target-dialled_calls": "60"}
     assert admin.post("/goals/new/?kind=templates", data).status_code == 302
     listing = admin.get("/goals/?kind=templates")
-    assert [g.title for g in listing.context["goals"]] == ["SDR"]
+    assert [g.sales_role.name for g in listing.context["goals"]] == ["SDR"]
 
 
 def test_pages_take_the_same_queries_for_any_team_size(

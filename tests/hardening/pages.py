@@ -85,7 +85,7 @@ def _team_page_sees(viewer: Member, filled: Filled) -> bool:
     """My team offers goals of the viewer's subtree and goals set above them."""
     goals = Goal.objects.visible_to(viewer) | Goal.objects.covering(viewer)
     goal = filled["goal"]
-    return goals.live().filter(title="", pk=goal.pk).exists() and _in_goal_team(
+    return goals.live().filter(sales_role=None, pk=goal.pk).exists() and _in_goal_team(
         viewer, goal, filled["member"]
     )
 
@@ -193,6 +193,10 @@ ACCESS: dict[str, Access] = {
     "stage_move": Access(ADMINS, pk="stage"),
     "working_time": Access(ADMINS),
     "company_settings": Access(ADMINS),
+    "role_mapping": Access(ADMINS),
+    "sales_role_add": Access(ADMINS),
+    "role_kpi_add": Access(ADMINS, pk="sales_role"),
+    "kpi_activity_types": Access(ADMINS, pk="kpi"),
     **{
         f"{kind}_{page}": Access(ADMINS, pk=None if page == "add" else kind)
         for kind in ("stage", "activity_type", "custom_field")
@@ -249,6 +253,7 @@ def world_build(org: Org, crm: Crm, label: str = "Acme") -> World:
         org.goal(actor=admin, team=admin, name=f"{label} company goal"),
         org.goal(actor=admin, team=org.west, name=f"{label} west goal"),
     ]
+    kpis = org.goal(actor=admin, team=admin, name=f"{label} SDR KPIs", sales_role=org.sdr_role)
     tenant = admin.tenant
     with scope(tenant=tenant):
         ActivityType.objects.create(tenant=tenant, name="To-do", category="task")
@@ -266,6 +271,7 @@ def world_build(org: Org, crm: Crm, label: str = "Acme") -> World:
     _, key_b = api_token_create(tenant=org.personas.outsider.tenant, name="Globex token")
     with scope(tenant=tenant):
         rule = org.ruleset.rules.get(key="dialled_calls")
+        kpi = kpis.targets.get()
         settings = {
             "stage": [PipelineStage.objects.first()],
             "activity_type": [ActivityType.objects.first()],
@@ -288,6 +294,8 @@ def world_build(org: Org, crm: Crm, label: str = "Acme") -> World:
         "ruleset": [org.ruleset],
         "rule": [rule],
         "token": [token],
+        "sales_role": [org.sdr_role],
+        "kpi": [kpi],
         **by_entity,
         **settings,
     }
@@ -454,6 +462,8 @@ class ApiRequest:
 API_PARAMETERS: dict[str, Callable[[str], tuple[str, str]]] = {
     "goal_id": lambda path: ("goal", "pk"),
     "ruleset_id": lambda path: ("ruleset", "pk"),
+    "role_id": lambda path: ("sales_role", "pk"),
+    "kpi_id": lambda path: ("kpi", "pk"),
     "external_id": lambda path: (
         {kind: listing.model._meta.model_name for kind, listing in LISTINGS.items()}[
             path.split("/")[3]

@@ -173,8 +173,8 @@ def test_it_exports_the_organization(personas):
     response = client_for(personas.admin).get(reverse("members_export"))
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     lines = response.content.decode().splitlines()
-    assert lines[0] == "email,name,role,reports_to,title"
-    assert f"{personas.rep.email},{personas.rep.name},rep,{personas.manager.email}," in lines
+    assert lines[0] == "email,name,role,reports_to,title,sales_role"
+    assert f"{personas.rep.email},{personas.rep.name},rep,{personas.manager.email},," in lines
     assert personas.outsider.email not in response.content.decode()
 
 

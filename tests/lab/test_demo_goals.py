@@ -10,7 +10,7 @@ from django_scopes import scope, scopes_disabled
 
 from achievements.models import Achievement
 from goals.models import Goal
-from hierarchy.models import Tenant
+from hierarchy.models import SalesRole, Tenant
 from lab.demo_goals import GOALS, demo_goals_build
 from lab.demo_tenant import demo_tenant_build
 
@@ -41,6 +41,7 @@ def test_seed_demo_reset_clears_a_tenant_that_has_goals() -> None:
     call_command("seed_demo", "--members", "12", "--activities", "500", stdout=out)
     call_command("seed_goals", stdout=out)
     assert "Daily activity: daily" in out.getvalue()
+    assert "SDR KPIs: monthly" in out.getvalue()
     demo = Tenant.objects.get(slug="demo")
     with scope(tenant=demo):
         kept = set(Achievement.objects.values_list("pk", flat=True))
@@ -48,6 +49,7 @@ def test_seed_demo_reset_clears_a_tenant_that_has_goals() -> None:
     call_command("seed_demo", "--members", "12", "--activities", "500", "--reset", stdout=out)
     with scope(tenant=demo):
         assert not Goal.objects.exists()
+        assert not SalesRole.objects.exists()  # the next seed_goals makes them again
     # The database checks only an achievement's goal: its member and rule went with it.
     with scopes_disabled():
         assert not Achievement.objects.filter(pk__in=kept).exists()

@@ -6,14 +6,16 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from core.commands import tenant_by_slug
 from lab.demo_goals import demo_goals_build
+from lab.demo_roles import demo_roles_build
 from lab.demo_tenant import DEMO_SLUG
 
 
 class Command(BaseCommand):
     help = (
         "Give a demo tenant (made by seed_demo) a ruleset of the common metrics and daily, "
-        "weekly and monthly goals for the whole company, computed at once. Existing demo goals "
-        "are kept."
+        "weekly and monthly goals for the whole company, and three sales roles (SDR, Account "
+        "executive, Account manager) with monthly KPIs mapped to activity types, computed at "
+        "once. Existing demo goals and roles are kept."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -21,5 +23,5 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = tenant_by_slug(options["tenant"])
-        for goal in demo_goals_build(tenant):
+        for goal in [*demo_goals_build(tenant), *demo_roles_build(tenant)]:
             self.stdout.write(f"  {goal.name}: {goal.cycle}, {goal.start} to {goal.end}")
