@@ -46,6 +46,7 @@ def test_it_creates_and_reads_the_documented_example(clients):
         "direction": "higher",
         "numerator": "won",
         "denominator": "closed",
+        "indicator": "lagging",  # a ratio's default
     }
     assert client.get(f"/api/v1/rulesets/{body['id']}").json() == body
 
