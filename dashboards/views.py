@@ -23,7 +23,7 @@ from hierarchy.decorators import member_required
 from hierarchy.models import MANAGING_ROLES, Member, Tenant
 
 from .chart import bar_chart, sparkline
-from .dashboard import Progress, held_bars, progress, time_left
+from .dashboard import Progress, by_indicator, held_bars, leading_first, progress, time_left
 from .fragments import Fragment, render_fragment
 from .panels import (
     Person,
@@ -45,7 +45,10 @@ def _template(request: HttpRequest, name: str, partial: str) -> str:
 
 
 def _bars(bars: list[Progress]) -> Fragment:
-    return Fragment("dashboards/_bars.html", {"bars": bars}, tuple(bar.shown for bar in bars))
+    """Progress bars under a heading per kind of indicator, leading first."""
+    groups = by_indicator(bars)
+    shown = tuple((heading, tuple(bar.shown for bar in group)) for heading, group in groups)
+    return Fragment("dashboards/_bars.html", {"groups": groups}, shown)
 
 
 def _member_goals(tenant: Tenant, member: Member, now: datetime) -> list[dict[str, Any]]:
@@ -110,7 +113,7 @@ def _past(member: Member) -> list[dict[str, Any]]:
     for entry in series.values():
         entry["cycles"] = entry["cycles"][-12:]
         entry["trend"] = sparkline(_trend([item["bar"] for item in entry["cycles"]]))
-    return list(series.values())
+    return leading_first(series.values(), lambda entry: entry["rule"])
 
 
 def _trend(bars: list[Progress]) -> list[int]:
@@ -243,7 +246,7 @@ def my_team(request: HttpRequest) -> HttpResponse:
         lambda: team_panel(goal.pk, cycle, node),
     )
     team_bars, by_member = [], defaultdict(list)
-    for cell in panel.cells:
+    for cell in leading_first(panel.cells):
         bar = progress(cell, cycle, now, team=True)
         if cell.member_id == node.pk:
             team_bars.append(bar)
@@ -290,7 +293,7 @@ def _board_shown(board: dict[str, Any]) -> tuple[Any, ...]:
         board["cycle"].index,
         board["node"].pk,
         board["sort"],
-        tuple((bar.rule.key, bar.rule.name) for bar in board["team_bars"]),
+        tuple((bar.rule.key, bar.rule.name, bar.rule.indicator) for bar in board["team_bars"]),
         tuple(
             (entry["member"], entry["behind"], tuple(bar.shown for bar in entry["bars"]))
             for entry in board["reports"]
@@ -339,7 +342,7 @@ def goal_progress(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("rule__position", "cycle_index")
     )
     charts = defaultdict(list)
-    for row in team_rows:
+    for row in leading_first(team_rows):
         charts[row.rule].append((cycles[row.cycle_index].label, row.team_value, row.team_target))
     members = (
         Achievement.objects.filter(top.subtree_q("member"), goal=goal, cycle_index=index)
@@ -347,14 +350,15 @@ def goal_progress(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("member__lft", "rule__position")
     )
     table = defaultdict(list)
-    for row in members:
+    for row in leading_first(members):
         table[row.member].append(progress(row, cycles[index], now, team=True))
     context = {
         "goal": goal,
         "top": top,
-        "charts": [
-            {"rule": rule, "svg": bar_chart(points, rule)} for rule, points in charts.items()
-        ],
+        "charts": by_indicator(
+            [{"rule": rule, "svg": bar_chart(points, rule)} for rule, points in charts.items()],
+            lambda chart: chart["rule"],
+        ),
         "cycle": cycles[index],
         "cycles": cycles,
         "table": dict(table),

@@ -51,7 +51,14 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Greatest, TruncDate, TruncMonth, TruncWeek
+from django.db.models.functions import (
+    Cast,
+    Coalesce,
+    Greatest,
+    TruncDate,
+    TruncMonth,
+    TruncWeek,
+)
 from django.db.models.lookups import Contains, GreaterThanOrEqual, In
 from django.db.models.sql.compiler import SQLCompiler
 from django_scopes import scope
@@ -309,15 +316,19 @@ def _standing(rows: QuerySet) -> QuerySet:
     """StageChange rows with ``_since``, the moment the opportunity stood so from (the change,
     or its creation if later), and ``_until``, the moment of its next change (NULL: it still
     does). Of two changes at one moment the later written stands."""
+    return rows.alias(
+        _since=Greatest(F("changed_at"), F("opportunity__created_at")),
+        _until=Subquery(_next_change().values("changed_at")[:1]),
+    )
+
+
+def _next_change() -> QuerySet:
+    """The StageChange that follows the outer one (none: it is the opportunity's last)."""
     later = StageChange.objects.filter(opportunity_id=OuterRef("opportunity_id")).filter(
         Q(changed_at__gt=OuterRef("changed_at"))
         | Q(changed_at=OuterRef("changed_at"), pk__gt=OuterRef("pk"))
     )
-    following = later.order_by("changed_at", "pk").values("changed_at")[:1]
-    return rows.alias(
-        _since=Greatest(F("changed_at"), F("opportunity__created_at")),
-        _until=Subquery(following),
-    )
+    return later.order_by("changed_at", "pk")
 
 
 def _during_q(
@@ -427,7 +438,9 @@ def rule_queryset(
     member = F(specs[rule.member_field].path)
     if rule.snapshot:
         ends = [moment for moment, _day in cycle_ends(start, end, granularity, zone, cycle_of)]
-        rows = rows.annotate(_member=member, _first=_first_end(ends), _last=_last_end(ends))
+        with scope(tenant=tenant):
+            last = _last_end(ends)
+        rows = rows.annotate(_member=member, _first=_first_end(ends), _last=last)
         groups = ["_member", "_first", "_last"]
         splits = None  # a snapshot's member spans are told at each end, by the fold
     else:
@@ -494,12 +507,16 @@ def _first_end(ends: list[datetime]) -> Expression:
 
 
 def _last_end(ends: list[datetime]) -> Expression:
-    """The place of the last end at or before the standing's next change (-1: none)."""
-    whens = [When(_until__isnull=True, then=Value(len(ends) - 1))]
-    whens += [
-        When(_until__gte=moment, then=Value(at)) for at, moment in reversed(list(enumerate(ends)))
+    """The place of the last end at or before the standing's next change (-1: none). The
+    place is worked out inside the subquery that finds the next change, so that it runs once
+    a row (a CASE over ``_until`` would run it once per end)."""
+    whens = [
+        When(changed_at__gte=moment, then=Value(at))
+        for at, moment in reversed(list(enumerate(ends)))
     ]
-    return Case(*whens, default=Value(-1), output_field=IntegerField())
+    place = Case(*whens, default=Value(-1), output_field=IntegerField())
+    following = _next_change().annotate(_place=place).values("_place")[:1]
+    return Coalesce(Subquery(following), Value(len(ends) - 1), output_field=IntegerField())
 
 
 def rule_parts(
