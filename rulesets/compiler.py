@@ -50,7 +50,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.fields.json import KT
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import (
     Cast,
     Coalesce,
@@ -137,7 +137,8 @@ def _expression(spec: FieldSpec) -> Expression:
         return F(spec.path)
     if spec.type is FieldType.BOOLEAN:
         return F(spec.path)  # compared as JSON true/false
-    text = KT(spec.path)
+    column, _, key = spec.path.rpartition("__")  # attributes (through a relation), its key
+    text = KeyTextTransform(key, column)
     if spec.type in NUMERIC:
         return Cast(text, DecimalField(max_digits=28, decimal_places=6))
     if spec.type is FieldType.DATE:

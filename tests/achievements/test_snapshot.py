@@ -10,17 +10,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django_scopes import scope
 
 from achievements.models import Achievement
 from achievements.pace import Pace, rule_pace
 from achievements.selectors import goals_affected
 from achievements.services import goal_recompute
-from crm.models import PipelineStage
+from crm.models import CustomField, PipelineStage
 from goals.models import Goal
 from goals.services import TargetInput
+from rulesets.compiler import Granularity, rule_parts
 from rulesets.presets import preset_rules
-from rulesets.services import ruleset_save
+from rulesets.services import rules_compile, ruleset_save, tenant_vocabulary
 from rulesets.spec import ruleset_parse
 from tests.conftest import Org, client_for
 
@@ -154,3 +156,25 @@ def test_a_snapshot_is_paced_on_its_whole_target_and_achieved_only_at_the_end() 
     assert rule_pace(flow, Decimal(10), target, 0.5, final=False) is Pace.ACHIEVED
     assert rule_pace(snapshot, Decimal(10), target, 0.5, final=False) is Pace.ON_TRACK
     assert rule_pace(snapshot, Decimal(10), target, 1.0, final=True) is Pace.ACHIEVED
+
+
+def test_a_snapshot_reads_custom_fields_of_the_opportunity(org: Org) -> None:
+    tenant = org.admin.tenant
+    with scope(tenant=tenant):
+        CustomField.objects.create(tenant=tenant, entity="opportunity", name="region", type="text")
+    earlier = local(org.today - timedelta(days=3), 9, org)
+    org.log(
+        deal(org, "N-1", "Proposal", earlier, created_at=earlier, attributes={"region": "North"}),
+        deal(org, "S-1", "Proposal", earlier, created_at=earlier, attributes={"region": "South"}),
+        entity="opportunity",
+    )
+    rule = {"key": "north", "entity": "opportunity", "mode": "cycle_end",
+            "conditions": [{"field": "custom.region", "op": "eq", "value": "North"}]}  # fmt: skip
+    (spec,) = rules_compile(tenant=tenant, rules=[rule])
+    custom, _vocab = tenant_vocabulary(tenant)
+    with scope(tenant=tenant):
+        found = rule_parts(spec, tenant=tenant, start=timezone.now() - timedelta(days=1),
+                           end=timezone.now(), member_ids=[org.rep.pk],
+                           granularity=Granularity.DAY, custom=custom,
+                           cycle_of=lambda day: 0)  # fmt: skip
+    assert {key: parts.count for key, parts in found.items()} == {(org.rep.pk, 0): 1}
