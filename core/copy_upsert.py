@@ -40,7 +40,7 @@ class Written(NamedTuple):
 
     pk: int
     created: bool
-    owner_id: int
+    owner_id: int | None
     moments: tuple[datetime | None, ...]  # the model's DATE_FIELDS
     old_owner_id: int | None
     old_moments: tuple[datetime | None, ...]
@@ -151,10 +151,13 @@ def _statements(
                 f"THEN COALESCE(o.{name}, %(now)s) END) AS {name}"
             )
     moments = [model._meta.get_field(name).column for name in model.DATE_FIELDS]
-    returned = ["id", "external_id", "owner_id", *moments]
+    # A record without an owner (an account, a spend) is credited to nobody.
+    owned = any(f.column == "owner_id" for f in model._meta.concrete_fields)
+    owner = ("w.owner_id", "o.owner_id") if owned else ("NULL", "NULL")
+    returned = ["id", "external_id", *(["owner_id"] if owned else []), *moments]
     # Whether another transaction created the row after ``old`` was read (it committed while
     # this insert waited on it), then what Written holds, in its order.
-    result = ["o.id IS NULL AND NOT w.inserted", "w.id", "o.id IS NULL", "w.owner_id", "o.owner_id"]
+    result = ["o.id IS NULL AND NOT w.inserted", "w.id", "o.id IS NULL", *owner]
     result += [f"w.{m}" for m in moments] + [f"o.{m}" for m in moments]
     joins = ""
     if stage_moves:

@@ -1,4 +1,5 @@
-"""JSON API for leads, activities and opportunities: bulk upsert, delete, filtered lists.
+"""JSON API for leads, activities, opportunities, accounts and spend: bulk upsert, delete,
+filtered lists.
 
 Each entity gets the same operations from one router factory; all of them call the ingestion
 service, the one path by which records are written.
@@ -6,6 +7,7 @@ service, the one path by which records are written.
 
 # No `from __future__ import annotations`: django-ninja reads these annotations at run time.
 
+from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -25,7 +27,15 @@ from hierarchy.services import working_time_set, working_time_snapshot
 
 from . import services
 from .ingest import RecordsInvalid, records_delete, records_upsert
-from .models import ENTITY_MODELS, ActivityType, CustomField, Entity, PipelineStage
+from .models import (
+    ENTITY_MODELS,
+    Account,
+    ActivityType,
+    CustomField,
+    Entity,
+    PipelineStage,
+    Spend,
+)
 from .timeparse import parse_timestamp
 
 
@@ -59,6 +69,24 @@ class RecordOut(Schema):
     attributes: dict[str, Any]
 
 
+class AccountOut(Schema):
+    external_id: str
+    name: str
+    segment: str
+    channel: str
+    attributes: dict[str, Any]
+
+
+class SpendOut(Schema):
+    external_id: str
+    date: date
+    channel: str
+    amount: Decimal
+    currency: str
+    team_email: str | None = Field(None, alias="team.user.email")
+    attributes: dict[str, Any]
+
+
 class LeadOut(RecordOut):
     name: str
     email: str
@@ -69,6 +97,7 @@ class LeadOut(RecordOut):
     first_contacted_at: datetime | None
     converted_at: datetime | None
     disqualified_at: datetime | None
+    account_external_id: str | None = Field(None, alias="account.external_id")
 
 
 class ActivityOut(RecordOut):
@@ -90,6 +119,7 @@ class OpportunityOut(RecordOut):
     created_at: datetime
     closed_at: datetime | None
     lead_external_id: str | None = Field(None, alias="lead.external_id")
+    account_external_id: str | None = Field(None, alias="account.external_id")
 
 
 class Filters(Schema):
@@ -100,11 +130,44 @@ class Filters(Schema):
     until: str | None = Field(None, description="Exclusive; naive times in the tenant's zone.")
 
 
+class AccountFilters(Schema):
+    segment: str | None = None
+    channel: str | None = None
+
+
+class SpendFilters(Schema):
+    channel: str | None = None
+    team_email: str | None = None
+    since: date | None = Field(None, description="Inclusive, YYYY-MM-DD.")
+    until: date | None = Field(None, description="Exclusive, YYYY-MM-DD.")
+
+
 _RELATED = {
-    Entity.LEAD: ("owner__user",),
+    Entity.LEAD: ("owner__user", "account"),
     Entity.ACTIVITY: ("owner__user", "type", "lead", "opportunity"),
-    Entity.OPPORTUNITY: ("owner__user", "stage", "lead"),
+    Entity.OPPORTUNITY: ("owner__user", "stage", "lead", "account"),
 }
+
+
+def _accounts(request: HttpRequest, entity: str, filters: AccountFilters) -> QuerySet:
+    rows = Account.objects.order_by("pk")
+    for name in ("segment", "channel"):
+        if value := getattr(filters, name):
+            rows = rows.filter(**{f"{name}__iexact": value.strip()})
+    return rows
+
+
+def _spend(request: HttpRequest, entity: str, filters: SpendFilters) -> QuerySet:
+    rows = Spend.objects.select_related("team__user").order_by("date", "pk")
+    if filters.channel:
+        rows = rows.filter(channel__iexact=filters.channel.strip())
+    if filters.team_email:
+        rows = rows.filter(team__user__email__iexact=filters.team_email.strip())
+    if filters.since:
+        rows = rows.filter(date__gte=filters.since)
+    if filters.until:
+        rows = rows.filter(date__lt=filters.until)
+    return rows
 
 
 def _filtered(request: HttpRequest, entity: str, filters: Filters) -> QuerySet:
@@ -127,7 +190,13 @@ def _filtered(request: HttpRequest, entity: str, filters: Filters) -> QuerySet:
     return rows
 
 
-def entity_router(entity: str, plural: str, out: type[RecordOut]) -> Router:
+def entity_router(
+    entity: str,
+    plural: str,
+    out: type[Schema],
+    filters_in: type[Schema] = Filters,
+    filtered: Callable[[HttpRequest, str, Any], QuerySet] = _filtered,
+) -> Router:
     router = Router(tags=[plural])
 
     @router.post(
@@ -167,9 +236,11 @@ def entity_router(entity: str, plural: str, out: type[RecordOut]) -> Router:
 
     @router.get("", response=list[out], operation_id=f"{plural}_list")
     @paginate(Pages, page_size=100)
-    def listing(request: HttpRequest, filters: Query[Filters]) -> QuerySet:
-        """The tenant's records, oldest first, filtered by owner, status and a date range."""
-        return _filtered(request, entity, filters)
+    def listing(request: HttpRequest, filters: Query[filters_in]) -> QuerySet:  # type: ignore[valid-type]
+        """The tenant's records, oldest first, filtered (leads, activities, opportunities: by
+        owner, status and a date range; accounts by segment and channel; spend by channel,
+        team and a date range)."""
+        return filtered(request, entity, filters)
 
     return router
 
@@ -178,6 +249,8 @@ routers = {
     "leads": entity_router(Entity.LEAD, "leads", LeadOut),
     "activities": entity_router(Entity.ACTIVITY, "activities", ActivityOut),
     "opportunities": entity_router(Entity.OPPORTUNITY, "opportunities", OpportunityOut),
+    "accounts": entity_router(Entity.ACCOUNT, "accounts", AccountOut, AccountFilters, _accounts),
+    "spend": entity_router(Entity.SPEND, "spend", SpendOut, SpendFilters, _spend),
 }
 
 

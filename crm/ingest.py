@@ -46,6 +46,7 @@ from hierarchy.services import normalize_email
 from . import signals
 from .models import (
     ENTITY_MODELS,
+    Account,
     ActivityType,
     CustomField,
     Entity,
@@ -64,6 +65,8 @@ REQUIRED: dict[str, frozenset[str]] = {
     Entity.LEAD: frozenset({"external_id", "owner_email", "name"}),
     Entity.ACTIVITY: frozenset({"external_id", "owner_email", "type", "occurred_at"}),
     Entity.OPPORTUNITY: frozenset({"external_id", "owner_email", "name", "stage"}),
+    Entity.ACCOUNT: frozenset({"external_id", "name"}),
+    Entity.SPEND: frozenset({"external_id", "date", "channel", "amount"}),
 }
 
 # A status that marks a moment stamps it when the record does not say when: the stored moment
@@ -159,6 +162,17 @@ def _boolean(name: str, value: object) -> bool:
     return flag
 
 
+def _date(name: str, value: object) -> date:
+    text = _text(name, value)
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise _Bad(f"{name} {_shown(value)} is not a date (YYYY-MM-DD)") from None
+    if problem := date_range_problem(day):
+        raise _Bad(f"{name} {problem}")
+    return day
+
+
 def _timestamp(name: str, value: object, *, time_zone: str) -> datetime:
     if not isinstance(value, str):
         raise _Bad(f"{name} {_shown(value)} is not an ISO 8601 timestamp")
@@ -184,6 +198,8 @@ def _field_reader(name: str, model_field: models.Field, time_zone: str) -> Calla
     field's validators, worked out once per batch: this runs for every value of an import."""
     if isinstance(model_field, models.DateTimeField):
         return partial(_timestamp, name, time_zone=time_zone)
+    if isinstance(model_field, models.DateField):
+        return partial(_date, name)
     parse: Callable[[Any], Any]
     if name == "duration_seconds":
         parse = partial(_duration, name)
@@ -258,15 +274,9 @@ def _custom_value(declared: CustomField, raw: object) -> object:
         return str(number.quantize(Decimal("0.01")))
     if kind is CustomField.Type.BOOLEAN:
         return _boolean(name, raw)
-    text = _text(name, raw)
     if kind is CustomField.Type.DATE:
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise _Bad(f"{name} {_shown(raw)} is not a date (YYYY-MM-DD)") from None
-        if problem := date_range_problem(day):
-            raise _Bad(f"{name} {problem}")
-        return day.isoformat()
+        return _date(name, raw).isoformat()
+    text = _text(name, raw)
     if kind is CustomField.Type.CHOICE:
         by_key = {choice.lower(): choice for choice in declared.choices}
         if text.lower() not in by_key:
@@ -290,6 +300,12 @@ class _Reference:
 REFERENCES: dict[str, _Reference] = {
     "owner_email": _Reference(
         "owner_id",
+        "is not the email of a member of this organization",
+        normalize_email,
+        lambda keys: Member.objects.filter(user__email__in=keys).values_list("user__email", "pk"),
+    ),
+    "team_email": _Reference(
+        "team_id",
         "is not the email of a member of this organization",
         normalize_email,
         lambda keys: Member.objects.filter(user__email__in=keys).values_list("user__email", "pk"),
@@ -326,6 +342,12 @@ REFERENCES: dict[str, _Reference] = {
         lambda keys: Opportunity.objects.filter(external_id__in=keys).values_list(
             "external_id", "pk"
         ),
+    ),
+    "account_external_id": _Reference(
+        "account_id",
+        "is not the external_id of an account of this organization",
+        str,
+        lambda keys: Account.objects.filter(external_id__in=keys).values_list("external_id", "pk"),
     ),
 }
 
@@ -518,8 +540,8 @@ def records_upsert(
     unit: str = "record",
     earlier: dict[str, int] | None = None,
 ) -> UpsertResult:
-    """Create or update a batch of records of ``entity`` ("lead", "activity", "opportunity")
-    by (tenant, external_id), in one transaction.
+    """Create or update a batch of records of ``entity`` ("lead", "activity", "opportunity",
+    "account", "spend") by (tenant, external_id), in one transaction.
 
     All or nothing: any problem raises RecordsInvalid listing every problem and writes
     nothing. With ``partial`` the valid records are written and the others reported in
@@ -551,7 +573,9 @@ def records_upsert(
 
 def _missing_values(tenant: Tenant, entity: str) -> dict[str, Any]:
     """What a record that leaves a field empty gets, beyond the model's defaults."""
-    return {"currency": tenant.default_currency} if entity == Entity.OPPORTUNITY else {}
+    if entity in (Entity.OPPORTUNITY, Entity.SPEND):
+        return {"currency": tenant.default_currency}
+    return {}
 
 
 def _stamps(entity: str) -> dict[str, list[str] | None]:
@@ -578,7 +602,7 @@ def _write(tenant: Tenant, entity: str, batch: list[dict[str, Any]]) -> UpsertRe
         written = _write_by_orm(tenant, entity, batch, now)
     created = sum(1 for row in written if row.created)
     result = UpsertResult(created, len(written) - created, len(batch) - len(written))
-    if not written:
+    if not written or not ENTITY_MODELS[entity].DATE_FIELDS:  # no rule measures it
         return result
     _notify(
         tenant.pk,
@@ -677,9 +701,9 @@ def _write_by_orm(
         Written(
             row.pk,
             old is None,
-            row.owner_id,
+            getattr(row, "owner_id", None),
             tuple(getattr(row, name) for name in model.DATE_FIELDS),
-            old and old.owner_id,
+            old and getattr(old, "owner_id", None),
             tuple(old and getattr(old, name) for name in model.DATE_FIELDS),
             old and getattr(old, "stage_id", None),
             getattr(row, "stage_id", None),
@@ -695,20 +719,23 @@ def records_delete(*, tenant: Tenant, entity: str, external_ids: Iterable[str]) 
 
     Unknown ids are skipped, and so is every other tenant's record with the same id. A deleted
     opportunity's stage changes go with it; the activities and opportunities of a deleted lead,
-    and the activities of a deleted opportunity, stay without the link.
+    the activities of a deleted opportunity, and the leads and opportunities of a deleted
+    account, stay without the link.
     """
     model = ENTITY_MODELS[entity]
+    measured = bool(model.DATE_FIELDS)  # rules measure it: the owner and dates tell which
     with scope(tenant=tenant), transaction.atomic():
         rows = list(
             model.objects.filter(external_id__in=set(external_ids)).only(
-                "pk", "owner", *model.DATE_FIELDS
+                "pk", *(("owner", *model.DATE_FIELDS) if measured else ())
             )
         )
         if not rows:
             return 0
         _, deleted = model.objects.filter(pk__in=[row.pk for row in rows]).delete()
-        moments = [getattr(row, name) for row in rows for name in model.DATE_FIELDS]
-        _notify(tenant.pk, entity, [row.owner_id for row in rows], moments)
+        if measured:
+            moments = [getattr(row, name) for row in rows for name in model.DATE_FIELDS]
+            _notify(tenant.pk, entity, [row.owner_id for row in rows], moments)
     return deleted.get(model._meta.label, 0)
 
 

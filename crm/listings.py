@@ -8,10 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Model
+from django.db.models import Model, Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
-from .models import Activity, Lead, Opportunity, StageChange
+from hierarchy.models import Member
+
+from .models import Account, Activity, Lead, Opportunity, Spend, StageChange
 
 PAGE_SIZE = 50
 
@@ -25,16 +30,54 @@ def _duration(seconds: int) -> str:
     return f"{minutes}:{seconds:02d}"
 
 
+def _owned_in_team(viewer: Member) -> Q:
+    return Q(owner__in=Member.objects.visible_to(viewer).values("pk"))
+
+
+def _spent_in_team(viewer: Member) -> Q:
+    """Admins see all spend; a manager the spend of their team (not the company's own)."""
+    return Q() if viewer.is_admin else Q(team__in=Member.objects.subtree(viewer).values("pk"))
+
+
+class Link(str):
+    """A cell's text that pages show as a link to ``url``; a CSV export writes the text."""
+
+    url: str
+
+    def __new__(cls, text: str, url: str) -> Link:
+        cell = super().__new__(cls, text)
+        cell.url = url
+        return cell
+
+    def __html__(self) -> SafeString:
+        return format_html('<a href="{}">{}</a>', self.url, str(self))
+
+
+def _account_link(account: Account | None) -> str:
+    if account is None:
+        return ""
+    return Link(account.name, reverse("account_detail", args=[account.pk]))
+
+
+FILTERS = frozenset({"q", "owner", "status", "since", "until", "planned"})
+
+
 @dataclass(frozen=True)
 class Listing:
-    """How one entity's page lists and filters its records."""
+    """How one entity's page lists and filters its records.
+
+    ``visible`` is what the viewer may see (default: records owned in their part of the
+    tree); ``date_field`` orders the records, newest first (none: by name), and the date
+    filters apply to it; ``filters`` are the filter fields the page offers."""
 
     title: str
     model: type[Model]
-    date_field: str
+    date_field: str | None
     related: tuple[str, ...]
     search: tuple[str, ...]
     columns: tuple[tuple[str, Callable[[Any], str]], ...]
+    visible: Callable[[Member], Q] = _owned_in_team
+    filters: frozenset[str] = FILTERS
 
 
 LISTINGS: dict[str, Listing] = {
@@ -42,7 +85,7 @@ LISTINGS: dict[str, Listing] = {
         "Leads",
         Lead,
         "created_at",
-        ("owner",),
+        ("owner", "account"),
         ("name", "email", "external_id"),
         (
             ("Name", lambda r: r.name),
@@ -51,6 +94,7 @@ LISTINGS: dict[str, Listing] = {
             ("Source", lambda r: r.source),
             ("Created", lambda r: _when(r.created_at)),
             ("Converted", lambda r: _when(r.converted_at)),
+            ("Account", lambda r: _account_link(r.account)),
         ),
     ),
     "activities": Listing(
@@ -73,7 +117,7 @@ LISTINGS: dict[str, Listing] = {
         "Opportunities",
         Opportunity,
         "created_at",
-        ("owner", "stage"),
+        ("owner", "stage", "account"),
         ("name", "external_id"),
         (
             ("Name", lambda r: r.name),
@@ -83,7 +127,38 @@ LISTINGS: dict[str, Listing] = {
             ("Value", lambda r: f"{r.value:,.2f} {r.currency}"),
             ("Created", lambda r: _when(r.created_at)),
             ("Closed", lambda r: _when(r.closed_at)),
+            ("Account", lambda r: _account_link(r.account)),
         ),
+    ),
+    "accounts": Listing(
+        "Accounts",
+        Account,
+        None,
+        (),
+        ("name", "external_id", "segment", "channel"),
+        (
+            ("Name", _account_link),
+            ("Segment", lambda r: r.segment),
+            ("Channel", lambda r: r.channel),
+            ("External id", lambda r: r.external_id),
+        ),
+        visible=lambda viewer: Q(),  # the company's customers: every manager may look them up
+        filters=frozenset({"q"}),
+    ),
+    "spend": Listing(
+        "Spend",
+        Spend,
+        "date",
+        ("team",),
+        ("channel", "external_id"),
+        (
+            ("Date", lambda r: r.date.isoformat()),
+            ("Channel", lambda r: r.channel),
+            ("Amount", lambda r: f"{r.amount:,.2f} {r.currency}"),
+            ("Team", lambda r: r.team.name if r.team else "Whole company"),
+        ),
+        visible=_spent_in_team,
+        filters=frozenset({"q", "since", "until"}),
     ),
 }
 

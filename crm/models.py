@@ -1,4 +1,5 @@
-"""The CRM records that goal rules measure: leads, activities, opportunities, stage changes.
+"""The CRM records that goal rules measure: leads, activities, opportunities, stage changes;
+and the accounts (customers) deals are won from and the marketing spend that wins them.
 
 Every row belongs to one tenant and carries the ``external_id`` the tenant's CRM knows it by,
 unique per tenant, so that delivering a record again updates it instead of adding a copy.
@@ -29,6 +30,8 @@ class Entity(models.TextChoices):
     LEAD = "lead", "Lead"
     ACTIVITY = "activity", "Activity"
     OPPORTUNITY = "opportunity", "Opportunity"
+    ACCOUNT = "account", "Account"
+    SPEND = "spend", "Spend"
 
 
 class ActivityType(models.Model):
@@ -125,6 +128,35 @@ def _unique_external_id(model: str) -> models.UniqueConstraint:
     )
 
 
+class Account(models.Model):
+    """A company the tenant sells to; it becomes a customer when its first deal is won.
+
+    ``channel`` is how the customer was acquired (the same words as the spend's channels): the
+    customers metrics count a new customer, and its value, in that channel's CAC and LTV.
+    """
+
+    DATE_FIELDS: ClassVar[tuple[str, ...]] = ()  # no rule places an account in a cycle
+    RECORD_FIELDS: ClassVar[tuple[str, ...]] = ("external_id", "name", "segment", "channel")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="accounts")
+    external_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=200)
+    segment = models.CharField(max_length=100, blank=True, help_text="e.g. SMB, Enterprise.")
+    channel = models.CharField(
+        max_length=100, blank=True, help_text="The acquisition channel the customer came from."
+    )
+    attributes = models.JSONField(default=dict, blank=True)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [_unique_external_id("account")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Lead(models.Model):
     """A prospective customer, owned by the member working it."""
 
@@ -150,6 +182,7 @@ class Lead(models.Model):
         "source",
         "status",
         *DATE_FIELDS,
+        "account_external_id",
     )
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="leads")
@@ -164,6 +197,9 @@ class Lead(models.Model):
     first_contacted_at = models.DateTimeField(null=True, blank=True)
     converted_at = models.DateTimeField(null=True, blank=True)
     disqualified_at = models.DateTimeField(null=True, blank=True)
+    account = models.ForeignKey(
+        Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="leads"
+    )
     attributes = models.JSONField(default=dict, blank=True)
 
     objects = ScopedManager(tenant="tenant")
@@ -213,6 +249,7 @@ class Opportunity(models.Model):
         *DATE_FIELDS,
         "stage_changed_at",
         "lead_external_id",
+        "account_external_id",
     )
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="opportunities")
@@ -230,6 +267,9 @@ class Opportunity(models.Model):
     currency = models.CharField(max_length=3, validators=CURRENCY_VALIDATORS)
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
+    account = models.ForeignKey(
+        Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="opportunities"
+    )
     attributes = models.JSONField(default=dict, blank=True)
 
     objects = ScopedManager(tenant="tenant")
@@ -342,10 +382,48 @@ class StageChange(models.Model):
         return f"{self.opportunity}: {self.from_stage or '(new)'} -> {self.to_stage}"
 
 
-ENTITY_MODELS: dict[str, type[Lead | Activity | Opportunity]] = {
+class Spend(models.Model):
+    """Money spent on winning customers through one channel on one day ("Paid search",
+    "Events"), for the whole company or for a team (the member whose subtree it belongs to)."""
+
+    DATE_FIELDS: ClassVar[tuple[str, ...]] = ()  # measured by the customers metrics, not rules
+    RECORD_FIELDS: ClassVar[tuple[str, ...]] = (
+        "external_id",
+        "date",
+        "channel",
+        "amount",
+        "currency",
+        "team_email",
+    )
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="spend")
+    external_id = models.CharField(max_length=100)
+    date = models.DateField()
+    channel = models.CharField(max_length=100)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
+    currency = models.CharField(max_length=3, validators=CURRENCY_VALIDATORS)
+    team = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="spend"
+    )
+    attributes = models.JSONField(default=dict, blank=True)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        verbose_name_plural = "spend"
+        constraints = [_unique_external_id("spend")]
+        indexes = [models.Index(fields=["tenant", "date"], name="crm_spend_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.date}"
+
+
+ENTITY_MODELS: dict[str, type[Lead | Activity | Opportunity | Account | Spend]] = {
     Entity.LEAD: Lead,
     Entity.ACTIVITY: Activity,
     Entity.OPPORTUNITY: Opportunity,
+    Entity.ACCOUNT: Account,
+    Entity.SPEND: Spend,
 }
 
 

@@ -4,4 +4,7 @@ from django.urls import path
 
 from . import views
 
-urlpatterns = [path("<slug:kind>/", views.record_list, name="record_list")]
+urlpatterns = [
+    path("<slug:kind>/", views.record_list, name="record_list"),
+    path("accounts/<int:pk>/", views.account_detail, name="account_detail"),
+]

@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Model, Q, QuerySet
+from django.db.models import DateTimeField, Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from core.dates import validate_date_range
+from core.formatting import in_unit
 from hierarchy.decorators import member_required
 from hierarchy.models import MANAGING_ROLES, Member, Tenant
 from hierarchy.services import (
@@ -32,6 +33,7 @@ from hierarchy.services import (
 )
 
 from . import services
+from .customers import customer_lifetime
 from .forms import (
     ActivityTypeForm,
     CompanyForm,
@@ -41,7 +43,7 @@ from .forms import (
     WorkingTimeForm,
 )
 from .listings import LISTINGS, PAGE_SIZE, Listing
-from .models import ActivityType, CustomField, PipelineStage
+from .models import Account, ActivityType, CustomField, PipelineStage
 
 
 class RecordFilters(forms.Form):
@@ -54,9 +56,12 @@ class RecordFilters(forms.Form):
     )
     planned = forms.BooleanField(required=False, label="Include planned (dated after now)")
 
-    def __init__(self, *args: Any, model: type[Model], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, listing: Listing, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", "Any status"), *model.Status.choices]
+        for name in set(self.fields) - listing.filters:
+            del self.fields[name]
+        if "status" in self.fields:
+            self.fields["status"].choices = [("", "Any status"), *listing.model.Status.choices]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -71,12 +76,18 @@ def _start_of(day: Any) -> datetime:
 
 
 def _records(request: HttpRequest, listing: Listing, form: RecordFilters) -> QuerySet:
-    team = Member.objects.visible_to(request.member).values("pk")
-    rows = listing.model.objects.filter(owner__in=team).select_related(*listing.related)
-    rows = rows.order_by(f"-{listing.date_field}", "-pk")
+    rows = listing.model.objects.filter(listing.visible(request.member))
+    rows = rows.select_related(*listing.related)
+    date_field = listing.date_field
+    rows = rows.order_by(f"-{date_field}", "-pk") if date_field else rows.order_by("name", "pk")
+    # A date field is compared with local dates; a moment with the local day's first instant.
+    is_day = date_field is not None and not isinstance(
+        listing.model._meta.get_field(date_field), DateTimeField
+    )
+    start_of = (lambda day: day) if is_day else _start_of
     if not form.is_valid():
         return rows.none()
-    data = form.cleaned_data
+    data = dict.fromkeys(RecordFilters.base_fields) | form.cleaned_data
     if data["q"]:
         text = Q()
         for path in listing.search:
@@ -87,11 +98,12 @@ def _records(request: HttpRequest, listing: Listing, form: RecordFilters) -> Que
     if data["status"]:
         rows = rows.filter(status=data["status"])
     if data["since"]:
-        rows = rows.filter(**{f"{listing.date_field}__gte": _start_of(data["since"])})
+        rows = rows.filter(**{f"{date_field}__gte": start_of(data["since"])})
     if data["until"]:
-        end = _start_of(data["until"] + timedelta(days=1))
-        rows = rows.filter(**{f"{listing.date_field}__lt": end})
-    if not data["planned"]:  # what happened, newest first; a planned call is not news
+        end = start_of(data["until"] + timedelta(days=1))
+        rows = rows.filter(**{f"{date_field}__lt": end})
+    if "planned" in listing.filters and not data["planned"]:
+        # What happened, newest first; a planned call is not news.
         rows = rows.filter(**{f"{listing.date_field}__lte": timezone.now()})
     return rows
 
@@ -102,7 +114,7 @@ def record_list(request: HttpRequest, kind: str) -> HttpResponse:
     listing = LISTINGS.get(kind)
     if listing is None:
         raise Http404
-    form = RecordFilters(request.GET, model=listing.model)  # every filter is optional
+    form = RecordFilters(request.GET, listing=listing)  # every filter is optional
     page = Paginator(_records(request, listing, form), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [[render_cell(record) for _, render_cell in listing.columns] for record in page]
     query = request.GET.copy()
@@ -120,6 +132,35 @@ def record_list(request: HttpRequest, kind: str) -> HttpResponse:
     if request.htmx and request.htmx.target == "records":
         template += "#records"
     return render(request, template, context)
+
+
+ACCOUNT_RECORDS = PAGE_SIZE  # of each kind on an account's page, newest first
+
+
+@member_required(*MANAGING_ROLES)
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An account and the opportunities and leads of the viewer's part of the tree it names."""
+    account = get_object_or_404(Account, pk=pk)
+    team = Member.objects.visible_to(request.member).values("pk")
+    sections = []
+    for kind, related in (("opportunities", account.opportunities), ("leads", account.leads)):
+        listing = LISTINGS[kind]
+        rows = related.filter(owner__in=team).select_related(*listing.related)
+        rows = rows.order_by(f"-{listing.date_field}", "-pk")
+        page = Paginator(rows, ACCOUNT_RECORDS).get_page(1)
+        cells = [[cell(record) for _, cell in listing.columns] for record in page]
+        sections.append({"kind": kind, "listing": listing, "page": page, "rows": cells})
+    currency = request.tenant.default_currency
+    lifetime = customer_lifetime(account=account, currency=currency)
+    context = {
+        "account": account,
+        "since": lifetime and lifetime[0],
+        "value": lifetime and in_unit(lifetime[1], "currency", currency),
+        "currency": currency,
+        "sections": sections,
+        "kinds": {key: value.title for key, value in LISTINGS.items()},
+    }
+    return render(request, "crm/account_detail.html", context)
 
 
 @dataclass(frozen=True)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("goals/<int:pk>/progress/", views.goal_progress, name="goal_progress"),
     path("goals/<int:pk>/achievements.csv", views.goal_export, name="goal_export"),
     path("overview/", views.company_overview, name="company_overview"),
+    path("customers/", views.customers, name="customers"),
 ]

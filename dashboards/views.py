@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import F
@@ -16,13 +16,15 @@ from django.views.decorators.vary import vary_on_headers
 
 from achievements.models import Achievement, GoalComputation
 from achievements.queries import achievement_rows, write_rows
-from goals.calendar import Cycle, cycle_containing, cycle_ended
+from core.dates import date_range_problem
+from goals.calendar import Cycle, CycleKind, cycle_containing, cycle_ended
 from goals.models import Goal, tenant_calendar, tenant_today
 from goals.quotas import goals_changed
 from hierarchy.decorators import member_required
 from hierarchy.models import MANAGING_ROLES, Member, Tenant
 
 from .chart import bar_chart, sparkline
+from .customers import KINDS, customers_panel
 from .dashboard import Progress, by_indicator, held_bars, leading_first, progress, time_left
 from .fragments import Fragment, render_fragment
 from .panels import (
@@ -413,3 +415,23 @@ def company_overview(request: HttpRequest) -> HttpResponse:
     ]
     context = {"entries": entries, "poll": POLL, "now": now}
     return render(request, _template(request, "dashboards/overview.html", "panel"), context)
+
+
+@member_required(Member.Role.ADMIN)
+def customers(request: HttpRequest) -> HttpResponse:
+    """New customers, spend, CAC, LTV and LTV:CAC of a month, quarter or fiscal year."""
+    kind = request.GET.get("kind", "")
+    kind = CycleKind(kind) if kind in KINDS else CycleKind.MONTHLY
+    try:
+        day = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        day = tenant_today(request.tenant)
+    if date_range_problem(day):
+        day = tenant_today(request.tenant)
+    panel = customers_panel(tenant=request.tenant, kind=kind, day=day)
+    context = {
+        "panel": panel,
+        "day": day,
+        "kinds": KINDS.items(),
+    }
+    return render(request, "dashboards/customers.html", context)

@@ -29,12 +29,15 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import connection, models, reset_queries, transaction
+from django.db.models import Count, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from crm import signals
 from crm.ingest import Progress, entities_changed
 from crm.models import (
+    Account,
     Activity,
     ActivityType,
     CustomField,
@@ -42,6 +45,7 @@ from crm.models import (
     Lead,
     Opportunity,
     PipelineStage,
+    Spend,
     StageChange,
 )
 from hierarchy.importer import COLUMNS, members_upsert
@@ -119,6 +123,19 @@ LEAD_SOURCES = (
     ("Trade show", 8),
     ("Partner", 7),
 )
+SEGMENTS = (("SMB", 55), ("Mid-market", 30), ("Enterprise", 15))
+# What a lead from each source costs, in the tenant's currency: each month's spend on a
+# channel is its leads that month at this price (give or take SPEND_NOISE), so CAC is real.
+COST_PER_LEAD = {
+    "Website": 60,
+    "Cold outreach": 110,
+    "Referral": 40,
+    "Webinar": 150,
+    "Paid search": 260,
+    "Trade show": 420,
+    "Partner": 90,
+}
+SPEND_NOISE = (0.85, 1.15)
 PIPELINE = ("Prospecting", "Qualification", "Demo", "Proposal", "Negotiation")
 WON_STAGE, LOST_STAGE = "Closed won", "Closed lost"
 CLOSED = {WON_STAGE: Opportunity.Status.WON, LOST_STAGE: Opportunity.Status.LOST}
@@ -268,14 +285,23 @@ def demo_tenant_build(
             workers = [(ids[person.email], person.workload) for person in people]
             builder = _Builder(tenant, seed, int(now.timestamp()), days, workers, progress)
             builder.catalogue()
+            builder.accounts()
             if leads is None:
                 leads = max(len(builder.owners), activities // ACTIVITIES_PER_LEAD)
             builder.leads(leads)
             builder.opportunities(opportunities)
+            builder.customers()
+            builder.spend()
             builder.activities(activities)
         builder.notify()
     tables_analyze(
-        "crm_activity", "crm_lead", "crm_opportunity", "crm_stagechange", "hierarchy_member"
+        "crm_activity",
+        "crm_lead",
+        "crm_opportunity",
+        "crm_stagechange",
+        "crm_account",
+        "crm_spend",
+        "hierarchy_member",
     )
     return DemoResult(tenant=tenant, counts={"members": len(people)} | builder.counts)
 
@@ -298,10 +324,11 @@ def demo_tenant_clear(tenant: Tenant) -> None:
         # Referring rows first (types and stages are PROTECTed). Nothing refers to activities
         # and stage changes: one DELETE each. Leads and opportunities are referred to, so
         # Django reads them before it deletes them: in batches.
-        for model in (StageChange, Activity, CustomField):
+        for model in (StageChange, Activity, CustomField, Spend):
             model.objects.filter(tenant=tenant).delete()
         for model in (Opportunity, Lead):
             _delete_in_batches(model.objects.filter(tenant=tenant))
+        Account.objects.filter(tenant=tenant).delete()
         for model in (ActivityType, PipelineStage):
             model.objects.filter(tenant=tenant).delete()
         people = Member._tree_manager.filter(tenant=tenant)
@@ -570,6 +597,66 @@ class _Builder:
         PipelineStage.objects.bulk_create(self.stages.values())
         self.counts["activity types"], self.counts["pipeline stages"] = len(KINDS), len(names)
 
+    def accounts(self) -> None:
+        """An account for every company a lead or deal can name (the unused ones go in
+        ``customers``), each in a segment drawn from a stream of its own."""
+        rng = self.rng("accounts")
+        picker = _Picker(SEGMENTS)
+        companies = [f"{word} {kind}" for word in COMPANY_WORDS for kind in COMPANY_KINDS]
+        rows = [
+            Account(
+                tenant=self.tenant,
+                external_id=f"demo-account-{number:04d}",
+                name=company,
+                segment=picker(rng),
+            )
+            for number, company in enumerate(companies, start=1)
+        ]
+        Account.objects.bulk_create(rows)
+        self.account_ids = {account.name: account.pk for account in rows}
+
+    def customers(self) -> None:
+        """Each account's channel is the source of its first lead (deals opened without a
+        lead leave it empty); accounts that no lead or deal names are dropped."""
+        first_source = (
+            Lead.objects.filter(account=OuterRef("pk"))
+            .order_by("created_at", "pk")
+            .values("source")
+        )
+        accounts = Account.objects.all()
+        accounts.update(channel=Coalesce(Subquery(first_source[:1]), Value("")))
+        accounts.filter(leads__isnull=True, opportunities__isnull=True).delete()
+        self.counts["accounts"] = accounts.count()
+
+    def spend(self) -> None:
+        """Spend on each lead source in each local month of the window, dated the month's
+        first day: the month's leads from it at the source's COST_PER_LEAD, with noise."""
+        rng = self.rng("spend")
+        leads = (
+            Lead.objects.annotate(month=TruncMonth("created_at", tzinfo=self.zone))
+            .values("month", "source")
+            .annotate(count=Count("pk"))
+            .order_by("month", "source")
+        )
+        rows = []
+        for row in leads:
+            month, source = row["month"].astimezone(self.zone).date(), row["source"]
+            amount = row["count"] * COST_PER_LEAD.get(source, 0) * rng.uniform(*SPEND_NOISE)
+            if amount:
+                channel = source.lower().replace(" ", "-")
+                rows.append(
+                    Spend(
+                        tenant=self.tenant,
+                        external_id=f"demo-spend-{month:%Y-%m}-{channel}",
+                        date=month,
+                        channel=row["source"],
+                        amount=Decimal(round(amount, -1)).quantize(CENTS),
+                        currency=self.tenant.default_currency,
+                    )
+                )
+        Spend.objects.bulk_create(rows)
+        self.counts["spend"] = len(rows)
+
     def leads(self, count: int) -> None:
         def written(batch: list[Lead]) -> None:
             for lead in batch:
@@ -602,6 +689,7 @@ class _Builder:
                 source=source(rng),
                 status=status,
                 created_at=_at(created),
+                account_id=self.account_ids[company],
                 **{name: _at(moment) for name, moment in stamps.items()},
             )
 
@@ -676,6 +764,7 @@ class _Builder:
                 external_id=f"demo-opportunity-{number:06d}",
                 owner_id=owner,
                 lead_id=self.lead_ids[lead - 1] if lead else None,
+                account_id=self.account_ids[company],
                 name=f"{company}: {rng.choice(PRODUCTS)}",
                 stage_id=self.stages[stage].pk,
                 status=CLOSED.get(stage, Opportunity.Status.OPEN),

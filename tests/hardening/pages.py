@@ -24,7 +24,16 @@ from django_scopes import scope
 
 from crm.ingest import records_upsert
 from crm.listings import LISTINGS
-from crm.models import Activity, ActivityType, CustomField, Lead, Opportunity, PipelineStage
+from crm.models import (
+    Account,
+    Activity,
+    ActivityType,
+    CustomField,
+    Lead,
+    Opportunity,
+    PipelineStage,
+    Spend,
+)
 from goals.models import Goal
 from hierarchy.models import Member
 from hierarchy.services import api_token_create
@@ -114,6 +123,7 @@ ACCESS: dict[str, Access] = {
     "goal_progress": Access(MANAGERS, pk="goal", sees=_progress_sees),
     "goal_export": Access(MANAGERS, pk="goal", sees=_progress_sees),
     "company_overview": Access(ADMINS),
+    "customers": Access(ADMINS),
     "achievement_records": Access(
         ANYONE,
         query=(("goal", "goal"), ("member", "member"), ("rule", "rule"), ("cycle", "position")),
@@ -154,6 +164,7 @@ ACCESS: dict[str, Access] = {
     },
     # CRM records
     "record_list": Access(MANAGERS),
+    "account_detail": Access(MANAGERS, pk="account"),
     # Settings: what records name
     "settings": Access(ADMINS),
     "stage_move": Access(ADMINS, pk="stage"),
@@ -217,6 +228,8 @@ def world_build(org: Org, crm: Crm, label: str = "Acme") -> World:
     ]
     tenant = admin.tenant
     records = {
+        "account": {"external_id": "ACC-acme", "name": f"{label} account", "segment": label},
+        "spend": {"external_id": "S-acme", "date": "2025-03-01", "channel": label, "amount": "9"},
         "lead": crm.lead(external_id="L-acme", name=f"{label} lead"),
         "activity": crm.activity(external_id="A-acme", outcome=f"{label} outcome"),
         "opportunity": crm.opportunity(external_id="O-acme", name=f"{label} deal"),
@@ -238,6 +251,8 @@ def world_build(org: Org, crm: Crm, label: str = "Acme") -> World:
                 ("lead", Lead),
                 ("activity", Activity),
                 ("opportunity", Opportunity),
+                ("account", Account),
+                ("spend", Spend),
             )
         }
     objects: dict[str, list[Model]] = {
@@ -413,9 +428,13 @@ API_PARAMETERS: dict[str, Callable[[str], tuple[str, str]]] = {
     "goal_id": lambda path: ("goal", "pk"),
     "ruleset_id": lambda path: ("ruleset", "pk"),
     "external_id": lambda path: (
-        {"leads": "lead", "activities": "activity", "opportunities": "opportunity"}[
-            path.split("/")[3]
-        ],
+        {
+            "leads": "lead",
+            "activities": "activity",
+            "opportunities": "opportunity",
+            "accounts": "account",
+            "spend": "spend",
+        }[path.split("/")[3]],
         "external_id",
     ),
 }

@@ -46,6 +46,7 @@ SHOWN_ON = {
     "audit_log",
     "api_tokens",
     "record_list",
+    "account_detail",
 }
 
 

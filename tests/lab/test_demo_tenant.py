@@ -12,7 +12,17 @@ from django.core.management import CommandError, call_command
 from django.db.models import QuerySet
 from django_scopes import scope, scopes_disabled
 
-from crm.models import Activity, ActivityType, Lead, Opportunity, PipelineStage, StageChange
+from crm.customers import customers_measure
+from crm.models import (
+    Account,
+    Activity,
+    ActivityType,
+    Lead,
+    Opportunity,
+    PipelineStage,
+    Spend,
+    StageChange,
+)
 from hierarchy.models import Member, Tenant
 from lab import demo_tenant as demo
 from lab.demo_tenant import DEMO_PASSWORD, DemoResult, demo_domain, demo_tenant_build
@@ -108,6 +118,8 @@ def test_it_counts_what_it_wrote():
             "leads": Lead.objects.count(),
             "opportunities": Opportunity.objects.count(),
             "stage changes": StageChange.objects.count(),
+            "accounts": Account.objects.count(),
+            "spend": Spend.objects.count(),
             "activities": 2000,
         }
 
@@ -371,3 +383,21 @@ def test_the_demo_makes_as_many_leads_and_opportunities_as_asked(deals: int) -> 
 def test_seed_demo_takes_the_numbers_of_leads_and_opportunities() -> None:
     seed("--leads=40", "--opportunities=12")
     assert (counts()["Lead"], counts()["Opportunity"]) == (40, 12)
+
+
+def test_it_gives_deals_and_leads_accounts_and_spends_on_every_channel_each_month():
+    tenant = build(days=45).tenant  # from late January: three months
+    with scope(tenant=tenant):
+        assert not Lead.objects.filter(account__isnull=True).exists()
+        assert not Opportunity.objects.filter(account__isnull=True).exists()
+        # An account's channel is its first lead's source, and every account is named.
+        first = Lead.objects.order_by("created_at", "pk").select_related("account").first()
+        assert first.account.channel == first.source
+        assert not Account.objects.filter(leads__isnull=True, opportunities__isnull=True).exists()
+        months = set(Spend.objects.values_list("date", flat=True))
+        assert {(day.month, day.day) for day in months} == {(1, 1), (2, 1), (3, 1)}
+        channels = set(Spend.objects.values_list("channel", flat=True))
+        assert channels == set(Lead.objects.values_list("source", flat=True))
+    metrics = customers_measure(tenant=tenant, start=NOW - timedelta(days=45), end=NOW)
+    assert metrics.total.new_customers > 0 and metrics.total.spend > 0
+    assert metrics.total.cac is not None and metrics.total.ltv is not None

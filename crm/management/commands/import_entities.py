@@ -12,9 +12,10 @@ from crm.models import ENTITY_MODELS
 
 class Command(BaseCommand):
     help = (
-        "Create or update leads, activities or opportunities from a CSV file whose columns are "
-        "the record fields and the tenant's custom fields (docs/crm-import.md). Nothing is "
-        "written unless the whole file is valid, or with --partial only the valid rows."
+        "Create or update leads, activities, opportunities, accounts or spend from a CSV file "
+        "whose columns are the record fields and the tenant's custom fields "
+        "(docs/crm-import.md). Nothing is written unless the whole file is valid, or with "
+        "--partial only the valid rows."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
