@@ -112,8 +112,10 @@ def indicator_default(raw: Mapping[str, Any]) -> Indicator:
     predict them (activities, stage changes, new and contacted leads, open opportunities)."""
     if raw.get("aggregation") == Aggregation.RATIO:
         return Indicator.LAGGING
-    entity, mode = raw.get("entity"), raw.get("mode") or Mode.IN_CYCLE
-    date_field = raw.get("date_field") or DEFAULT_DATE_FIELD.get(entity)
+    entity, mode, date_field = (raw.get(part) for part in ("entity", "mode", "date_field"))
+    if not isinstance(date_field, str) or not date_field:  # the parser names a wrong one
+        date_field = DEFAULT_DATE_FIELD.get(entity) if isinstance(entity, str) else None
+    mode = mode or Mode.IN_CYCLE
     if entity == "opportunity" and mode == Mode.IN_CYCLE and date_field == "closed_at":
         return Indicator.LAGGING
     if entity == "lead" and date_field in _RESULT_DATES:
