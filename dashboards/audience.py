@@ -1,0 +1,213 @@
+"""What a dashboard by audience shows a member: each metric for what the member may see (a
+manager or admin: their team, an admin the whole company; a rep: themselves).
+
+A metric whose rule is measured by a running goal covering the member shows the goal's stored
+achievement as a progress bar (``dashboard.progress``: value, target and status computed where
+every dashboard computes them), its trend from the goal's stored cycles and its breakdown over
+the goal's window (``records.number_window``), with links to the records behind each bar. A
+metric without a goal shows its value in the current cycle of the metric's kind and its trend,
+computed on the fly (``trends.rule_trend``), never a status. The queries are a fixed number per
+metric, whatever the size of the team.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.http import Http404
+
+from achievements.models import Achievement
+from achievements.services import TeamOverTime
+from goals.calendar import Cycle
+from goals.models import Goal, tenant_calendar
+from hierarchy.models import Member
+from rulesets.models import GoalRule
+from rulesets.spec import Aggregation
+
+from .breakdowns import breakdown_fields, breakdown_rows, records_link, rule_breakdown
+from .chart import bar_chart
+from .customers import customers_panel
+from .dashboard import Progress, member_cycles, progress
+from .models import Dashboard, DashboardMetric
+from .records import Number, Rules, Window, number_window
+from .trends import Point, goal_stored, rule_trend, trend_cycles
+
+
+@dataclass(frozen=True)
+class Viewpoint:
+    """Whose numbers a member sees: ``subject`` (the member, or the company's top for an
+    admin) and whether with their whole team."""
+
+    subject: Member
+    whole_team: bool
+
+    @classmethod
+    def of(cls, member: Member) -> Viewpoint:
+        if member.is_admin:
+            top = Member.objects.filter(tree_id=member.tree_id, reports_to__isnull=True).first()
+            return cls(top or member, whole_team=True)
+        return cls(member, whole_team=member.manages_people)
+
+
+@dataclass
+class Shown:
+    """One metric as the page shows it."""
+
+    metric: DashboardMetric
+    rule: GoalRule | None = None
+    cycle: Cycle | None = None
+    bars: list[Progress] = field(default_factory=list)  # a running goal's, against its target
+    value: Decimal | None = None  # a metric without a goal
+    goal: Goal | None = None
+    trend: dict[str, Any] = field(default_factory=dict)
+    breakdown: dict[str, Any] = field(default_factory=dict)
+    customers: dict[str, Any] = field(default_factory=dict)
+    problem: str = ""
+
+
+def _goal_rows(view: Viewpoint, rules: list[GoalRule], now: datetime) -> dict[int, Achievement]:
+    """The achievement of each rule (by id) in the running cycle of a live goal covering the
+    subject, one per rule: a row with a target first (two queries)."""
+    running, _stamps = member_cycles(view.subject.tenant, view.subject, now, closing=False)
+    rows = Achievement.objects.filter(
+        member=view.subject, goal_id__in={goal for goal, _index in running}, rule__in=rules
+    ).select_related("rule", "goal", "goal__team")
+    found: dict[int, Achievement] = {}
+    for row in rows:
+        if (row.goal_id, row.cycle_index) not in running:
+            continue
+        target = row.team_target if view.whole_team else row.target
+        kept = found.get(row.rule_id)
+        if kept is None or (
+            target is not None and (kept.team_target if view.whole_team else kept.target) is None
+        ):
+            found[row.rule_id] = row
+    for row in found.values():
+        row.shown_cycle = running[(row.goal_id, row.cycle_index)][1]
+    return found
+
+
+def _trend(rules: Rules, rule: GoalRule, points: list[Point], subject: Member) -> dict[str, Any]:
+    return {
+        "rule": rule,
+        "subject": subject,
+        "count": len(points),
+        "points": points,
+        "svg": bar_chart([(p.cycle.label, p.value, p.target) for p in points], rule),
+        "targets": any(point.target is not None for point in points),
+    }
+
+
+def _breakdown(
+    rules: Rules, rule: GoalRule, by: str, window: Window, records: str | None, shown: Shown,
+    subject: Member, whole_team: bool,
+) -> dict[str, Any]:  # fmt: skip
+    fields = {f.name: f for f in breakdown_fields(rules.spec, rules.specs, rules.custom)}
+    if by not in fields:
+        return {}
+    breakdown = rule_breakdown(rules, window, by)
+    return {
+        "rule": rule,
+        "by": breakdown.field,
+        "cycle": shown.cycle,
+        "subject": subject,
+        "whole_team": whole_team,
+        "ratio": rules.spec.aggregation == Aggregation.RATIO,
+        "sides": [side.name for side in rules.sides()],
+        "rows": breakdown_rows(breakdown, rules, rule, records),
+    }
+
+
+def _with_goal(shown: Shown, rules: Rules, row: Achievement, view: Viewpoint, now: datetime):
+    metric, rule, goal = shown.metric, shown.rule, row.goal
+    cycle: Cycle = row.shown_cycle
+    shown.goal, shown.cycle = goal, cycle
+    shown.bars = [progress(row, cycle, now, team=view.whole_team)]
+    if metric.trend:
+        calendar = tenant_calendar(goal.tenant)
+        today = now.astimezone(calendar.zone).date()
+        trend = trend_cycles(
+            calendar, goal.cycle, through=min(today, goal.end), count=metric.trend,
+            anchor=goal.start,
+        )  # fmt: skip
+        points = rule_trend(
+            rules, tenant=goal.tenant, trend=trend, member=view.subject.pk, team_head=goal.team_id,
+            stored=goal_stored(goal, rule.pk, view.subject.pk, trend),
+        )  # fmt: skip
+        shown.trend = _trend(rules, rule, points, view.subject)
+    if metric.breakdown:
+        number = Number(goal, rule, view.subject, cycle, view.whole_team, "numerator")
+        try:
+            window = number_window(goal.tenant, number)
+        except Http404:  # the member joined the goal's team after this cycle began
+            return
+        shown.breakdown = _breakdown(
+            rules, rule, metric.breakdown, window, records_link(number), shown, view.subject,
+            view.whole_team,
+        )  # fmt: skip
+
+
+def _without_goal(shown: Shown, rules: Rules, view: Viewpoint, now: datetime) -> None:
+    metric, rule = shown.metric, shown.rule
+    tenant = view.subject.tenant
+    calendar = tenant_calendar(tenant)
+    today = now.astimezone(calendar.zone).date()
+    trend = trend_cycles(calendar, metric.cycle, through=today, count=max(metric.trend, 1),
+                         anchor=today)  # fmt: skip
+    points = rule_trend(rules, tenant=tenant, trend=trend, member=view.subject.pk)
+    shown.cycle, shown.value = trend[-1], points[-1].value
+    if metric.trend:
+        shown.trend = _trend(rules, rule, points, view.subject)
+    if metric.breakdown:
+        cycle = shown.cycle
+        team = TeamOverTime.of(view.subject.pk, cycle.start, cycle.end)
+        window = Window.of(tenant, team, view.subject.pk, whole_team=view.whole_team,
+                           start=cycle.start, end=cycle.end)  # fmt: skip
+        shown.breakdown = _breakdown(
+            rules, rule, metric.breakdown, window, None, shown, view.subject, view.whole_team
+        )
+
+
+def dashboard_shown(dashboard: Dashboard, viewer: Member, now: datetime) -> list[Shown]:
+    """Every metric of the dashboard as the viewer may see it, in order."""
+    view = Viewpoint.of(viewer)
+    tenant = viewer.tenant
+    metrics = list(dashboard.metrics.all())
+    wanted = {(m.ruleset_id, m.rule_key) for m in metrics if m.kind == DashboardMetric.Kind.RULE}
+    rules = {
+        (rule.ruleset_id, rule.key): rule
+        for rule in GoalRule.objects.filter(
+            ruleset_id__in={ruleset for ruleset, _key in wanted},
+            key__in={key for _ruleset, key in wanted},
+        )
+    }
+    rows = _goal_rows(view, list(rules.values()), now) if rules else {}
+    shown_all = []
+    for metric in metrics:
+        shown = Shown(metric)
+        shown_all.append(shown)
+        if metric.kind == DashboardMetric.Kind.CUSTOMERS:
+            today = now.astimezone(tenant_calendar(tenant).zone).date()
+            team = None if viewer.is_admin else view.subject
+            shown.customers = customers_panel(
+                tenant=tenant, kind=metric.cycle, day=today, team=team
+            )
+            continue
+        shown.rule = rules.get((metric.ruleset_id, metric.rule_key))
+        if shown.rule is None:
+            shown.problem = "This metric's rule is no longer in its ruleset."
+            continue
+        try:
+            counted = Rules.of(tenant, shown.rule)
+        except Http404:
+            shown.problem = "This metric's rule cannot be computed: its ruleset's page says why."
+            continue
+        row = rows.get(shown.rule.pk)
+        if row is not None:
+            _with_goal(shown, counted, row, view, now)
+        else:
+            _without_goal(shown, counted, view, now)
+    return shown_all
