@@ -23,8 +23,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def boards(org: Org) -> dict[str, Dashboard]:
-    """A managers' dashboard (calls with a goal, a trend and a breakdown; won value without a
-    goal, of another ruleset; the customers block), one for everyone and one for SDRs; five calls of the rep."""
+    """A managers' dashboard (calls with a goal, a trend and a breakdown; deals won without a
+    goal, of another ruleset; the customers block), one for everyone and one for SDRs; five
+    calls of the rep."""
     tenant = org.admin.tenant
     goal = org.goal(actor=org.admin)  # east's team, 100 calls a month
     org.calls(*[(timezone.now() - timezone.timedelta(minutes=n + 1)).isoformat() for n in range(5)])
