@@ -2,8 +2,9 @@
 
 Their metrics come from the demo's rulesets where a goal measures them (Sales essentials'
 won value, the Role KPIs of each sales role: the page then shows target and status) and from
-a ruleset of their own for the rest (average deal size, meetings booked per week, open deals
-by stage, proposals, emails, LinkedIn connection requests), shown without a status. Deals get
+a ruleset of their own for the rest (total sales by channel, average deal size and the customers
+block by quarter, meetings booked per week, open deals by stage, proposals, emails, LinkedIn
+connection requests), shown without a status. Deals get
 the custom field "channel" (their lead's source), so total sales split by acquisition channel;
 SDRs get LinkedIn connection requests, an activity type the demo adds with a few weeks of them.
 """
@@ -47,6 +48,7 @@ def _rules(currency: str) -> list[dict[str, Any]]:
         "conditions": [{"field": "status", "op": "eq", "value": "open"}],
     }
     return [
+        *preset_rules("total_sales", currency=currency),
         *preset_rules("average_deal", currency=currency),
         *preset_rules("meetings_booked"),
         open_deals,
@@ -113,10 +115,10 @@ def _linkedin(tenant: Tenant, now: datetime) -> None:
 DASHBOARDS = (
     ("Management", "managers", None, (
         (ESSENTIALS, "won_value", "", 6, "monthly"),
-        (ESSENTIALS, "won_value", f"custom.{CHANNEL}", 0, "monthly"),
-        (RULESET_NAME, "average_deal", "", 6, "monthly"),
+        (RULESET_NAME, "total_sales", f"custom.{CHANNEL}", 0, "quarterly"),
+        (RULESET_NAME, "average_deal", "", 4, "quarterly"),
         (RULESET_NAME, "meetings_booked", "", 12, "weekly"),
-        (None, "customers", "", 0, "monthly"),
+        (None, "customers", "", 0, "quarterly"),
     )),
     ("Account executives", "role", "Account executive", (
         (ROLE_KPIS, "deals_won", "", 6, "monthly"),
