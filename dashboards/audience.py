@@ -12,7 +12,7 @@ metric, whatever the size of the team.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -21,7 +21,7 @@ from django.http import Http404
 
 from achievements.models import Achievement
 from achievements.services import TeamOverTime
-from goals.calendar import Cycle
+from goals.calendar import Cycle, CycleKind
 from goals.models import Goal, tenant_calendar
 from hierarchy.models import Member
 from rulesets.models import GoalRule
@@ -29,7 +29,7 @@ from rulesets.spec import Aggregation
 
 from .breakdowns import breakdown_fields, breakdown_rows, records_link, rule_breakdown
 from .chart import bar_chart
-from .customers import customers_panel
+from .customers import KINDS, customers_panel
 from .dashboard import Progress, member_cycles, progress
 from .models import Dashboard, DashboardMetric
 from .records import Number, Rules, Window, number_window
@@ -43,13 +43,18 @@ class Viewpoint:
 
     subject: Member
     whole_team: bool
+    team_head: Member | None = None  # a rep's manager, whose team's totals the rep sees too
+    company: bool = False  # an admin's: the whole company
 
     @classmethod
-    def of(cls, member: Member) -> Viewpoint:
+    def of(cls, member: Member, *, reps_see_team: bool = False) -> Viewpoint:
         if member.is_admin:
             top = Member.objects.filter(tree_id=member.tree_id, reports_to__isnull=True).first()
-            return cls(top or member, whole_team=True)
-        return cls(member, whole_team=member.manages_people)
+            return cls(top or member, whole_team=True, company=True)
+        if member.manages_people or not reps_see_team or member.reports_to_id is None:
+            return cls(member, whole_team=member.manages_people)
+        head = Member.objects.select_related("tenant").get(pk=member.reports_to_id)
+        return cls(member, whole_team=False, team_head=head)
 
 
 @dataclass
@@ -61,6 +66,7 @@ class Shown:
     cycle: Cycle | None = None
     bars: list[Progress] = field(default_factory=list)  # a running goal's, against its target
     value: Decimal | None = None  # a metric without a goal
+    team_value: Decimal | None = None  # and the rep's team's, where the dashboard shows it
     goal: Goal | None = None
     trend: dict[str, Any] = field(default_factory=dict)
     breakdown: dict[str, Any] = field(default_factory=dict)
@@ -171,10 +177,26 @@ def _without_goal(shown: Shown, rules: Rules, view: Viewpoint, now: datetime) ->
         )
 
 
-def dashboard_shown(dashboard: Dashboard, viewer: Member, now: datetime) -> list[Shown]:
-    """Every metric of the dashboard as the viewer may see it, in order."""
-    view = Viewpoint.of(viewer)
-    tenant = viewer.tenant
+def _team_totals(
+    shown: Shown, rules: Rules, team: Viewpoint, row: Achievement | None, now: datetime
+) -> None:
+    """A rep's view with their team's totals: the team's bar of its goal, or its value in the
+    metric's cycle without one (the rep's own cycle when the rep's number has no goal)."""
+    if row is not None:
+        bar = progress(row, row.shown_cycle, now, team=True)
+        shown.bars.append(replace(bar, held_as="your team", records_url=""))
+        return
+    if shown.goal is None and shown.cycle is not None:
+        points = rule_trend(
+            rules, tenant=team.subject.tenant, trend=[shown.cycle], member=team.subject.pk
+        )
+        shown.team_value = points[-1].value
+
+
+def dashboard_shown(dashboard: Dashboard, view: Viewpoint, now: datetime) -> list[Shown]:
+    """Every metric of the dashboard as the member of ``view`` may see it, in order
+    (``Viewpoint.of(member, reps_see_team=dashboard.reps_see_team)``)."""
+    tenant = view.subject.tenant
     metrics = list(dashboard.metrics.all())
     wanted = {(m.ruleset_id, m.rule_key) for m in metrics if m.kind == DashboardMetric.Kind.RULE}
     rules = {
@@ -185,16 +207,19 @@ def dashboard_shown(dashboard: Dashboard, viewer: Member, now: datetime) -> list
         )
     }
     rows = _goal_rows(view, list(rules.values()), now) if rules else {}
+    head = view.team_head
+    team_view = Viewpoint(head, whole_team=True) if head is not None else None
+    team_rows = _goal_rows(team_view, list(rules.values()), now) if team_view and rules else {}
     shown_all = []
     for metric in metrics:
         shown = Shown(metric)
         shown_all.append(shown)
         if metric.kind == DashboardMetric.Kind.CUSTOMERS:
             today = now.astimezone(tenant_calendar(tenant).zone).date()
-            team = None if viewer.is_admin else view.subject
-            shown.customers = customers_panel(
-                tenant=tenant, kind=metric.cycle, day=today, team=team
-            )
+            team = None if view.company else view.subject
+            kind = CycleKind(metric.cycle)
+            kind = kind if kind in KINDS else CycleKind.MONTHLY  # a month at the shortest
+            shown.customers = customers_panel(tenant=tenant, kind=kind, day=today, team=team)
             continue
         shown.rule = rules.get((metric.ruleset_id, metric.rule_key))
         if shown.rule is None:
@@ -210,4 +235,6 @@ def dashboard_shown(dashboard: Dashboard, viewer: Member, now: datetime) -> list
             _with_goal(shown, counted, row, view, now)
         else:
             _without_goal(shown, counted, view, now)
+        if team_view is not None:
+            _team_totals(shown, counted, team_view, team_rows.get(shown.rule.pk), now)
     return shown_all

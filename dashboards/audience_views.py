@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from goals.calendar import CycleKind
 from hierarchy.decorators import member_required
@@ -43,12 +42,12 @@ def audience_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     dashboard = next((each for each in tabs if each.pk == pk), None)
     if dashboard is None:
         raise Http404("no such dashboard")
-    view = Viewpoint.of(request.member)
+    view = Viewpoint.of(request.member, reps_see_team=dashboard.reps_see_team)
     context = {
         "tabs": tabs,
         "dashboard": dashboard,
         "view": view,
-        "metrics": dashboard_shown(dashboard, request.member, timezone.now()),
+        "metrics": dashboard_shown(dashboard, view, timezone.now()),
     }
     return render(request, "dashboards/audience.html", context)
 
@@ -71,6 +70,7 @@ def dashboard_manage(request: HttpRequest) -> HttpResponse:
             dashboard = dashboard_save(
                 tenant=request.tenant, title=request.POST.get("title", ""),
                 audience=request.POST.get("audience", ""), sales_role=_role(request),
+                reps_see_team=request.POST.get("reps_see_team") == "on",
                 actor=request.member,
             )  # fmt: skip
         except ValidationError as exc:
@@ -110,6 +110,7 @@ def dashboard_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 dashboard_save(
                     tenant=request.tenant, title=request.POST.get("title", ""),
                     audience=request.POST.get("audience", ""), sales_role=_role(request),
+                reps_see_team=request.POST.get("reps_see_team") == "on",
                     dashboard=dashboard, actor=request.member,
                 )  # fmt: skip
             elif action == "add":
@@ -151,8 +152,10 @@ def dashboard_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @member_required(Member.Role.ADMIN)
-@require_POST
 def dashboard_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete a dashboard (POST; another tenant's answers 404 to any method)."""
     dashboard = get_object_or_404(Dashboard, pk=pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     dashboard_delete(dashboard=dashboard, actor=request.member)
     return redirect("dashboard_manage")

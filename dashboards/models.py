@@ -25,6 +25,9 @@ class Dashboard(models.Model):
         SalesRole, on_delete=models.CASCADE, null=True, blank=True, related_name="dashboards"
     )
     position = models.PositiveIntegerField(default=0)
+    reps_see_team = models.BooleanField(
+        default=False, help_text="Reps see their team's totals beside their own numbers."
+    )
 
     objects = ScopedManager(tenant="tenant")
 

@@ -30,6 +30,7 @@ def _snapshot(dashboard: Dashboard) -> dict[str, Any]:
         "audience": dashboard.audience,
         "sales_role": dashboard.sales_role.name if dashboard.sales_role else None,
         "position": dashboard.position,
+        "reps_see_team": dashboard.reps_see_team,
     }
 
 
@@ -39,10 +40,12 @@ def dashboard_save(
     title: str,
     audience: str,
     sales_role: SalesRole | None = None,
+    reps_see_team: bool = False,
     dashboard: Dashboard | None = None,
     actor: Actor = None,
 ) -> Dashboard:
-    """Create a dashboard (last in order) or retitle it and change its audience; audited."""
+    """Create a dashboard (last in order) or retitle it and change its audience (and whether
+    its reps see their team's totals); audited."""
     title = title.strip()
     errors: dict[str, str] = {}
     if not title:
@@ -63,6 +66,7 @@ def dashboard_save(
             last = Dashboard.objects.order_by("-position").first()
             dashboard = Dashboard(tenant=tenant, position=last.position + 1 if last else 0)
         dashboard.title, dashboard.audience = title, audience
+        dashboard.reps_see_team = reps_see_team
         dashboard.sales_role = sales_role if audience == Dashboard.Audience.ROLE else None
         dashboard.save()
         audit_change(

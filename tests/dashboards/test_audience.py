@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from achievements.services import goal_recompute
-from dashboards.audience import dashboard_shown
+from dashboards.audience import Viewpoint, dashboard_shown
 from dashboards.models import Dashboard, DashboardMetric
 from dashboards.services import dashboard_metric_save, dashboard_save
 from hierarchy.models import AuditEntry
@@ -72,7 +72,9 @@ def test_a_metric_with_a_goal_shows_its_target_and_status_one_without_its_value(
 ) -> None:
     with scope(tenant=org.admin.tenant):
         east = org.east.__class__.objects.select_related("tenant").get(pk=org.east.pk)
-        calls, won, customers = dashboard_shown(boards["managers"], east, timezone.now())
+        calls, won, customers = dashboard_shown(
+            boards["managers"], Viewpoint.of(east), timezone.now()
+        )
     (bar,) = calls.bars
     assert (bar.value, bar.team) == (5, True)  # east's team, the goal's row
     assert 0 < bar.target <= 100  # the month's target, prorated from today
@@ -88,13 +90,26 @@ def test_a_metric_with_a_goal_shows_its_target_and_status_one_without_its_value(
     assert "no goal: the value alone" in html
 
 
-def test_a_rep_sees_their_own_numbers(org: Org, boards) -> None:
+def test_a_rep_sees_their_own_numbers_and_their_teams_totals_where_allowed(
+    org: Org, boards
+) -> None:
+    everyone = boards["everyone"]
     with scope(tenant=org.admin.tenant):
         rep = org.rep.__class__.objects.select_related("tenant").get(pk=org.rep.pk)
-        (calls,) = dashboard_shown(boards["everyone"], rep, timezone.now())
-    assert calls.bars == [] or not calls.bars[0].team
-    html = client_for(org.rep).get(page(boards["everyone"])).content.decode()
-    assert "Your own numbers" in html
+        (calls,) = dashboard_shown(everyone, Viewpoint.of(rep), timezone.now())
+        assert [(bar.value, bar.team) for bar in calls.bars] == [(5, False)]
+        html = client_for(org.rep).get(page(everyone)).content.decode()
+        assert "Your own numbers" in html and "team's totals" not in html
+        dashboard_save(tenant=everyone.tenant, title=everyone.title, audience="everyone",
+                       reps_see_team=True, dashboard=everyone)  # fmt: skip
+        rep2 = org.rep2.__class__.objects.select_related("tenant").get(pk=org.rep2.pk)
+        (calls,) = dashboard_shown(everyone, Viewpoint.of(rep2, reps_see_team=True), timezone.now())
+    # Rita made no call; her team (east's) made the rep's five
+    assert [(bar.value, bar.team, bar.held_as) for bar in calls.bars] == [
+        (0, False, ""), (5, True, "your team")
+    ]  # fmt: skip
+    html = client_for(org.rep2).get(page(everyone)).content.decode()
+    assert f"Your own numbers and {org.east.name}'s team's totals" in html
 
 
 @pytest.mark.parametrize("extra", [0, 60])
