@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from goals.targets import is_additive
+from rulesets.spec import Mode
 
 BAND = Decimal("0.10")
 
@@ -81,6 +82,14 @@ class Measured(Protocol):
 
     aggregation: str
     direction: str
+    mode: str
+
+
+def accumulates(rule: Measured) -> bool:
+    """Whether a rule's value builds up over a cycle, so that pace expects the elapsed share of
+    the target by now and reaching it early is achieved: a count or sum of what happened in the
+    cycle, not one counted as things stood at its end (a snapshot can fall again)."""
+    return is_additive(rule.aggregation) and rule.mode != Mode.CYCLE_END
 
 
 def rule_pace(
@@ -92,7 +101,7 @@ def rule_pace(
         value,
         target,
         elapsed,
-        additive=is_additive(rule.aggregation),
+        additive=accumulates(rule),
         lower_is_better=rule.direction == "lower",
         final=final,
     )

@@ -16,9 +16,13 @@ from django_scopes import scopes_disabled
 
 from goals.models import Goal, tenant_today
 from hierarchy.models import Member, in_subtree
+from rulesets.spec import Mode
 
 from .cadence import cadence
 from .models import Achievement
+
+SNAPSHOT_ENTITIES = ("opportunity", "stage_change")
+"""The entities whose changes move a snapshot of the pipeline."""
 
 
 def goals_affected(
@@ -28,21 +32,23 @@ def goals_affected(
     (a day of slack either side for time zones) and whose team holds one of the owners.
 
     A rule dated by a custom field places records by a date the change does not span, so its
-    goals are affected whatever their dates."""
+    goals are affected whatever their dates. A rule counted at each cycle's end (a snapshot of
+    the pipeline) sees a change of an opportunity or its stage at every end after it: its
+    goals are affected unless they ended before the change."""
     owner_ids = list(owner_ids)
     if not owner_ids:
         return []
-    dated = Q(
-        start__lte=(end + timedelta(days=1)).date(), end__gte=(start - timedelta(days=1)).date()
+    since = (start - timedelta(days=1)).date()
+    dated = Q(start__lte=(end + timedelta(days=1)).date(), end__gte=since)
+    affected = Q(ruleset__rules__entity=entity) & (
+        dated | Q(ruleset__rules__date_field__startswith="custom.")
     )
+    if entity in SNAPSHOT_ENTITIES:
+        affected |= Q(ruleset__rules__mode=Mode.CYCLE_END, end__gte=since)
     with scopes_disabled():
         goals = list(
             Goal.objects.live()
-            .filter(
-                dated | Q(ruleset__rules__date_field__startswith="custom."),
-                tenant_id=tenant_id,
-                ruleset__rules__entity=entity,
-            )
+            .filter(affected, tenant_id=tenant_id)
             .values("pk", "team__tree_id", "team__lft", "team__rght")
             .distinct()
         )

@@ -446,7 +446,10 @@ class StageChange(models.Model):
         indexes = [
             models.Index(
                 fields=["tenant", "member", "changed_at"], name="crm_stagechange_changed_idx"
-            )
+            ),
+            # An opportunity's history in order: where it stood at a moment, and its next
+            # change (rules counted at each cycle's end look one up for every change).
+            models.Index(fields=["opportunity", "changed_at"], name="crm_stagechange_history_idx"),
         ]
 
     def __str__(self) -> str:

@@ -7,22 +7,23 @@ so a number, its percentage and its status are computed in one place for every p
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 from achievements.models import Achievement
-from achievements.pace import Pace, expected_by_now, rule_pace
+from achievements.pace import Pace, accumulates, expected_by_now, rule_pace
 from goals.calendar import Cycle, cycle_containing, cycle_ended, elapsed_fraction
 from goals.models import Goal, tenant_calendar
-from goals.targets import is_additive
 from hierarchy.models import Member, Tenant
 from rulesets.models import GoalRule
+from rulesets.spec import Indicator
 
 from .panels import Cell, Rule
 
@@ -49,8 +50,36 @@ class Progress:
         """Everything a bar's markup shows, as plain values: the key of its cached HTML."""
         rule = self.rule
         return (rule.pk, rule.key, rule.name, rule.unit, rule.currency, rule.direction,
-                self.value, self.target, self.status.value, self.percent, self.expected_percent,
-                self.records_url, self.final, self.team, self.held_as)  # fmt: skip
+                rule.indicator, rule.mode, self.value, self.target, self.status.value, self.percent,
+                self.expected_percent, self.records_url, self.final, self.team,
+                self.held_as)  # fmt: skip
+
+
+T = TypeVar("T")
+INDICATOR_HEADINGS = {
+    Indicator.LEADING: "Leading indicators",
+    Indicator.LAGGING: "Lagging indicators",
+}
+_FIRST = {indicator: place for place, indicator in enumerate(INDICATOR_HEADINGS)}
+
+
+def leading_first(
+    items: Iterable[T], rule_of: Callable[[T], Any] = lambda item: item.rule
+) -> list[T]:
+    """``items`` with those of leading indicators first, each kind in the order given."""
+    return sorted(items, key=lambda item: _FIRST.get(rule_of(item).indicator, len(_FIRST)))
+
+
+def by_indicator(
+    items: Iterable[T], rule_of: Callable[[T], Any] = lambda item: item.rule
+) -> list[tuple[str, list[T]]]:
+    """``items`` grouped under their rules' kind of indicator, as (heading, items), leading
+    first; a kind with none is left out."""
+    groups: dict[str, list[T]] = {}
+    for item in leading_first(items, rule_of):
+        heading = INDICATOR_HEADINGS.get(rule_of(item).indicator, "Other")
+        groups.setdefault(heading, []).append(item)
+    return list(groups.items())
 
 
 def _percent(part: Decimal | None, whole: Decimal | None) -> int | None:
@@ -81,7 +110,7 @@ def progress(row: Achievement | Cell, cycle: Cycle, now: datetime, *, team: bool
     target = row.team_target if team else row.target
     elapsed = elapsed_fraction(cycle, now)
     status = rule_pace(rule, value, target, elapsed, final=row.final)
-    additive = is_additive(rule.aggregation)
+    additive = accumulates(rule)
     marker = None
     if status is not Pace.NO_TARGET:  # a target above 0: the marker is where pace says
         expected = expected_by_now(target, elapsed, additive=additive)

@@ -49,6 +49,8 @@ class Rule(NamedTuple):
     currency: str
     direction: str
     aggregation: str
+    indicator: str
+    mode: str
 
 
 class Cell(NamedTuple):

@@ -252,7 +252,8 @@ def achievement_records(request: HttpRequest) -> HttpResponse:
     window = number_window(tenant, number)
     listing = LISTING_OF_ENTITY[shown.entity]
     records = rule_records(shown, custom=custom, **window.compiler())
-    records = records.select_related(*listing.related).order_by(f"-{shown.date_field}", "-pk")
+    newest = shown.date_field or "created_at"  # a snapshot's opportunities, newest first
+    records = records.select_related(*listing.related).order_by(f"-{newest}", "-pk")
     if request.GET.get("format") == "csv":
         return _records_csv(records, listing, f"{number.rule.key}-{cycle.local_start}")
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -30,7 +30,15 @@ from rulesets.services import rule_specs, tenant_vocabulary
 from .breakdowns import breakdown_fields
 from .chart import bar_chart, sparkline
 from .customers import KINDS, customers_panel
-from .dashboard import Progress, held_bars, member_cycles, progress, time_left
+from .dashboard import (
+    Progress,
+    by_indicator,
+    held_bars,
+    leading_first,
+    member_cycles,
+    progress,
+    time_left,
+)
 from .fragments import Fragment, render_fragment
 from .panels import (
     Person,
@@ -60,7 +68,10 @@ def _template(request: HttpRequest, name: str, partial: str) -> str:
 
 
 def _bars(bars: list[Progress]) -> Fragment:
-    return Fragment("dashboards/_bars.html", {"bars": bars}, tuple(bar.shown for bar in bars))
+    """Progress bars under a heading per kind of indicator, leading first."""
+    groups = by_indicator(bars)
+    shown = tuple((heading, tuple(bar.shown for bar in group)) for heading, group in groups)
+    return Fragment("dashboards/_bars.html", {"groups": groups}, shown)
 
 
 def _member_goals(tenant: Tenant, member: Member, now: datetime) -> list[dict[str, Any]]:
@@ -111,7 +122,7 @@ def _past(member: Member) -> list[dict[str, Any]]:
     for entry in series.values():
         entry["cycles"] = entry["cycles"][-12:]
         entry["trend"] = sparkline(_trend([item["bar"] for item in entry["cycles"]]))
-    return list(series.values())
+    return leading_first(series.values(), lambda entry: entry["rule"])
 
 
 def _trend(bars: list[Progress]) -> list[int]:
@@ -244,7 +255,7 @@ def my_team(request: HttpRequest) -> HttpResponse:
         lambda: team_panel(goal.pk, cycle, node),
     )
     team_bars, by_member = [], defaultdict(list)
-    for cell in panel.cells:
+    for cell in leading_first(panel.cells):
         bar = progress(cell, cycle, now, team=True)
         if cell.member_id == node.pk:
             team_bars.append(bar)
@@ -291,7 +302,7 @@ def _board_shown(board: dict[str, Any]) -> tuple[Any, ...]:
         board["cycle"].index,
         board["node"].pk,
         board["sort"],
-        tuple((bar.rule.key, bar.rule.name) for bar in board["team_bars"]),
+        tuple((bar.rule.key, bar.rule.name, bar.rule.indicator) for bar in board["team_bars"]),
         tuple(
             (entry["member"], entry["behind"], tuple(bar.shown for bar in entry["bars"]))
             for entry in board["reports"]
@@ -340,7 +351,7 @@ def goal_progress(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("rule__position", "cycle_index")
     )
     charts = defaultdict(list)
-    for row in team_rows:
+    for row in leading_first(team_rows):
         charts[row.rule].append((cycles[row.cycle_index].label, row.team_value, row.team_target))
     custom, vocab = tenant_vocabulary(request.tenant)
     specs, _failed = rule_specs(
@@ -352,25 +363,28 @@ def goal_progress(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("member__lft", "rule__position")
     )
     table = defaultdict(list)
-    for row in members:
+    for row in leading_first(members):
         table[row.member].append(progress(row, cycles[index], now, team=True))
     trend = reverse("rule_trend")
     context = {
         "goal": goal,
         "top": top,
-        "charts": [
-            {
-                "rule": rule,
-                "svg": bar_chart(points, rule),
-                "fields": breakdown_fields(specs[rule.key], specs, custom)
-                if rule.key in specs
-                else [],
-                "trend_url": f"{trend}?goal={goal.pk}&rule={rule.pk}&member={top.pk}&cycles=12"
-                if rule.key in specs
-                else "",
-            }
-            for rule, points in charts.items()
-        ],
+        "charts": by_indicator(
+            [
+                {
+                    "rule": rule,
+                    "svg": bar_chart(points, rule),
+                    "fields": breakdown_fields(specs[rule.key], specs, custom)
+                    if rule.key in specs
+                    else [],
+                    "trend_url": f"{trend}?goal={goal.pk}&rule={rule.pk}&member={top.pk}&cycles=12"
+                    if rule.key in specs
+                    else "",
+                }
+                for rule, points in charts.items()
+            ],
+            lambda chart: chart["rule"],
+        ),
         "cycle": cycles[index],
         "cycles": cycles,
         "table": dict(table),

@@ -10,10 +10,17 @@ query; values travel as parameters.
 A breakdown is the same query grouped by one field more (``by``, a choice or text field of the
 rule's entity): each group's parts are then those of the records with that value, an empty
 value (NULL or '') being one group, None.
+
+A rule counted at each cycle's end (``Mode.CYCLE_END``, a snapshot) reads the stage history
+instead: each StageChange is the opportunity's standing from its moment until the next change,
+and stands at every cycle end in between (opportunities created after an end do not exist at
+it). One grouped query gives, per member, the first and last cycle end a standing covers, so a
+change that stood through a year of month ends is one row, not twelve; the fold adds it to each.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
@@ -39,15 +46,24 @@ from django.db.models import (
     Max,
     Min,
     Model,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     TextField,
     Value,
     When,
 )
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, TruncDate, TruncMonth, TruncWeek
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import (
+    Cast,
+    Coalesce,
+    Greatest,
+    TruncDate,
+    TruncMonth,
+    TruncWeek,
+)
 from django.db.models.lookups import Contains, GreaterThanOrEqual, In
 from django.db.models.sql.compiler import SQLCompiler
 from django_scopes import scope
@@ -68,6 +84,11 @@ from .catalogue import (
 )
 from .parts import Parts
 from .spec import Aggregation, AnyOf, RuleSpec
+
+# Snapshot: an opportunity's field as it stood at a cycle's end, read from a StageChange row.
+# Its stage and status are those of the stage it had entered then (a stage's outcome is
+# open, won or lost: the status of a deal in it); the rest are the opportunity's own.
+_STANDING_PATHS = {"stage": "to_stage__name", "status": "to_stage__outcome"}
 
 MODELS: dict[str, type[Model]] = {
     "lead": Lead,
@@ -146,7 +167,8 @@ def _expression(spec: FieldSpec) -> Expression:
         return F(spec.path)
     if spec.type is FieldType.BOOLEAN:
         return F(spec.path)  # compared as JSON true/false
-    text = KT(spec.path)
+    column, _, key = spec.path.rpartition("__")  # attributes (through a relation), its key
+    text = KeyTextTransform(key, column)
     if spec.type in NUMERIC:
         return Cast(text, DecimalField(max_digits=28, decimal_places=6))
     if spec.type is FieldType.DATE:
@@ -232,8 +254,20 @@ def rule_records(
 ) -> QuerySet:
     """The records a counted rule counts: its entity's rows in ``[start, end)``, credited to one
     of ``member_ids`` (with ``during``: within one of that member's stretches of time), that
-    meet its conditions and (when it measures a field) have a value."""
-    return _filtered(rule, tenant, start, end, member_ids, custom, during)[0]
+    meet its conditions and (when it measures a field) have a value. For a snapshot: the
+    opportunities as they stood at ``end``, of the members in the team just before it."""
+    if not rule.snapshot:
+        return _filtered(rule, tenant, start, end, member_ids, custom, during)[0]
+    if during is not None:
+        member_ids = [
+            member
+            for member, stretches in during.items()
+            if any(since < end <= until for since, until in stretches)
+        ]
+    rows = _filtered(rule, tenant, start, end, member_ids, custom)[0]
+    standing = rows.filter(Q(_until__isnull=True) | Q(_until__gte=end))
+    with scope(tenant=tenant):
+        return Opportunity.objects.filter(pk__in=standing.values("opportunity_id"))
 
 
 During = Mapping[int, Sequence[tuple[datetime, datetime]]]
@@ -249,12 +283,13 @@ def _filtered(
     custom: Iterable[CustomFieldDecl],
     during: During | None = None,
 ) -> tuple[QuerySet, str | None]:
-    """The rule's rows, and the alias of its measured field (None when it measures none)."""
-    specs = fields_for(rule.entity, custom)
+    """The rule's rows, and the alias of its measured field (None when it measures none).
+    For a snapshot: the StageChange rows that stand at one of the cycle ends in
+    ``(start, end]`` (``during`` is then applied by the fold, at each end)."""
+    specs = _specs(rule, custom)
     with scope(tenant=tenant):
-        rows = MODELS[rule.entity].objects.filter(
-            InArray(F(specs[rule.member_field].path), list(member_ids))
-        )
+        model = StageChange if rule.snapshot else MODELS[rule.entity]
+        rows = model.objects.filter(InArray(F(specs[rule.member_field].path), list(member_ids)))
     aliases: dict[str, str] = {}
 
     def alias_of(name: str) -> str:
@@ -264,16 +299,24 @@ def _filtered(
             rows = rows.alias(**{aliases[name]: _expression(specs[name])})
         return aliases[name]
 
-    placed = specs[rule.date_field]
     zone = ZoneInfo(tenant.time_zone)
-    if placed.custom:
-        first, last = _local_days(start, end, zone)
-        window = {"gte": first, "lt": last}
-        date_alias = alias_of(rule.date_field)
+    if rule.snapshot:
+        with scope(tenant=tenant):
+            rows = (
+                _standing(rows)
+                .filter(_since__lt=end)
+                .filter(Q(_until__isnull=True) | Q(_until__gte=start))
+            )
     else:
-        window, date_alias = {"gte": start, "lt": end}, placed.path
-    rows = rows.filter(**{f"{date_alias}__{lookup}": bound for lookup, bound in window.items()})
-    if during is not None:
+        placed = specs[rule.date_field]
+        if placed.custom:
+            first, last = _local_days(start, end, zone)
+            window = {"gte": first, "lt": last}
+            date_alias = alias_of(rule.date_field)
+        else:
+            window, date_alias = {"gte": start, "lt": end}, placed.path
+        rows = rows.filter(**{f"{date_alias}__{key}": bound for key, bound in window.items()})
+    if during is not None and not rule.snapshot:
         rows = rows.filter(_during_q(during, specs[rule.member_field].path, date_alias,
                                      placed.custom, zone, (start, end)))  # fmt: skip
     for item in rule.conditions:
@@ -286,6 +329,37 @@ def _filtered(
         return rows, None
     measured = alias_of(rule.field)
     return rows.exclude(_no_value(measured, specs[rule.field])), measured
+
+
+def _specs(rule: RuleSpec, custom: Iterable[CustomFieldDecl]) -> dict[str, FieldSpec]:
+    """The catalogue the rule's query reads: its entity's, or for a snapshot the opportunity's
+    as reached from a StageChange row (the stage and status of the stage it entered)."""
+    specs = fields_for(rule.entity, custom)
+    if not rule.snapshot:
+        return specs
+    return {
+        name: replace(spec, path=_STANDING_PATHS.get(name, f"opportunity__{spec.path}"))
+        for name, spec in specs.items()
+    }
+
+
+def _standing(rows: QuerySet) -> QuerySet:
+    """StageChange rows with ``_since``, the moment the opportunity stood so from (the change,
+    or its creation if later), and ``_until``, the moment of its next change (NULL: it still
+    does). Of two changes at one moment the later written stands."""
+    return rows.alias(
+        _since=Greatest(F("changed_at"), F("opportunity__created_at")),
+        _until=Subquery(_next_change().values("changed_at")[:1]),
+    )
+
+
+def _next_change() -> QuerySet:
+    """The StageChange that follows the outer one (none: it is the opportunity's last)."""
+    later = StageChange.objects.filter(opportunity_id=OuterRef("opportunity_id")).filter(
+        Q(changed_at__gt=OuterRef("changed_at"))
+        | Q(changed_at=OuterRef("changed_at"), pk__gt=OuterRef("pk"))
+    )
+    return later.order_by("changed_at", "pk")
 
 
 def _during_q(
@@ -382,20 +456,32 @@ def rule_queryset(
     splits: Splits | None = None,
     during: During | None = None,
     by: str | None = None,
+    cycle_of: Callable[[date], Hashable] = lambda day: day,
 ) -> QuerySet:
     """The grouped query of a counted rule: rows of ``_member``, ``_bucket`` (and with
     ``splits``, ``_span``; with ``by``, ``_by``: the value of that field) and the parts its
-    aggregation reads (a count, and a sum, minimum or maximum of the measured field)."""
-    specs = fields_for(rule.entity, custom)
+    aggregation reads (a count, and a sum, minimum or maximum of the measured field). A
+    snapshot's rows have ``_first`` and ``_last`` instead of a bucket: the places of the first
+    and last of ``cycle_ends(...)`` that each stands at (``_first`` > ``_last``: none),
+    ``cycle_of`` telling which buckets make one cycle."""
+    specs = _specs(rule, custom)
     zone = ZoneInfo(tenant.time_zone)
-    placed = specs[rule.date_field]
     member_ids = list(member_ids)
     rows, measured = _filtered(rule, tenant, start, end, member_ids, custom, during)
-    placed_at = _expression(placed) if placed.custom else F(placed.path)
-    bucket = _bucket(placed_at, placed.custom, granularity, zone)
     member = F(specs[rule.member_field].path)
-    rows = rows.annotate(_member=member, _bucket=bucket)
-    groups = ["_member", "_bucket"]
+    if rule.snapshot:
+        ends = [moment for moment, _day in cycle_ends(start, end, granularity, zone, cycle_of)]
+        with scope(tenant=tenant):
+            last = _last_end(ends)
+        rows = rows.annotate(_member=member, _first=_first_end(ends), _last=last)
+        groups = ["_member", "_first", "_last"]
+        splits = None  # a snapshot's member spans are told at each end, by the fold
+    else:
+        placed = specs[rule.date_field]
+        placed_at = _expression(placed) if placed.custom else F(placed.path)
+        bucket = _bucket(placed_at, placed.custom, granularity, zone)
+        rows = rows.annotate(_member=member, _bucket=bucket)
+        groups = ["_member", "_bucket"]
     if splits:
         span = _span(splits, member, placed_at, placed.custom, zone, member_ids)
         rows = rows.annotate(_span=span)
@@ -415,6 +501,60 @@ def rule_queryset(
     # COUNT(*), not COUNT(id): the id is in no covering index, and reading it sent every
     # counted row back to the table (an index-only scan became a bitmap heap scan).
     return rows.values(*groups).order_by().annotate(_count=Count("*"), **parts)
+
+
+def cycle_ends(
+    start: datetime,
+    end: datetime,
+    granularity: Granularity,
+    zone: ZoneInfo,
+    cycle_of: Callable[[date], Hashable] = lambda day: day,
+) -> list[tuple[datetime, date]]:
+    """The end of each cycle in ``[start, end)``, with the local day of the last bucket before
+    it (whose ``cycle_of`` names the cycle): consecutive buckets of one cycle are one cycle, so
+    the end of a month of daily buckets is the end of its last day."""
+    day = start.astimezone(zone).date()
+    if granularity is Granularity.WEEK:
+        day -= timedelta(days=day.weekday())
+    elif granularity is Granularity.MONTH:
+        day = day.replace(day=1)
+    ends: list[tuple[datetime, date]] = []
+    while datetime.combine(day, time(), tzinfo=zone) < end:
+        following = _next_bucket(day, granularity)
+        moment = min(end, datetime.combine(following, time(), tzinfo=zone))
+        if ends and cycle_of(ends[-1][1]) == cycle_of(day):
+            ends[-1] = (moment, day)
+        else:
+            ends.append((moment, day))
+        day = following
+    return ends
+
+
+def _next_bucket(day: date, granularity: Granularity) -> date:
+    if granularity is Granularity.DAY:
+        return day + timedelta(days=1)
+    if granularity is Granularity.WEEK:
+        return day + timedelta(days=7)
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _first_end(ends: list[datetime]) -> Expression:
+    """The place of the first end after the standing began (``len(ends)``: none)."""
+    whens = [When(_since__lt=moment, then=Value(at)) for at, moment in enumerate(ends)]
+    return Case(*whens, default=Value(len(ends)), output_field=IntegerField())
+
+
+def _last_end(ends: list[datetime]) -> Expression:
+    """The place of the last end at or before the standing's next change (-1: none). The
+    place is worked out inside the subquery that finds the next change, so that it runs once
+    a row (a CASE over ``_until`` would run it once per end)."""
+    whens = [
+        When(changed_at__gte=moment, then=Value(at))
+        for at, moment in reversed(list(enumerate(ends)))
+    ]
+    place = Case(*whens, default=Value(-1), output_field=IntegerField())
+    following = _next_change().annotate(_place=place).values("_place")[:1]
+    return Coalesce(Subquery(following), Value(len(ends) - 1), output_field=IntegerField())
 
 
 def rule_parts(
@@ -450,6 +590,7 @@ def rule_parts(
         splits=splits,
         during=during,
         by=by,
+        cycle_of=cycle_of,
     )
     # Rows as the database gives them: Django's converters of every column cost more than the
     # fold. The bucket, which differs by database, is read by _local_date; the part goes
@@ -463,16 +604,30 @@ def rule_parts(
         cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
         rows = cursor.fetchall()
-    member_at, bucket_at = names.index("_member"), names.index("_bucket")
-    span_at = names.index("_span") if splits else None
-    by_at = names.index("_by") if by is not None else None
-    span_of = _span_numbers(splits or {})
     distinct = "_value" in names
     count_at = None if distinct else names.index("_count")
     part_at, part = next(
         ((at, name[1:]) for at, name in enumerate(names) if name[1:] in _PART_NAMES), (0, None)
     )
     read = _converted(compiler, f"_{part}") if part else None
+
+    def parts_of(row: Sequence[Any]) -> Parts:
+        if distinct:
+            return Parts(distinct={row[-1]})
+        return _parts(row[count_at], part, read(row[part_at]) if read else None)
+
+    def by_of(row: Sequence[Any]) -> tuple[Hashable, ...]:
+        return () if by_at is None else (row[by_at] if row[by_at] != "" else None,)
+
+    by_at = names.index("_by") if by is not None else None
+    if rule.snapshot:
+        ends = cycle_ends(start, end, granularity, zone, cycle_of)
+        return _fold_standing(
+            rows, names, parts_of, by_of, ends, cycle_of, splits, credit_of, during
+        )
+    member_at, bucket_at = names.index("_member"), names.index("_bucket")
+    span_at = names.index("_span") if splits else None
+    span_of = _span_numbers(splits or {})
     folded: dict[tuple[Hashable, ...], Parts] = {}
     cycles: dict[Any, Hashable] = {}  # a few buckets, each met in many rows
     credits: dict[tuple[int, int], Hashable] = {}  # a few spans a member
@@ -483,20 +638,44 @@ def rule_parts(
         spanned = (row[member_at], 0 if span_at is None else row[span_at])
         if spanned not in credits:
             credits[spanned] = credit_of(spanned[0], span_of.get(spanned, 0))
-        key: tuple[Hashable, ...] = (credits[spanned], cycles[bucket])
-        if by_at is not None:
-            key += (row[by_at] if row[by_at] != "" else None,)
+        key = (credits[spanned], cycles[bucket], *by_of(row))
         parts = folded.get(key)
-        if distinct:
-            if parts is None:
-                parts = folded[key] = Parts()
-            parts.distinct.add(row[-1])
-            continue
-        found = _parts(row[count_at], part, read(row[part_at]) if read else None)
         if parts is None:
-            folded[key] = found
+            folded[key] = parts_of(row)
         else:
-            parts.merge(found)
+            parts.merge(parts_of(row))
+    return folded
+
+
+def _fold_standing(
+    rows: Iterable[Sequence[Any]],
+    names: list[str],
+    parts_of: Callable[[Sequence[Any]], Parts],
+    by_of: Callable[[Sequence[Any]], tuple[Hashable, ...]],
+    ends: list[tuple[datetime, date]],
+    cycle_of: Callable[[date], Hashable],
+    splits: Splits | None,
+    credit_of: Callable[[int, int], Hashable],
+    during: During | None,
+) -> dict[tuple[Hashable, ...], Parts]:
+    """A snapshot's rows folded into Parts at each cycle end they stand at: the member's
+    place is the one they held just before the end (their span then, as a record dated
+    then would be credited), and with ``during`` only inside one of their stretches; with a
+    breakdown, by the value ``by_of`` reads too."""
+    member_at, first_at, last_at = (names.index(n) for n in ("_member", "_first", "_last"))
+    moments = {member: sorted(at) for member, at in (splits or {}).items()}
+    folded: dict[tuple[Hashable, ...], Parts] = {}
+    for row in rows:
+        member = row[member_at]
+        for at in range(row[first_at], min(row[last_at], len(ends) - 1) + 1):
+            moment, day = ends[at]
+            if during is not None and not any(
+                since < moment <= until for since, until in during.get(member, ())
+            ):
+                continue
+            credit = credit_of(member, bisect_left(moments.get(member, []), moment))
+            key = (credit, cycle_of(day), *by_of(row))
+            folded.setdefault(key, Parts()).merge(parts_of(row))
     return folded
 
 
@@ -526,7 +705,7 @@ def rule_check(rule: RuleSpec, *, tenant: Tenant, custom: Iterable[CustomFieldDe
     now = datetime.now(ZoneInfo(tenant.time_zone))
     bare = replace(rule, aggregation=Aggregation.COUNT, field=None, conditions=())
     steps: list[tuple[str, RuleSpec, tuple[Granularity, ...]]] = [
-        ("date_field", bare, tuple(Granularity))
+        ("mode" if rule.snapshot else "date_field", bare, tuple(Granularity))
     ]
     if rule.field is not None:
         steps.append(("field", replace(rule, conditions=()), (Granularity.DAY,)))

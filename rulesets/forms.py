@@ -32,7 +32,17 @@ from .catalogue import (
 )
 from .presets import PRESETS, preset_needs
 from .services import tenant_vocabulary
-from .spec import DEFAULT_DATE_FIELD, Aggregation, Direction, RuleProblem, RuleSpec, Unit
+from .spec import (
+    DEFAULT_DATE_FIELD,
+    Aggregation,
+    Direction,
+    Indicator,
+    Mode,
+    RuleProblem,
+    RuleSpec,
+    Unit,
+    indicator_default,
+)
 
 ENTITIES = {
     "lead": "Lead",
@@ -71,6 +81,15 @@ UNITS = {
     Unit.PERCENT: "Percent",
 }
 DIRECTIONS = {Direction.HIGHER: "Higher is better", Direction.LOWER: "Lower is better"}
+INDICATORS = {
+    Indicator.LEADING: "Leading: predicts results",
+    Indicator.LAGGING: "Lagging: shows results",
+}
+MODES = {
+    Mode.IN_CYCLE: "In the cycle, by a date",
+    Mode.CYCLE_END: "As they stood at the cycle's end",
+}
+SNAPSHOT_ENTITY = "opportunity"  # the one entity with a history of where each record stood
 PRESENCE = {Op.IS_EMPTY, Op.IS_NOT_EMPTY}
 NEEDS_NUMBER = {Aggregation.SUM, Aggregation.AVERAGE, Aggregation.MIN, Aggregation.MAX}
 BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
@@ -87,6 +106,8 @@ RULE_PARTS = (
     "direction",
     "numerator",
     "denominator",
+    "indicator",
+    "mode",
 )
 ROW_PARTS = ("field", "op", "value", "any")
 _INPUT = re.compile(r"^rules-(\d+)-(?:cond-(\d+)-)?([a-z_]+)$")
@@ -142,8 +163,11 @@ class RuleCard:
     direction: str = Direction.HIGHER
     numerator: str = ""
     denominator: str = ""
+    indicator: str = ""  # blank: the parser's default for what the rule counts
+    mode: str = Mode.IN_CYCLE
     conditions: list[ConditionRow] = dataclasses.field(default_factory=list)
     errors: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    meaning: str = ""  # what a snapshot counts, in a sentence (RuleBuilder.dress)
     # What the card's selects offer, filled in by RuleBuilder.dress.
     measured_fields: Choices | None = None
     date_fields: Choices = dataclasses.field(default_factory=list)
@@ -160,6 +184,10 @@ class RuleCard:
     @property
     def is_ratio(self) -> bool:
         return self.aggregation == Aggregation.RATIO
+
+    @property
+    def is_snapshot(self) -> bool:
+        return self.mode == Mode.CYCLE_END and not self.is_ratio
 
     @property
     def other_errors(self) -> list[str]:
@@ -298,6 +326,8 @@ class RuleBuilder:
             "aggregation": card.aggregation,
             "direction": card.direction,
         }
+        if card.indicator:
+            raw["indicator"] = card.indicator
         if card.unit:
             raw["unit"] = card.unit
         if card.is_ratio:
@@ -306,7 +336,12 @@ class RuleBuilder:
                     raw[part] = getattr(card, part)
             return raw
         raw["entity"] = card.entity
-        for part in ("field", "date_field", "member_field"):
+        if card.is_snapshot:
+            raw["mode"] = card.mode
+        parts = ("field", "date_field", "member_field")
+        for part in parts:
+            if card.is_snapshot and part == "date_field":
+                continue  # the stage history places it, at each cycle's end
             if getattr(card, part):
                 raw[part] = getattr(card, part)
         if card.currency.strip():
@@ -355,13 +390,20 @@ class RuleBuilder:
                 card.field = ""
             measured = specs.get(card.field)
             card.money = measured is not None and measured.type is FieldType.MONEY
+            if card.entity != SNAPSHOT_ENTITY or card.mode not in MODES:
+                card.mode = Mode.IN_CYCLE
             if card.entity in DEFAULT_DATE_FIELD:
                 if card.date_field not in dict(card.date_fields):
                     card.date_field = DEFAULT_DATE_FIELD[card.entity]
                 if card.member_field not in dict(card.member_fields):
                     card.member_field = "owner"
+            if card.is_snapshot:
+                card.date_field, card.date_fields = "", []
+            if card.indicator not in INDICATORS:
+                card.indicator = indicator_default(self.rule(card))
             for row in card.conditions:
                 self.dress_row(row, card, specs)
+            card.meaning = snapshot_sentence(card, specs) if card.is_snapshot else ""
 
     def dress_row(self, row: ConditionRow, card: RuleCard, specs: dict[str, FieldSpec]) -> None:
         """The operators of the row's field type, and the names its value may take."""
@@ -403,6 +445,33 @@ def _hint(spec: FieldSpec, op: str) -> str:
     if op == Op.BETWEEN:
         return "low, high"
     return example
+
+
+def snapshot_sentence(card: RuleCard, specs: Mapping[str, FieldSpec]) -> str:
+    """What a rule counted at each cycle's end counts, in words: "Counts the opportunities
+    that were in Proposal at the end of each cycle." (from its stage and status conditions)."""
+    standing = []
+    for row in card.conditions:
+        named = [item.strip() for item in row.value.split(",") if item.strip()]
+        if row.field == "stage" and row.op in (Op.EQ, Op.IN) and named:
+            standing.append("in " + " or ".join(named))
+        elif row.field == "status" and row.op in (Op.EQ, Op.IN) and named:
+            standing.append(" or ".join(named))
+    whom = "the opportunities" + (f" that were {' and '.join(standing)}" if standing else "")
+    measured = specs.get(card.field)
+    verb = "counts"
+    if card.aggregation in SNAPSHOT_VERBS and measured is not None:
+        verb = SNAPSHOT_VERBS[card.aggregation].format(measured.label.lower())
+    return _sentence(f"{verb} {whom} at the end of each cycle")
+
+
+SNAPSHOT_VERBS = {
+    Aggregation.SUM: "adds up the {} of",
+    Aggregation.AVERAGE: "averages the {} of",
+    Aggregation.MIN: "takes the lowest {} of",
+    Aggregation.MAX: "takes the highest {} of",
+    Aggregation.DISTINCT_COUNT: "counts the distinct values of {} of",
+}
 
 
 AGGREGATED = {

@@ -7,7 +7,7 @@ from django_scopes import ScopedManager
 
 from hierarchy.models import Tenant
 
-from .spec import Aggregation, Direction, Unit
+from .spec import Aggregation, Direction, Indicator, Mode, Unit
 
 
 class Ruleset(models.Model):
@@ -51,6 +51,10 @@ class GoalRule(models.Model):
     conditions = models.JSONField(default=list, blank=True)
     numerator = models.SlugField(max_length=50, blank=True)
     denominator = models.SlugField(max_length=50, blank=True)
+    indicator = models.CharField(
+        max_length=8, choices=[(i, i) for i in Indicator], default=Indicator.LEADING
+    )
+    mode = models.CharField(max_length=16, choices=[(m, m) for m in Mode], default=Mode.IN_CYCLE)
 
     objects = ScopedManager(tenant="tenant")
 
@@ -71,15 +75,18 @@ class GoalRule(models.Model):
             "aggregation": self.aggregation,
             "unit": self.unit,
             "direction": self.direction,
+            "indicator": self.indicator,
         }
         if self.aggregation == Aggregation.RATIO:
             return raw | {"numerator": self.numerator, "denominator": self.denominator}
         raw |= {
             "entity": self.entity,
-            "date_field": self.date_field,
+            "mode": self.mode,
             "member_field": self.member_field,
             "conditions": self.conditions,
         }
+        if self.date_field:  # none for a rule counted at each cycle's end
+            raw["date_field"] = self.date_field
         if self.field:
             raw["field"] = self.field
         if self.currency:

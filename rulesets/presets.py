@@ -16,23 +16,36 @@ def _eq(field: str, value: Any) -> dict[str, Any]:
     return {"field": field, "op": "eq", "value": value}
 
 
+# Leading indicators predict results (the work done, the pipeline); lagging ones show them.
+LEADING, LAGGING = {"indicator": "leading"}, {"indicator": "lagging"}
+
+
 def _activity(key: str, name: str, *conditions: dict[str, Any], **extra: Any) -> Rule:
-    return {"key": key, "name": name, "entity": "activity", "conditions": list(conditions)} | extra
+    rule = {"key": key, "name": name, "entity": "activity", "conditions": list(conditions)}
+    return rule | LEADING | extra
 
 
-def _lead(key: str, name: str, date_field: str, *conditions: dict[str, Any]) -> Rule:
+def _lead(
+    key: str, name: str, date_field: str, *conditions: dict[str, Any], indicator: Rule = LEADING
+) -> Rule:
     rule = {"key": key, "name": name, "entity": "lead", "date_field": date_field}
-    return rule | {"conditions": list(conditions)}
+    return rule | {"conditions": list(conditions)} | indicator
 
 
 def _task(key: str, name: str, date_field: str, *conditions: dict[str, Any]) -> Rule:
     rule = {"key": key, "name": name, "entity": "task", "date_field": date_field}
-    return rule | {"conditions": list(conditions)}
+    return rule | {"conditions": list(conditions)} | LEADING
 
 
 def _won(key: str, name: str, **extra: Any) -> Rule:
     rule = {"key": key, "name": name, "entity": "opportunity", "date_field": "closed_at"}
-    return rule | {"conditions": [_eq("status", "won")]} | extra
+    return rule | {"conditions": [_eq("status", "won")]} | LAGGING | extra
+
+
+def _pipeline(key: str, name: str, *conditions: dict[str, Any], **extra: Any) -> Rule:
+    """Opportunities as they stood at the end of each cycle, by their stage then."""
+    rule = {"key": key, "name": name, "entity": "opportunity", "mode": "cycle_end"}
+    return rule | {"conditions": list(conditions)} | LEADING | extra
 
 
 CALL, DONE = _eq("category", "call"), _eq("status", "completed")
@@ -54,7 +67,13 @@ PRESETS: dict[str, tuple[str, list[Rule]]] = {
     "leads_converted": (
         "Leads converted to customers",
         [
-            _lead("leads_converted", "Leads converted", "converted_at", _eq("status", "converted")),
+            _lead(
+                "leads_converted",
+                "Leads converted",
+                "converted_at",
+                _eq("status", "converted"),
+                indicator=LAGGING,
+            ),
         ],
     ),
     "new_leads": ("New leads", [_lead("new_leads", "New leads", "created_at")]),
@@ -90,6 +109,7 @@ PRESETS: dict[str, tuple[str, list[Rule]]] = {
                 "Disqualified leads",
                 "disqualified_at",
                 _eq("status", "disqualified"),
+                indicator=LAGGING,
             ),
         ],
     ),
@@ -103,8 +123,9 @@ PRESETS: dict[str, tuple[str, list[Rule]]] = {
                 "Conversion rate: leads converted",
                 "converted_at",
                 _eq("status", "converted"),
+                indicator=LAGGING,
             ),
-            _lead("created", "Conversion rate: new leads", "created_at"),
+            _lead("created", "Conversion rate: new leads", "created_at", indicator=LAGGING),
             {
                 "key": "conversion_rate",
                 "name": "Conversion rate",
@@ -112,7 +133,8 @@ PRESETS: dict[str, tuple[str, list[Rule]]] = {
                 "numerator": "converted",
                 "denominator": "created",
                 "unit": "percent",
-            },
+            }
+            | LAGGING,
         ],
     ),
     "dialled_calls": (
@@ -182,7 +204,8 @@ PRESETS: dict[str, tuple[str, list[Rule]]] = {
                 "numerator": "tasks_done_on_time",
                 "denominator": "tasks_done",
                 "unit": "percent",
-            },
+            }
+            | LEADING,  # the work done well, not yet the result it brings
         ],
     ),
     "tasks_overdue": (
@@ -235,7 +258,8 @@ PRESETS: dict[str, tuple[str, list[Rule]]] = {
                 "entity": "opportunity",
                 "date_field": "created_at",
                 "conditions": [],
-            },
+            }
+            | LEADING,
         ],
     ),
     "deals_won": ("Deals won", [_won("deals_won", "Deals won")]),
@@ -265,7 +289,27 @@ PRESETS: dict[str, tuple[str, list[Rule]]] = {
                 "name": "Deals advanced",
                 "entity": "stage_change",
                 "conditions": [_eq("to_stage", None)],
-            },
+            }
+            | LEADING,
+        ],
+    ),
+    "pipeline_stage": (
+        "Opportunities in a stage",
+        [
+            _pipeline("in_stage", "Opportunities in a stage", _eq("stage", None)),
+        ],
+    ),
+    "open_pipeline": (
+        "Open pipeline value",
+        [
+            # Status as of the cycle's end is the outcome of the stage the deal was in then.
+            _pipeline(
+                "open_pipeline",
+                "Open pipeline value",
+                _eq("status", "open"),
+                aggregation="sum",
+                field="value",
+            ),
         ],
     ),
     "advanced_value": (
@@ -278,7 +322,8 @@ PRESETS: dict[str, tuple[str, list[Rule]]] = {
                 "aggregation": "sum",
                 "field": "value",
                 "conditions": [_eq("to_stage", None)],
-            },
+            }
+            | LEADING,
         ],
     ),
     "activities_added": (
@@ -296,7 +341,7 @@ PRESETS: dict[str, tuple[str, list[Rule]]] = {
 }
 
 # What each placeholder (a condition whose value is None) is filled with by ``preset_rules``.
-CHOSEN = {"to_stage": "stage", "type": "types"}
+CHOSEN = {"to_stage": "stage", "stage": "stage", "type": "types"}
 
 
 def preset_needs(slug: str) -> str:

@@ -8,12 +8,15 @@ spans of the reporting history ``hierarchy.history``.
 
 ``team_achievements`` gives every member's own and team value per cycle the plain way: for
 each record, walk the reporting lines up from its member at the record's moment.
+
+``evaluate_at_ends`` computes a snapshot rule (counted as the opportunities stood at each
+cycle's end) from each opportunity's list of stage changes, end by end.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -142,6 +145,49 @@ def evaluate(
             split = record.get(by)
             key += (None if _empty(split) else split,)
         measured[key].append(value)
+    return {key: value_of(rule.aggregation, values) for key, values in measured.items()}
+
+
+def stood_at(record: Record, end: datetime, outcomes: Mapping[str, str]) -> Record | None:
+    """An opportunity as it stood at ``end``: in the stage its last change before ``end``
+    entered (of two changes at one moment, the one listed later), its status that stage's
+    outcome; None if it was created at or after ``end`` or had entered no stage by then.
+
+    ``record["changes"]``: its stage changes as (moment, stage entered), in the order written.
+    """
+    if record["created_at"] >= end:
+        return None
+    before = [(when, n, stage) for n, (when, stage) in enumerate(record["changes"]) if when < end]
+    if not before:
+        return None
+    stage = max(before)[2]
+    return {**record, "stage": stage, "status": outcomes[stage]}
+
+
+def evaluate_at_ends(
+    rule: RuleSpec,
+    records: Iterable[Record],
+    *,
+    ends: Sequence[tuple[datetime, Hashable]],
+    members: set[int],
+    outcomes: Mapping[str, str],
+) -> dict[tuple[int, Hashable], Decimal | None]:
+    """A snapshot rule's value per (member, cycle) for each (end, cycle) of ``ends``: the
+    opportunities as they stood at the end (``stood_at``; ``outcomes``: each stage's open, won
+    or lost), credited to their owner, that meet the rule's conditions then."""
+    records = list(records)
+    measured: dict[tuple[int, Hashable], list[Any]] = defaultdict(list)
+    for end, cycle in ends:
+        for record in records:
+            standing = stood_at(record, end, outcomes)
+            if standing is None or standing.get(rule.member_field) not in members:
+                continue
+            if not matches(rule, standing):
+                continue
+            value = standing.get(rule.field) if rule.field else None
+            if rule.field and _empty(value):
+                continue
+            measured[(standing[rule.member_field], cycle)].append(value)
     return {key: value_of(rule.aggregation, values) for key, values in measured.items()}
 
 

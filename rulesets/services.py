@@ -211,6 +211,8 @@ def ruleset_save(
                     "conditions": raw_by_key[spec.key].get("conditions") or [],
                     "numerator": spec.numerator or "",
                     "denominator": spec.denominator or "",
+                    "indicator": spec.indicator,
+                    "mode": spec.mode,
                 },
             )
         audit_record(

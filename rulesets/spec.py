@@ -48,6 +48,21 @@ class Direction(StrEnum):
     LOWER = "lower"
 
 
+class Indicator(StrEnum):
+    """Whether a rule predicts results (meetings booked) or shows them (deals won)."""
+
+    LEADING = "leading"
+    LAGGING = "lagging"
+
+
+class Mode(StrEnum):
+    """How records meet a cycle: placed in it by a date (a flow), or as they stood at its end
+    (a snapshot: opportunities by the stage they were in then, from the stage history)."""
+
+    IN_CYCLE = "in_cycle"
+    CYCLE_END = "cycle_end"
+
+
 DEFAULT_DATE_FIELD = {
     "lead": "created_at",
     "activity": "occurred_at",
@@ -55,6 +70,8 @@ DEFAULT_DATE_FIELD = {
     "stage_change": "changed_at",
     "task": "due_at",
 }
+# Lead dates that mark a result rather than the work towards one.
+_RESULT_DATES = {"converted_at", "disqualified_at"}
 _NEEDS_NUMBER = {Aggregation.SUM, Aggregation.AVERAGE, Aggregation.MIN, Aggregation.MAX}
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 
@@ -81,6 +98,30 @@ class RuleSpec:
     conditions: tuple[Condition | AnyOf, ...] = ()
     numerator: str | None = None
     denominator: str | None = None
+    indicator: Indicator = Indicator.LEADING
+    mode: Mode = Mode.IN_CYCLE
+
+    @property
+    def snapshot(self) -> bool:
+        """Counted as the records stood at each cycle's end, not placed in it by a date."""
+        return self.mode is Mode.CYCLE_END
+
+
+def indicator_default(raw: Mapping[str, Any]) -> Indicator:
+    """The indicator of a rule that does not say: lagging for what shows results (a ratio,
+    deals closed, leads converted or disqualified), leading for the work and the pipeline that
+    predict them (activities, stage changes, new and contacted leads, open opportunities)."""
+    if raw.get("aggregation") == Aggregation.RATIO:
+        return Indicator.LAGGING
+    entity, mode, date_field = (raw.get(part) for part in ("entity", "mode", "date_field"))
+    if not isinstance(date_field, str) or not date_field:  # the parser names a wrong one
+        date_field = DEFAULT_DATE_FIELD.get(entity) if isinstance(entity, str) else None
+    mode = mode or Mode.IN_CYCLE
+    if entity == "opportunity" and mode == Mode.IN_CYCLE and date_field == "closed_at":
+        return Indicator.LAGGING
+    if entity == "lead" and date_field in _RESULT_DATES:
+        return Indicator.LAGGING
+    return Indicator.LEADING
 
 
 @dataclass(frozen=True)
@@ -173,7 +214,21 @@ def _rule(
         Direction, raw.get("direction", "higher"), "direction", "direction is 'higher' or 'lower'"
     )
     name = str(raw.get("name") or key)
+    indicator = _choice(
+        Indicator,
+        raw.get("indicator") or indicator_default(raw),
+        "indicator",
+        "indicator is 'leading' or 'lagging'",
+    )
+    mode = _choice(
+        Mode,
+        raw.get("mode") or Mode.IN_CYCLE,
+        "mode",
+        "mode is 'in_cycle' or 'cycle_end' (as the records stood at the end of each cycle)",
+    )
     if aggregation is Aggregation.RATIO:
+        if mode is not Mode.IN_CYCLE:
+            raise _Problems("mode", "a ratio takes the mode of the rules it divides")
         for part in ("numerator", "denominator"):
             if not isinstance(raw.get(part), str):
                 raise _Problems(part, f"a ratio needs the key of its {part} rule")
@@ -185,6 +240,7 @@ def _rule(
             direction,
             numerator=raw["numerator"],
             denominator=raw["denominator"],
+            indicator=indicator,
         )
     entity = raw.get("entity")
     if not isinstance(entity, str) or entity not in DEFAULT_DATE_FIELD:
@@ -192,6 +248,8 @@ def _rule(
             "entity",
             f"unknown entity {entity!r}: use one of {', '.join(DEFAULT_DATE_FIELD)}",
         )
+    if mode is Mode.CYCLE_END and entity != "opportunity":
+        raise _Problems("mode", "only opportunities are counted as they stood at a cycle's end")
     specs = fields_for(entity, custom)
     measured = None
     if aggregation is not Aggregation.COUNT:
@@ -200,13 +258,22 @@ def _rule(
         else:
             ok, what = (lambda s: s.type is not FieldType.DATETIME), "a countable field"
         measured = _pick(specs, raw.get("field"), "field", ok, what)
-    date = _pick(
-        specs,
-        raw.get("date_field", DEFAULT_DATE_FIELD[entity]),
-        "date_field",
-        lambda s: s.places_in_cycle,
-        "a date field",
-    )
+    if mode is Mode.CYCLE_END:
+        if raw.get("date_field"):
+            raise _Problems(
+                "date_field",
+                "a rule counted at each cycle's end takes no date field: the stage history "
+                "says where each opportunity stood then",
+            )
+        date = None
+    else:
+        date = _pick(
+            specs,
+            raw.get("date_field", DEFAULT_DATE_FIELD[entity]),
+            "date_field",
+            lambda s: s.places_in_cycle,
+            "a date field",
+        )
     member = _pick(
         specs,
         raw.get("member_field", "owner"),
@@ -239,10 +306,12 @@ def _rule(
         direction,
         entity=entity,
         field=measured.name if measured else None,
-        date_field=date.name,
+        date_field=date.name if date else None,
         member_field=member.name,
         currency=currency,
         conditions=conditions,
+        indicator=indicator,
+        mode=mode,
     )
 
 

@@ -29,6 +29,9 @@ from .forms import (
     AGGREGATIONS,
     DIRECTIONS,
     ENTITIES,
+    INDICATORS,
+    MODES,
+    SNAPSHOT_ENTITY,
     UNITS,
     ConditionRow,
     RuleBuilder,
@@ -58,6 +61,9 @@ CHOICES = {
     "entities": list(ENTITIES.items()),
     "units": list(UNITS.items()),
     "directions": list(DIRECTIONS.items()),
+    "indicators": list(INDICATORS.items()),
+    "modes": list(MODES.items()),
+    "snapshot_entity": SNAPSHOT_ENTITY,
 }
 # The key a card is previewed under while it has neither key nor name: its count shows at once.
 UNNAMED = "unnamed_rule"

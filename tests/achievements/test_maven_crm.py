@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -60,10 +60,12 @@ def read(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
-def build_tenant(*, custom: bool = False, deliver: bool = True):  # noqa: ANN201
+def build_tenant(*, custom: bool = False, history: bool = False, deliver: bool = True):  # noqa: ANN201
     """The data set's tenant; ``custom``: its deals also carry product, account, the account's
     sector and the engage date as custom fields (blank cells left out, as imports do);
-    ``deliver=False``: the organization and its stages only, no deals."""
+    ``history``: each deal is written as it moved (``stage_history``), which gives it its
+    stage changes, instead of at once in its last stage; ``deliver=False``: the organization
+    and its stages only, no deals."""
     root = tenant_create(
         name="MavenTech",
         slug="maventech",
@@ -90,7 +92,9 @@ def build_tenant(*, custom: bool = False, deliver: bool = True):  # noqa: ANN201
         )  # fmt: skip
     with scope(tenant=tenant):
         for position, stage in enumerate(("Prospecting", "Engaging", "Won", "Lost")):
-            PipelineStage.objects.create(tenant=tenant, name=stage, position=position)
+            PipelineStage.objects.create(
+                tenant=tenant, name=stage, position=position, outcome=STATUS[stage]
+            )
         for name, kind in CUSTOM if custom else ():
             CustomField.objects.create(tenant=tenant, entity="opportunity", name=name, type=kind)
     if not deliver:
@@ -122,9 +126,40 @@ def build_tenant(*, custom: bool = False, deliver: bool = True):  # noqa: ANN201
         )
         for row in read("sales_pipeline.csv")
     ]
-    for start in range(0, len(deals), 1000):
-        records_upsert(tenant=tenant, entity="opportunity", records=deals[start : start + 1000])
+    for written in stage_history(deals) if history else [deals]:
+        for start in range(0, len(written), 1000):
+            batch = written[start : start + 1000]
+            records_upsert(tenant=tenant, entity="opportunity", records=batch)
     return tenant, root, people, teams
+
+
+def prospected_on(row: dict[str, str]) -> str:
+    """The generated day a deal entered Prospecting (the data set does not say): 1 to 20 days
+    before it was engaged, or for one never engaged a day of 2017 taken from its id."""
+    number = int(row["opportunity_id"], 36)
+    if row["engage_date"]:
+        return str(date.fromisoformat(row["engage_date"]) - timedelta(days=number % 20 + 1))
+    return str(date(2017, 1, 1) + timedelta(days=number % 360))
+
+
+def stage_history(deals: list[dict]) -> list[list[dict]]:
+    """The deals as three imports, at noon in the tenant's time zone: every deal entering
+    Prospecting (its creation), those engaged entering Engaging on their engage date, and those
+    closed entering Won or Lost on their close date."""
+    rows = {row["opportunity_id"]: row for row in read("sales_pipeline.csv")}
+    prospects, engaged, closed = [], [], []
+    for deal in deals:
+        row = rows[deal["external_id"]]
+        begun = f"{prospected_on(row)}T12:00:00"
+        base = deal | {"created_at": begun, "closed_at": None, "status": "open"}
+        prospects.append(base | {"stage": "Prospecting", "stage_changed_at": begun})
+        if row["engage_date"]:
+            moved = f"{row['engage_date']}T12:00:00"
+            engaged.append(base | {"stage": "Engaging", "stage_changed_at": moved})
+        if row["close_date"]:
+            moved = f"{row['close_date']}T12:00:00"
+            closed.append(deal | {"created_at": begun, "stage_changed_at": moved})
+    return [prospects, engaged, closed]
 
 
 def company_goal(root: Member, rules: list[dict], start: date, **targets: TargetInput):  # noqa: ANN201
@@ -322,3 +357,65 @@ def test_distinct_counts_averages_custom_texts_and_custom_dates_match_the_csv() 
         r.rule.key: r.team_value for r in rows if r.member_id == root.pk and r.cycle_index == 5
     }
     assert company["engaged"] > 0 and company["accounts_won"] > 0  # June 2017: real numbers
+
+
+SNAPSHOT_RULES = [
+    {"key": f"in_{stage.lower()}", "name": f"In {stage}", "entity": "opportunity",
+     "mode": "cycle_end", "conditions": [{"field": "stage", "op": "eq", "value": stage}]}
+    for stage in ("Prospecting", "Engaging", "Won", "Lost")
+] + [
+    {"key": "open", "name": "Open deals", "entity": "opportunity", "mode": "cycle_end",
+     "conditions": [{"field": "status", "op": "eq", "value": "open"}]},
+    {"key": "won_to_date", "name": "Won to date", "entity": "opportunity", "mode": "cycle_end",
+     "aggregation": "sum", "field": "value", "currency": "USD",
+     "conditions": [{"field": "status", "op": "eq", "value": "won"}]},
+]  # fmt: skip
+
+
+def expected_in_stages(teams: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, Decimal]]:
+    """(person, "YYYY-MM") -> deals in each stage, open deals and the value of deals won, at
+    the end of each month of 2017, straight from the CSV's dates: on a month's last day a deal
+    is in its last stage if it closed by then, else Engaging if engaged by then, else
+    Prospecting if prospected by then (``prospected_on``), else it does not exist yet."""
+    chain = {row["sales_agent"]: [row["sales_agent"], row["manager"], row["regional_office"],
+                                  "CEO"] for row in teams}  # fmt: skip
+    totals: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for month in range(1, 13):
+        last = (date(2017, month, 28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        for row in read("sales_pipeline.csv"):
+            if row["close_date"] and date.fromisoformat(row["close_date"]) <= last:
+                stage = row["deal_stage"]
+            elif row["engage_date"] and date.fromisoformat(row["engage_date"]) <= last:
+                stage = "Engaging"
+            elif date.fromisoformat(prospected_on(row)) <= last:
+                stage = "Prospecting"
+            else:
+                continue
+            for person in chain[row["sales_agent"]]:
+                cell = totals[(person, f"2017-{month:02d}")]
+                cell[f"in_{stage.lower()}"] += 1
+                cell["open"] += stage in ("Prospecting", "Engaging")
+                if stage == "Won":
+                    cell["won_to_date"] += Decimal(row["close_value"])
+    return totals
+
+
+def test_deals_in_each_stage_at_each_month_end_match_the_csv() -> None:
+    """From a stage history generated for every deal: the snapshot rules' number of every
+    agent, manager, office and the company at the end of every month of 2017."""
+    tenant, root, people, teams = build_tenant(history=True)
+    goal = company_goal(root, SNAPSHOT_RULES, date(2017, 1, 1),
+                        in_engaging=TargetInput(Decimal(100)))  # fmt: skip
+    with time_machine.travel(datetime(2018, 1, 15, 12), tick=False):
+        goal_recompute(goal.pk)
+    names = {member.pk: member.name for member in people.values()} | {root.pk: "CEO"}
+    totals = expected_in_stages(teams)
+    with scope(tenant=tenant):
+        rows = list(Achievement.objects.filter(goal=goal).select_related("rule"))
+    assert len(rows) == 12 * len(SNAPSHOT_RULES) * len(names)
+    for row in rows:
+        month = goal.cycles()[row.cycle_index].local_start.strftime("%Y-%m")
+        wanted = totals[(names[row.member_id], month)][row.rule.key]
+        assert row.team_value == wanted, (names[row.member_id], month, row.rule.key)
+    company = {(r.cycle_index, r.rule.key): r.team_value for r in rows if r.member_id == root.pk}
+    assert company[(11, "in_won")] + company[(11, "in_lost")] + company[(11, "open")] == 8800

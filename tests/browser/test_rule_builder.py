@@ -87,6 +87,9 @@ def test_it_builds_previews_and_saves_a_rule_without_a_reload(
     page.screenshot(path=Path(screenshot_dir) / "rule-builder.png", full_page=True)
     assert page.evaluate("window.__sameDocument") is True  # no full page load so far
 
+    # Leave the value first: its open list of suggestions may lie over the button.
+    row.get_by_label("Value").press("Tab")
+    settled(page)
     page.get_by_role("button", name="Save ruleset").click()
     expect(page.locator(".messages")).to_contain_text("Created the ruleset Calling.")
     with scope(tenant=tenant):

@@ -12,8 +12,8 @@ from dashboards.dashboard import progress
 from dashboards.panels import Cell, Rule
 from goals.calendar import TenantCalendar, cycles
 
-CALLS = Rule(1, "calls", "Calls", "number", "", "higher", "count")
-RATE = Rule(2, "rate", "Connect rate", "percent", "", "higher", "ratio")
+CALLS = Rule(1, "calls", "Calls", "number", "", "higher", "count", "leading", "in_cycle")
+RATE = Rule(2, "rate", "Connect rate", "percent", "", "higher", "ratio", "lagging", "in_cycle")
 # Thursday 2026-12-03, a daily cycle in UTC, 13:30: half the working day (09:00-18:00) is gone.
 (DAY,) = cycles(TenantCalendar(), "daily", date(2026, 12, 3), date(2026, 12, 3))
 NOW = datetime.combine(DAY.local_start, time(13, 30), UTC)

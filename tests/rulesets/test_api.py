@@ -46,6 +46,7 @@ def test_it_creates_and_reads_the_documented_example(clients):
         "direction": "higher",
         "numerator": "won",
         "denominator": "closed",
+        "indicator": "lagging",  # a ratio's default
     }
     assert client.get(f"/api/v1/rulesets/{body['id']}").json() == body
 
@@ -164,3 +165,45 @@ def test_it_refuses_a_rule_the_database_cannot_compute_naming_its_key_and_part(c
     with scopes_disabled():
         assert not Ruleset.objects.exists()
     assert create(client, rules).status_code == 201  # the same rules, on a database that can
+
+
+PIPELINE = [
+    {"key": "calls", "name": "Calls", "entity": "activity", "indicator": "lagging"},
+    {"key": "in_proposal", "name": "In Proposal", "entity": "opportunity", "mode": "cycle_end",
+     "conditions": [{"field": "stage", "op": "eq", "value": "Proposal"}]},
+    {"key": "won", "name": "Won", "entity": "opportunity", "date_field": "closed_at"},
+]  # fmt: skip
+
+
+def test_it_takes_and_gives_each_rules_indicator_and_mode(crm, clients):
+    client, outsider = clients
+    response = create(client, PIPELINE, name="Pipeline")
+    assert response.status_code == 201, response.content
+    rules = {rule["key"]: rule for rule in response.json()["rules"]}
+    assert rules["calls"]["indicator"] == "lagging"  # as said, against the default
+    assert (rules["calls"]["mode"], rules["calls"]["date_field"]) == ("in_cycle", "occurred_at")
+    assert rules["in_proposal"]["indicator"] == "leading"
+    assert rules["in_proposal"]["mode"] == "cycle_end"
+    assert "date_field" not in rules["in_proposal"]
+    assert rules["won"]["indicator"] == "lagging"
+    ruleset = response.json()["id"]
+    # What the API gives is what it takes: a round trip changes nothing.
+    again = client.put(
+        f"/api/v1/rulesets/{ruleset}",
+        {"name": "Pipeline", "rules": response.json()["rules"]},
+        content_type="application/json",
+    )
+    assert again.status_code == 200 and again.json()["rules"] == response.json()["rules"]
+    assert outsider.get(f"/api/v1/rulesets/{ruleset}").status_code == 404
+
+
+def test_it_answers_422_for_a_bad_indicator_or_mode(crm, clients):
+    client, _ = clients
+    rules = [
+        {"key": "calls", "entity": "activity", "indicator": "sideways"},
+        {"key": "leads", "entity": "lead", "mode": "cycle_end"},
+    ]
+    response = create(client, rules)
+    assert response.status_code == 422
+    found = {(e["rule"], e["field"]) for e in response.json()["detail"]}
+    assert found == {("calls", "indicator"), ("leads", "mode")}

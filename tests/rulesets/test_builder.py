@@ -141,6 +141,7 @@ def test_it_creates_a_ruleset_with_a_ratio_and_an_in_list(crm: Crm):
         "direction": "higher",
         "numerator": "calls",
         "denominator": "leads",
+        "indicator": "lagging",
     }
     assert rules["talk"].unit == "duration"
     assert rules["talk"].conditions == [{"field": "outcome", "op": "is_not_empty"}]

@@ -12,10 +12,18 @@ from django_scopes import scope
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm.models import Activity, ActivityType, CustomField, Opportunity, PipelineStage, Task
+from crm.models import (
+    Activity,
+    ActivityType,
+    CustomField,
+    Opportunity,
+    PipelineStage,
+    StageChange,
+    Task,
+)
 from rulesets.catalogue import CustomFieldDecl, Vocabulary
 from rulesets.compiler import Granularity, granularity_for, rule_parts
-from rulesets.reference import evaluate
+from rulesets.reference import evaluate, evaluate_at_ends
 from rulesets.spec import ruleset_parse
 from tests.factories import MemberFactory
 
@@ -31,7 +39,8 @@ TYPES = {
 }
 TASK_TYPES = ("Follow-up", "To-do")
 STAGES = ("Prospect", "Proposal", "Won")
-OUTCOMES = ("", "connected", "no answer", "Connected later")
+OUTCOMES = {"Prospect": "open", "Proposal": "open", "Won": "won"}
+ACTIVITY_OUTCOMES = ("", "connected", "no answer", "Connected later")
 CAMPAIGNS = (None, "", "Spring", "spring", "Fall")  # None: not set at all
 CUSTOM = [CustomFieldDecl("activity", "campaign", "text")]
 # What a breakdown may split by (None: no breakdown): every choice and text field.
@@ -49,7 +58,7 @@ activity_rows = st.fixed_dictionaries(
         "owner": st.integers(0, 3),
         "type": st.sampled_from(sorted(TYPES)),
         "status": st.sampled_from(("planned", "completed", "cancelled")),
-        "outcome": st.sampled_from(OUTCOMES),
+        "outcome": st.sampled_from(ACTIVITY_OUTCOMES),
         "duration": st.integers(0, 3600),
         "occurred_at": moments,
         "campaign": st.sampled_from(CAMPAIGNS),
@@ -185,7 +194,7 @@ def world(db):
             for n, c in TYPES.items()
         }
         stages = {
-            n: PipelineStage.objects.create(tenant=tenant, name=n, position=i)
+            n: PipelineStage.objects.create(tenant=tenant, name=n, position=i, outcome=OUTCOMES[n])
             for i, n in enumerate(STAGES)
         }
         CustomField.objects.create(tenant=tenant, entity="activity", name="campaign", type="text")
@@ -309,6 +318,118 @@ def test_the_compiled_query_agrees_with_the_reference(world, data, drawn):
         rule, records, members=team, bucket=lambda when: when.astimezone(ZONE).date(), by=by,
         **window,
     )  # fmt: skip
+    assert {key: parts.value(rule.aggregation) for key, parts in compiled.items()} == expected
+
+
+# Snapshot rules: opportunities with a stage history, counted as they stood at each cycle end.
+standing_rows = st.fixed_dictionaries(
+    {
+        "owner": st.integers(0, 3),
+        "value": st.decimals(min_value=0, max_value=100_000, places=2),
+        "created_at": moments,
+        "closed_at": st.none() | moments,
+        # Changes may share a moment, precede the creation or follow the window's end.
+        "changes": st.lists(st.tuples(moments, st.sampled_from(STAGES)), max_size=4),
+    }
+)
+SNAPSHOT_CONDITIONS = [
+    {"field": "status", "op": "eq", "value": "open"},
+    {"field": "status", "op": "ne", "value": "won"},
+    {"field": "stage", "op": "eq", "value": "Proposal"},
+    {"field": "stage", "op": "in", "value": ["Prospect", "Won"]},
+    {"field": "value", "op": "gt", "value": "5000"},
+    {"field": "closed_at", "op": "is_empty"},
+    {"field": "created_at", "op": "gte", "value": "2027-03-25"},
+]
+
+
+@st.composite
+def snapshot_rules(draw: st.DrawFn) -> dict:
+    aggregation, field = draw(st.sampled_from(AGGREGATIONS["opportunity"]))
+    conditions = draw(st.lists(st.sampled_from(SNAPSHOT_CONDITIONS), max_size=2))
+    if draw(st.booleans()):
+        group = draw(st.lists(st.sampled_from(SNAPSHOT_CONDITIONS), min_size=1, max_size=3))
+        conditions.append({"any": group})
+    rule = {"key": "r", "entity": "opportunity", "mode": "cycle_end", "aggregation": aggregation}
+    return rule | {"conditions": conditions} | ({"field": field} if field else {})
+
+
+def _insert_history(world, rows: list[dict]) -> list[dict]:
+    """Write opportunities and their stage changes (in the listed order); return them as the
+    reference sees them, with their changes."""
+    tenant, members, _, stages = world
+    with scope(tenant=tenant):
+        Opportunity.objects.all().delete()
+        records = []
+        for n, row in enumerate(rows):
+            current = row["changes"][-1][1] if row["changes"] else "Prospect"
+            opportunity = Opportunity.objects.create(
+                tenant=tenant,
+                external_id=str(n),
+                owner=members[row["owner"]],
+                name="Deal",
+                stage=stages[current],
+                status=OUTCOMES[current],
+                value=row["value"],
+                currency="USD",
+                created_at=row["created_at"],
+                closed_at=row["closed_at"],
+            )
+            previous = None
+            for when, stage in row["changes"]:
+                StageChange.objects.create(
+                    tenant=tenant,
+                    opportunity=opportunity,
+                    from_stage=previous,
+                    to_stage=stages[stage],
+                    changed_at=when,
+                )
+                previous = stages[stage]
+            records.append(
+                {
+                    "owner": members[row["owner"]].pk,
+                    "value": row["value"],
+                    "currency": "USD",
+                    "created_at": row["created_at"],
+                    "closed_at": row["closed_at"],
+                    "lead": None,
+                    "changes": row["changes"],
+                }
+            )
+    return records
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data(), raw_rule=snapshot_rules(), days=st.sampled_from([1, 7]))
+def test_a_snapshot_query_agrees_with_the_reference(world, data, raw_rule, days):
+    """Cycles of ``days`` local days from START (daily or weekly), each counted at its end."""
+    tenant, members, _, _ = world
+    (rule,) = ruleset_parse(
+        [raw_rule], vocab={Vocabulary.STAGES: set(STAGES)}, time_zone=tenant.time_zone
+    )
+    records = _insert_history(world, data.draw(st.lists(standing_rows, max_size=12)))
+    team = {m.pk for m in members[:3]}  # the fourth member is outside the team
+    first = START.date()
+    with scope(tenant=tenant):
+        compiled = rule_parts(
+            rule,
+            tenant=tenant,
+            start=START,
+            end=END,
+            member_ids=team,
+            granularity=Granularity.DAY,
+            cycle_of=lambda day: (day - first).days // days,
+        )
+    cycles = (END.date() - first).days // days
+    ends = [
+        (datetime.combine(first + timedelta(days=days * (n + 1)), datetime.min.time(), ZONE), n)
+        for n in range(cycles)
+    ]
+    expected = evaluate_at_ends(rule, records, ends=ends, members=team, outcomes=OUTCOMES)
     assert {key: parts.value(rule.aggregation) for key, parts in compiled.items()} == expected
 
 

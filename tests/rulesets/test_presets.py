@@ -83,3 +83,35 @@ def test_demos_completed_counts_only_demos_that_were_given(status, outcome, coun
     record = {"category": "demo", "status": status, "outcome": outcome}
     assert matches(rule, record) is counted
     assert not matches(rule, record | {"category": "meeting"})
+
+
+LEADING = {"meetings_booked", "dialled_calls", "connected_calls", "call_duration",
+           "emails_sent", "demos_scheduled", "demos_completed", "follow_ups_done", "new_leads",
+           "contacted_leads", "leads_not_contacted", "deals_advanced", "pipeline_stage",
+           "open_pipeline", "deals_added", "advanced_value", "activities_added",
+           "activities_completed", "follow_up_tasks", "tasks_on_time",
+           "tasks_overdue"}  # fmt: skip
+LAGGING = {"deals_won", "won_value", "total_sales", "average_deal", "conversion_rate",
+           "leads_converted", "disqualified_leads"}  # fmt: skip
+
+
+def test_every_preset_says_whether_it_leads_or_lags():
+    assert set(PRESETS) == LEADING | LAGGING and not LEADING & LAGGING
+    for slug in PRESETS:
+        raws = preset_rules(slug, stage="Proposal", types=["Call"])
+        assert all(raw["indicator"] in ("leading", "lagging") for raw in raws)
+        *_parts, rule = ruleset_parse(raws, vocab=VOCAB)  # a ratio comes after its parts
+        assert rule.indicator == ("leading" if slug in LEADING else "lagging")
+
+
+def test_the_pipeline_presets_count_opportunities_at_each_cycle_end():
+    (in_stage,) = ruleset_parse(preset_rules("pipeline_stage", stage="Proposal"), vocab=VOCAB)
+    assert in_stage.snapshot and in_stage.aggregation is Aggregation.COUNT
+    assert in_stage.date_field is None
+    assert matches(in_stage, {"stage": "Proposal"}) and not matches(in_stage, {"stage": "Won"})
+    (pipeline,) = ruleset_parse(preset_rules("open_pipeline", currency="EUR"), vocab=VOCAB)
+    assert pipeline.snapshot and pipeline.aggregation is Aggregation.SUM
+    assert (pipeline.field, pipeline.currency, pipeline.unit) == ("value", "EUR", "currency")
+    assert matches(pipeline, {"status": "open", "currency": "EUR"})
+    assert not matches(pipeline, {"status": "open", "currency": "USD"})
+    assert not matches(pipeline, {"status": "won", "currency": "EUR"})

@@ -168,6 +168,33 @@ def test_it_reads_any_of_groups():
             "rule x, unit: unknown unit 'bananas'",
         ),
         (
+            [{"key": "x", "entity": "lead", "indicator": "trailing"}],
+            "rule x, indicator: indicator is 'leading' or 'lagging'",
+        ),
+        (
+            [{"key": "x", "entity": "lead", "indicator": ["leading"]}],
+            "rule x, indicator: indicator is 'leading' or 'lagging'",
+        ),
+        (
+            [{"key": "x", "entity": "opportunity", "mode": "now"}],
+            "rule x, mode: mode is 'in_cycle' or 'cycle_end'",
+        ),
+        (
+            [{"key": "x", "entity": "activity", "mode": "cycle_end"}],
+            "rule x, mode: only opportunities are counted as they stood at a cycle's end",
+        ),
+        (
+            [
+                {
+                    "key": "x",
+                    "entity": "opportunity",
+                    "mode": "cycle_end",
+                    "date_field": "created_at",
+                }
+            ],
+            "rule x, date_field: a rule counted at each cycle's end takes no date field",
+        ),
+        (
             [
                 {
                     "key": "x",
@@ -206,3 +233,38 @@ def test_a_ratio_cannot_divide_ratios():
         ]
     )
     assert found == ["rule rr, numerator: 'r' is a ratio; use a counted rule"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "indicator"),
+    [
+        ({"entity": "activity"}, "leading"),
+        ({"entity": "lead"}, "leading"),
+        ({"entity": "lead", "date_field": "first_contacted_at"}, "leading"),
+        ({"entity": "lead", "date_field": "converted_at"}, "lagging"),
+        ({"entity": "lead", "date_field": "disqualified_at"}, "lagging"),
+        ({"entity": "stage_change"}, "leading"),
+        ({"entity": "opportunity"}, "lagging"),  # placed by closed_at: deals closed
+        ({"entity": "opportunity", "date_field": "created_at"}, "leading"),
+        ({"entity": "opportunity", "mode": "cycle_end"}, "leading"),  # the pipeline
+        ({"entity": "activity", "indicator": "lagging"}, "lagging"),  # said: kept
+        ({"entity": "opportunity", "indicator": "leading"}, "leading"),
+    ],
+)
+def test_a_rule_leads_or_lags_as_it_says_or_by_what_it_counts(raw, indicator):
+    (rule,) = ruleset_parse([{"key": "x"} | raw])
+    assert rule.indicator == indicator
+
+
+def test_a_ratio_lags_unless_it_says_otherwise():
+    *_, ratio = ruleset_parse(REVENUE)
+    assert ratio.indicator == "lagging"
+    *_, ratio = ruleset_parse([*REVENUE[:3], REVENUE[3] | {"indicator": "leading"}])
+    assert ratio.indicator == "leading"
+
+
+def test_a_snapshot_rule_has_no_date_field_and_counts_opportunities():
+    (rule,) = ruleset_parse([{"key": "x", "entity": "opportunity", "mode": "cycle_end"}])
+    assert rule.snapshot and rule.date_field is None and rule.member_field == "owner"
+    (flow,) = ruleset_parse([{"key": "x", "entity": "opportunity"}])
+    assert not flow.snapshot and flow.mode == "in_cycle"
