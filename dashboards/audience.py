@@ -25,7 +25,7 @@ from goals.calendar import Cycle, CycleKind
 from goals.models import Goal, tenant_calendar
 from hierarchy.models import Member
 from rulesets.models import GoalRule
-from rulesets.spec import Aggregation
+from rulesets.spec import Aggregation, Indicator
 
 from .breakdowns import breakdown_fields, breakdown_rows, records_link, rule_breakdown
 from .chart import bar_chart
@@ -72,6 +72,16 @@ class Shown:
     breakdown: dict[str, Any] = field(default_factory=dict)
     customers: dict[str, Any] = field(default_factory=dict)
     problem: str = ""
+
+    @property
+    def indicator(self) -> str:
+        """The metric's kind of indicator: its rule's; CAC and LTV show results (lagging)."""
+        return self.rule.indicator if self.rule is not None else Indicator.LAGGING
+
+    @property
+    def groups(self) -> list[tuple[str, list[Progress]]]:
+        """The bars as ``dashboards/_bars.html`` takes them: one group, its heading the page's."""
+        return [("", self.bars)] if self.bars else []
 
 
 def _goal_rows(view: Viewpoint, rules: list[GoalRule], now: datetime) -> dict[int, Achievement]:

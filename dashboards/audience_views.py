@@ -16,6 +16,7 @@ from hierarchy.models import Member, SalesRole
 from rulesets.models import GoalRule, Ruleset
 
 from .audience import Viewpoint, dashboard_shown
+from .dashboard import by_indicator
 from .models import Dashboard, DashboardMetric, dashboards_for
 from .services import (
     dashboard_delete,
@@ -47,7 +48,10 @@ def audience_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "tabs": tabs,
         "dashboard": dashboard,
         "view": view,
-        "metrics": dashboard_shown(dashboard, view, timezone.now()),
+        # leading indicators first, each kind under its heading
+        "groups": by_indicator(
+            dashboard_shown(dashboard, view, timezone.now()), rule_of=lambda shown: shown
+        ),
     }
     return render(request, "dashboards/audience.html", context)
 

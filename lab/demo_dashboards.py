@@ -2,11 +2,12 @@
 
 Their metrics come from the demo's rulesets where a goal measures them (Sales essentials'
 won value, the Role KPIs of each sales role: the page then shows target and status) and from
-a ruleset of their own for the rest (total sales by channel, average deal size and the customers
-block by quarter, meetings booked per week, open deals by stage, proposals, emails, LinkedIn
-connection requests), shown without a status. Deals get
-the custom field "channel" (their lead's source), so total sales split by acquisition channel;
-SDRs get LinkedIn connection requests, an activity type the demo adds with a few weeks of them.
+a ruleset of their own for the rest, shown without a status: total sales by channel, average
+deal size and the customers block by quarter, meetings booked per week, open opportunities in
+each stage (a snapshot: as they stood at the cycle's end), proposals, emails and LinkedIn
+connection requests. Deals get the custom field "channel" (their lead's source), so total sales
+split by acquisition channel; SDRs get LinkedIn connection requests, an activity type the demo
+adds with a few weeks of them.
 """
 
 from __future__ import annotations
@@ -40,11 +41,12 @@ LINKEDIN_WEEKS = 8
 
 
 def _rules(currency: str) -> list[dict[str, Any]]:
-    open_deals = {
+    open_deals = {  # a snapshot: the open deals as they stood at the cycle's end, by stage then
         "key": "open_deals",
-        "name": "Open deals",
+        "name": "Open opportunities",
         "entity": "opportunity",
-        "date_field": "created_at",
+        "mode": "cycle_end",
+        "indicator": "leading",
         "conditions": [{"field": "status", "op": "eq", "value": "open"}],
     }
     return [

@@ -25,7 +25,12 @@ METRICS = {
         "Meetings booked",
         "LTV:CAC",
     ],
-    "Account executives": ["Deals won", "Open deals", "Meetings booked", "Proposals sent"],
+    "Account executives": [
+        "Deals won",
+        "Open opportunities by stage",
+        "Meetings booked",
+        "Proposals sent",
+    ],
     "SDRs": ["Meetings booked", "Calls made", "Emails sent", "LinkedIn connection requests sent"],
 }
 

@@ -50,8 +50,10 @@ def test_the_demo_dashboards_show_real_numbers_to_their_audience() -> None:
                  "LTV:CAC", "Total sales value by channel"):  # fmt: skip
         assert name in html, name
     assert any(_numbers(html)), "every number is zero"
+    leading, lagging = html.index("Leading indicators"), html.index("Lagging indicators")
+    assert leading < html.index("Meetings booked") < lagging < html.index("Average deal size")
     ae = client.get(reverse("audience_dashboard", args=[pages["Account executives"]]))
-    assert "Open deals by stage" in ae.content.decode()
+    assert "Open opportunities by stage" in ae.content.decode()
     assert "Proposals sent" in ae.content.decode()
 
     sdr_client = client_for(sdr)
