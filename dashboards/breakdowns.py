@@ -141,11 +141,12 @@ def rule_breakdown(rules: Rules, window: Window, by: str, top: int = TOP) -> Bre
 
 
 def breakdown_rows(
-    breakdown: Breakdown, rules: Rules, rule: GoalRule, records: str
+    breakdown: Breakdown, rules: Rules, rule: GoalRule, records: str | None
 ) -> list[dict[str, Any]]:
     """What the template shows of each bar, and of all of them last: its label, value, width
     (of the widest bar) and links to its records (``records``: the records page's URL of the
-    whole number, to which a bar adds its bucket; a ratio links to each side)."""
+    whole number, to which a bar adds its bucket; a ratio links to each side; None: a metric
+    without a goal, whose counts show without a link)."""
     highest = max((bar.value or 0 for bar in breakdown.bars), default=0)
     rows = []
     for bar in [*breakdown.bars, breakdown.total]:
@@ -158,7 +159,7 @@ def breakdown_rows(
                 text = in_unit(parts.value(side.aggregation), side.unit, side.currency or "")
             else:
                 text = f"{parts.count:,} record{'s' if parts.count != 1 else ''}"
-            links.append({"text": text, "url": url + suffix})
+            links.append({"text": text, "url": None if records is None else url + suffix})
         width = max(int((bar.value or 0) * 100 / highest), 0) if highest > 0 else 0
         rows.append(
             {

@@ -49,6 +49,7 @@ from crm.models import (
     StageChange,
     Task,
 )
+from dashboards.models import Dashboard
 from hierarchy.importer import COLUMNS, members_upsert
 from hierarchy.models import Member, SalesRole, Tenant
 
@@ -335,6 +336,7 @@ def demo_tenant_clear(tenant: Tenant) -> None:
         # Referring rows first (types and stages are PROTECTed). Nothing refers to activities
         # and stage changes: one DELETE each. Leads and opportunities are referred to, so
         # Django reads them before it deletes them: in batches.
+        Dashboard.objects.filter(tenant=tenant).delete()  # the demo's dashboards go too
         for model in (StageChange, Activity, Task, CustomField, Spend):
             model.objects.filter(tenant=tenant).delete()
         for model in (Opportunity, Lead):

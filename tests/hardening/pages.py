@@ -35,6 +35,7 @@ from crm.models import (
     Spend,
     Task,
 )
+from dashboards.services import dashboard_metric_save, dashboard_save
 from goals.models import Goal
 from hierarchy.models import Member
 from hierarchy.services import api_token_create
@@ -102,6 +103,12 @@ def _records_page_sees(viewer: Member, filled: Filled) -> bool:
     return goal.tenant_id == viewer.tenant_id and _in_goal_team(viewer, goal, filled["member"])
 
 
+def _dashboard_sees(viewer: Member, filled: Filled) -> bool:
+    """A dashboard by audience: the tenant's, of the viewer's audience (admins: every one)."""
+    dashboard = filled["dashboard"]
+    return dashboard.tenant_id == viewer.tenant_id and dashboard.shown_to(viewer)
+
+
 def _record_sees(viewer: Member, filled: Filled) -> bool:
     """A CRM record's page: records of members the viewer may see."""
     (record,) = filled.values()
@@ -131,6 +138,11 @@ ACCESS: dict[str, Access] = {
     "goal_export": Access(MANAGERS, pk="goal", sees=_progress_sees),
     "company_overview": Access(ADMINS),
     "customers": Access(ADMINS),
+    "dashboard_first": Access(ANYONE),
+    "audience_dashboard": Access(ANYONE, pk="dashboard", sees=_dashboard_sees),
+    "dashboard_manage": Access(ADMINS),
+    "dashboard_edit": Access(ADMINS, pk="dashboard"),
+    "dashboard_remove": Access(ADMINS, pk="dashboard"),
     "achievement_records": Access(
         ANYONE,
         query=(("goal", "goal"), ("member", "member"), ("rule", "rule"), ("cycle", "position")),
@@ -272,6 +284,9 @@ def world_build(org: Org, crm: Crm, label: str = "Acme") -> World:
     with scope(tenant=tenant):
         rule = org.ruleset.rules.get(key="dialled_calls")
         kpi = kpis.targets.get()
+        dashboard = dashboard_save(tenant=tenant, title=f"{label} managers", audience="managers")
+        dashboard_metric_save(dashboard=dashboard, ruleset=org.ruleset, rule_key="dialled_calls",
+                              breakdown="type", trend=2)  # fmt: skip
         settings = {
             "stage": [PipelineStage.objects.first()],
             "activity_type": [ActivityType.objects.first()],
@@ -295,6 +310,7 @@ def world_build(org: Org, crm: Crm, label: str = "Acme") -> World:
         "rule": [rule],
         "token": [token],
         "sales_role": [org.sdr_role],
+        "dashboard": [dashboard],
         "kpi": [kpi],
         **by_entity,
         **settings,

@@ -1,0 +1,75 @@
+"""The demo's three dashboards by audience render with real numbers for their audience."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+from django_scopes import scope
+
+from dashboards.models import Dashboard
+from hierarchy.models import Member, Tenant
+from lab.demo_dashboards import demo_dashboards_build
+from lab.demo_goals import demo_goals_build
+from lab.demo_roles import demo_roles_build
+from lab.demo_tenant import demo_domain, demo_tenant_build
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+NUMBER = re.compile(r"<strong>(?:[A-Z]{3} )?([\d,.]+)</strong>")
+
+
+def _numbers(html: str) -> list[float]:
+    return [float(found.replace(",", "")) for found in NUMBER.findall(html)]
+
+
+def test_the_demo_dashboards_show_real_numbers_to_their_audience() -> None:
+    demo_tenant_build(slug="demo", members=12, days=60, activities=4000)
+    tenant = Tenant.objects.get(slug="demo")
+    demo_goals_build(tenant)
+    demo_roles_build(tenant)
+    built = demo_dashboards_build(tenant)
+    assert [d.title for d in built] == ["Management", "Account executives", "SDRs"]
+    assert [d.pk for d in demo_dashboards_build(tenant)] == [d.pk for d in built]  # made once
+    with scope(tenant=tenant):
+        admin = Member.objects.select_related("user", "tenant").get(
+            user__email=f"admin@{demo_domain('demo')}"
+        )
+        sdr = (
+            Member.objects.select_related("user", "tenant")
+            .filter(sales_role__name="SDR", is_active=True)
+            .first()
+        )
+        pages = {d.title: d.pk for d in Dashboard.objects.all()}
+    client = client_for(admin)
+    management = client.get(reverse("audience_dashboard", args=[pages["Management"]]))
+    html = management.content.decode()
+    for name in ("Value of deals won", "Average deal size", "Meetings booked", "CAC", "LTV",
+                 "LTV:CAC", "Total sales value by channel"):  # fmt: skip
+        assert name in html, name
+    assert any(_numbers(html)), "every number is zero"
+    leading, lagging = html.index("Leading indicators"), html.index("Lagging indicators")
+    assert leading < html.index("Meetings booked") < lagging < html.index("Average deal size")
+    ae = client.get(reverse("audience_dashboard", args=[pages["Account executives"]]))
+    assert "Open opportunities by stage" in ae.content.decode()
+    assert "Proposals sent" in ae.content.decode()
+
+    sdr_client = client_for(sdr)
+    page = sdr_client.get(reverse("audience_dashboard", args=[pages["SDRs"]]))
+    html = page.content.decode()
+    for name in ("Meetings booked", "Calls made", "Emails sent", "LinkedIn connection requests"):
+        assert name in html, name
+    assert "pace-" in html  # a KPI with a goal shows its status
+    assert any(_numbers(html))
+    # an SDR sees no managers' dashboard, nor another role's
+    assert (
+        sdr_client.get(reverse("audience_dashboard", args=[pages["Management"]])).status_code == 404
+    )
+    assert (
+        sdr_client.get(
+            reverse("audience_dashboard", args=[pages["Account executives"]])
+        ).status_code
+        == 404
+    )
