@@ -28,6 +28,7 @@ from django_scopes import scopes_disabled
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.csvcells import cell_restore
 from crm.ingest import RecordsInvalid, records_import
 from crm.models import Activity, Lead, Opportunity
 from goals.models import Goal
@@ -392,7 +393,9 @@ MEMBER_FAULTS: dict[str, Callable[[list[str]], list[str]]] = {
 def test_random_member_rows_report_every_bad_line(org: Org) -> None:
     header = ["email", "name", "role", "reports_to", "title"]
     row = st.tuples(
-        free_text.filter(lambda t: t.strip() and len(t.strip()) <= 200),
+        # A name the members file reads as text: a leading quote is the spreadsheet's mark
+        # for text, not part of the name (so "'" alone is an empty name, and reported).
+        free_text.filter(lambda t: cell_restore(t).strip() and len(t.strip()) <= 200),
         st.sampled_from(["rep", "Manager", "admin"]),
         free_text.filter(lambda t: len(t.strip()) <= 200),
         st.sampled_from([None, *MEMBER_FAULTS]),
@@ -417,6 +420,16 @@ def test_random_member_rows_report_every_bad_line(org: Org) -> None:
 
 
 # What the fuzzing found, kept as plain examples.
+
+
+@pytest.mark.parametrize("name", ["'", "'  ", "' \t"])
+def test_a_name_of_only_the_spreadsheets_text_mark_is_empty(org: Org, name: str) -> None:
+    header = ["email", "name", "role", "reports_to", "title"]
+    rows = [header, ["quote@example.com", name, "rep", org.east.email, ""]]
+    opened, _lines = _csv(rows)
+    with pytest.raises(MemberImportError) as refused:
+        members_import(tenant=org.admin.tenant, file=opened())
+    assert [(p.line, p.message) for p in refused.value.problems] == [(2, "name is empty")]
 
 
 @pytest.mark.parametrize(
