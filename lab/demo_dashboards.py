@@ -26,10 +26,9 @@ from dashboards.models import Dashboard
 from dashboards.services import dashboard_metric_save, dashboard_save
 from hierarchy.models import Member, SalesRole, Tenant
 from lab.demo_roles import RULESET_NAME as ROLE_KPIS
-from lab.demo_roles import _typed
+from lab.demo_roles import ruleset_once, typed_rule
 from rulesets.models import Ruleset
 from rulesets.presets import preset_rules
-from rulesets.services import ruleset_save
 
 from .demo_goals import RULESET_NAME as ESSENTIALS
 
@@ -54,22 +53,15 @@ def _rules(currency: str) -> list[dict[str, Any]]:
         *preset_rules("average_deal", currency=currency),
         *preset_rules("meetings_booked"),
         open_deals,
-        _typed("proposals_sent", "Proposals sent", ["Send proposal"]),
-        _typed("emails_sent", "Emails sent", EMAILS),
-        _typed("linkedin_requests", "LinkedIn connection requests sent", [LINKEDIN]),
+        typed_rule("proposals_sent", "Proposals sent", ["Send proposal"]),
+        typed_rule("emails_sent", "Emails sent", EMAILS),
+        typed_rule("linkedin_requests", "LinkedIn connection requests sent", [LINKEDIN]),
     ]
 
 
 def _ruleset(tenant: Tenant) -> Ruleset:
-    with scope(tenant=tenant):
-        found = Ruleset.objects.filter(name=RULESET_NAME).first()
-    return found or ruleset_save(
-        tenant=tenant,
-        name=RULESET_NAME,
-        description="Metrics the audience dashboards show without a goal.",
-        rules=_rules(tenant.default_currency),
-        actor="demo seed",
-    )
+    description = "Metrics the audience dashboards show without a goal."
+    return ruleset_once(tenant, RULESET_NAME, description, _rules(tenant.default_currency))
 
 
 def _deal_channels(tenant: Tenant) -> None:

@@ -31,7 +31,9 @@ DEMOS = ["Product demo", "Technical deep dive"]
 FOLLOW_UPS = ["Follow-up call", "Follow-up email"]
 
 
-def _typed(key: str, name: str, types: list[str], *conditions: dict[str, Any]) -> dict[str, Any]:
+def typed_rule(
+    key: str, name: str, types: list[str], *conditions: dict[str, Any]
+) -> dict[str, Any]:
     """A count of activities of the given types: the condition the role mapping edits."""
     typed = {"field": "type", "op": "in", "value": types}
     return {"key": key, "name": name, "entity": "activity", "conditions": [*conditions, typed]}
@@ -54,25 +56,27 @@ def _rules(currency: str) -> list[dict[str, Any]]:
     demos["conditions"] = [c for c in demos["conditions"] if c["field"] != "category"]
     demos["conditions"].append({"field": "type", "op": "in", "value": DEMOS})
     return [
-        _typed("calls_made", "Calls made", CALLS, DONE),
-        _typed("meetings_booked", "Meetings booked", MEETINGS),
+        typed_rule("calls_made", "Calls made", CALLS, DONE),
+        typed_rule("meetings_booked", "Meetings booked", MEETINGS),
         demos,
         *preset_rules("deals_won"),
-        _typed("follow_ups_done", "Follow-ups done", FOLLOW_UPS, DONE),
+        typed_rule("follow_ups_done", "Follow-ups done", FOLLOW_UPS, DONE),
         *preset_rules("won_value", currency=currency),
     ]
 
 
-def _ruleset(tenant: Tenant) -> Ruleset:
+def ruleset_once(tenant: Tenant, name: str, description: str, rules: list[dict]) -> Ruleset:
+    """The demo's ruleset of this name, saved with these rules the first time."""
     with scope(tenant=tenant):
-        found = Ruleset.objects.filter(name=RULESET_NAME).first()
+        found = Ruleset.objects.filter(name=name).first()
     return found or ruleset_save(
-        tenant=tenant,
-        name=RULESET_NAME,
-        description="What each sales role is measured on (Settings, Role mapping).",
-        rules=_rules(tenant.default_currency),
-        actor="demo seed",
+        tenant=tenant, name=name, description=description, rules=rules, actor="demo seed"
     )
+
+
+def _ruleset(tenant: Tenant) -> Ruleset:
+    description = "What each sales role is measured on (Settings, Role mapping)."
+    return ruleset_once(tenant, RULESET_NAME, description, _rules(tenant.default_currency))
 
 
 def _give_roles(tenant: Tenant, roles: dict[str, SalesRole]) -> None:
