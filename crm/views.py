@@ -175,9 +175,10 @@ def record_page(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     and its id in the CRM."""
     listing = LISTINGS[kind]  # the kind is its URL's
     record = get_object_or_404(_visible(request, listing), pk=pk)
-    custom = {f.name: f for f in CustomField.objects.filter(entity=listing.model._meta.model_name)}
+    declared = CustomField.objects.filter(entity=listing.model._meta.model_name)
+    custom = set(declared.values_list("name", flat=True))
     attributes = [
-        (custom[name].name.replace("_", " ").capitalize() if name in custom else name, value)
+        (name.replace("_", " ").capitalize() if name in custom else name, value)
         for name, value in sorted(record.attributes.items())
     ]
     context = {

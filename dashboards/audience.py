@@ -25,6 +25,7 @@ from goals.calendar import Cycle, CycleKind
 from goals.models import Goal, tenant_calendar
 from hierarchy.models import Member
 from rulesets.models import GoalRule
+from rulesets.services import tenant_vocabulary
 from rulesets.spec import Aggregation, Indicator
 
 from .breakdowns import breakdown_fields, breakdown_rows, records_link, rule_breakdown
@@ -32,7 +33,7 @@ from .chart import bar_chart
 from .customers import KINDS, customers_panel
 from .dashboard import Progress, member_cycles, progress
 from .models import Dashboard, DashboardMetric
-from .records import Number, Rules, Window, number_window
+from .records import Number, Rules, RulesetRead, Window, number_window, ruleset_read
 from .trends import Point, goal_stored, rule_trend, trend_cycles
 
 
@@ -106,7 +107,7 @@ def _goal_rows(view: Viewpoint, rules: list[GoalRule], now: datetime) -> dict[in
     return found
 
 
-def _trend(rules: Rules, rule: GoalRule, points: list[Point], subject: Member) -> dict[str, Any]:
+def _trend(rule: GoalRule, points: list[Point], subject: Member) -> dict[str, Any]:
     return {
         "rule": rule,
         "subject": subject,
@@ -153,7 +154,7 @@ def _with_goal(shown: Shown, rules: Rules, row: Achievement, view: Viewpoint, no
             rules, tenant=goal.tenant, trend=trend, member=view.subject.pk, team_head=goal.team_id,
             stored=goal_stored(goal, rule.pk, view.subject.pk, trend),
         )  # fmt: skip
-        shown.trend = _trend(rules, rule, points, view.subject)
+        shown.trend = _trend(rule, points, view.subject)
     if metric.breakdown:
         number = Number(goal, rule, view.subject, cycle, view.whole_team, "numerator")
         try:
@@ -176,7 +177,7 @@ def _without_goal(shown: Shown, rules: Rules, view: Viewpoint, now: datetime) ->
     points = rule_trend(rules, tenant=tenant, trend=trend, member=view.subject.pk)
     shown.cycle, shown.value = trend[-1], points[-1].value
     if metric.trend:
-        shown.trend = _trend(rules, rule, points, view.subject)
+        shown.trend = _trend(rule, points, view.subject)
     if metric.breakdown:
         cycle = shown.cycle
         team = TeamOverTime.of(view.subject.pk, cycle.start, cycle.end)
@@ -221,6 +222,8 @@ def dashboard_shown(dashboard: Dashboard, view: Viewpoint, now: datetime) -> lis
     team_view = Viewpoint(head, whole_team=True) if head is not None else None
     team_rows = _goal_rows(team_view, list(rules.values()), now) if team_view and rules else {}
     shown_all = []
+    vocabulary = tenant_vocabulary(tenant)
+    read: dict[int, RulesetRead] = {}
     for metric in metrics:
         shown = Shown(metric)
         shown_all.append(shown)
@@ -235,8 +238,11 @@ def dashboard_shown(dashboard: Dashboard, view: Viewpoint, now: datetime) -> lis
         if shown.rule is None:
             shown.problem = "This metric's rule is no longer in its ruleset."
             continue
+        ruleset_id = shown.rule.ruleset_id
+        if ruleset_id not in read:  # once a ruleset, however many of its rules are shown
+            read[ruleset_id] = ruleset_read(tenant, ruleset_id, vocabulary)
         try:
-            counted = Rules.of(tenant, shown.rule)
+            counted = Rules.of(tenant, shown.rule, read[ruleset_id])
         except Http404:
             shown.problem = "This metric's rule cannot be computed: its ruleset's page says why."
             continue

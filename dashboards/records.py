@@ -75,6 +75,20 @@ def number_asked(request: HttpRequest) -> Number:
     return Number(goal, rule, member, cycles[index], whole_team, side)
 
 
+RulesetRead = tuple[dict[str, RuleSpec], list[CustomFieldDecl]]
+
+
+def ruleset_read(
+    tenant: Tenant, ruleset_id: int, vocabulary: tuple[Any, Any] | None = None
+) -> RulesetRead:
+    """Every computable rule of a ruleset by key, and the tenant's custom fields (``vocabulary``:
+    ``tenant_vocabulary(tenant)``, when the caller has it already)."""
+    custom, vocab = vocabulary or tenant_vocabulary(tenant)
+    rules = GoalRule.objects.filter(ruleset_id=ruleset_id)
+    specs, _failed = rule_specs(tenant=tenant, rules=rules, custom=custom, vocab=vocab)
+    return specs, custom
+
+
 @dataclass(frozen=True)
 class Rules:
     """A rule as the tenant reads it now: its spec, every spec of its ruleset by key
@@ -85,12 +99,11 @@ class Rules:
     custom: list[CustomFieldDecl]
 
     @classmethod
-    def of(cls, tenant: Tenant, rule: GoalRule) -> Rules:
+    def of(cls, tenant: Tenant, rule: GoalRule, read: RulesetRead | None = None) -> Rules:
         """A rule of a ruleset (a goal's, or a dashboard's metric), or 404 when it can no longer
-        be computed (the goal's page says why)."""
-        custom, vocab = tenant_vocabulary(tenant)
-        rules = GoalRule.objects.filter(ruleset_id=rule.ruleset_id)
-        specs, _failed = rule_specs(tenant=tenant, rules=rules, custom=custom, vocab=vocab)
+        be computed (the goal's page says why). ``read``: its ruleset as ``ruleset_read`` gave
+        it, for a page that shows several rules of one ruleset."""
+        specs, custom = read or ruleset_read(tenant, rule.ruleset_id)
         if rule.key not in specs:
             raise Http404("this rule cannot be computed")
         return cls(specs[rule.key], specs, custom)

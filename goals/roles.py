@@ -212,7 +212,7 @@ def kpi_activity_types_set(*, rule: GoalRule, types: Iterable[str], actor: Actor
 
 
 def _role_goals(tenant_id: int, role_ids: Iterable[int]) -> list[Goal]:
-    today_goals = Goal.objects.live().filter(sales_role_id__in=list(role_ids))
+    today_goals = Goal.objects.live().filter(tenant_id=tenant_id, sales_role_id__in=list(role_ids))
     return list(today_goals.select_related("tenant", "team", "sales_role"))
 
 

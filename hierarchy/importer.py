@@ -281,20 +281,16 @@ def members_upsert(
                 row.sales_role = roles[row.sales_role.lower()].name
         changes = _role_changes(rows, existing, roles)
         with transaction.atomic():
-            outcome: list[ImportResult] = []
-            sales_roles_change(
+            result = sales_roles_change(
                 tenant_id=tenant.pk,
                 changes={
                     email: (old.pk if old else None, new.pk if new else None)
                     for email, (old, new) in changes.items()
                 },
-                write=lambda: outcome.append(
-                    _write(tenant, rows, existing, parents, progress, roles)
-                ),
+                write=lambda: _write(tenant, rows, existing, parents, progress, roles),
                 at_once=sales_role_at_once,
                 actor=actor,
             )
-            result = outcome[0]
             if result.created or result.updated or result.moved:
                 after: dict[str, object] = dict(vars(result))
                 if changes:
@@ -352,15 +348,15 @@ def _write(
         members = dict(existing)
         root = next((row for row in ordered if row.reports_to is None), None)
         if root is not None and root.email not in members:
-            # A new tenant's top is created with the tree's own bookkeeping, outside the delay.
-            members[root.email] = member_create(
-                tenant=tenant,
-                email=root.email,
-                name=root.name,
-                role=root.role,
-                title=root.title,
-                sales_role=roles[root.sales_role.lower()] if root.sales_role else None,
+            # A new tenant's top is created with the tree's own bookkeeping, outside the delay;
+            # its sales role is written here, inside the import's one sales_roles_change.
+            top = member_create(
+                tenant=tenant, email=root.email, name=root.name, role=root.role, title=root.title
             )
+            if root.sales_role:
+                top.sales_role = roles[root.sales_role.lower()]
+                top.save(update_fields=["sales_role"])
+            members[root.email] = top
             result.created += 1
             ordered.remove(root)
             step()

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -37,6 +37,8 @@ from .signals import (
     sales_roles_changed,
     sales_roles_changing,
 )
+
+T = TypeVar("T")
 
 
 def normalize_email(email: str) -> str:
@@ -157,24 +159,25 @@ def sales_roles_change(
     *,
     tenant_id: int,
     changes: Mapping[Any, tuple[int | None, int | None]],
-    write: Any,
+    write: Callable[[], T],
     at_once: bool = False,
     actor: Actor = None,
-) -> None:
-    """Change members' sales roles (``changes``: member id -> (old role id, new role id)) by
-    calling ``write()``, with the goals above told before and after: a member given a role
-    holds its KPIs from the next cycle, and one who leaves a role keeps the running cycle's
-    targets, unless ``at_once`` (an admin's choice), when the running cycle's targets of the
-    roles' KPIs are derived again from who holds each role now. Call inside the write's
-    transaction."""
+) -> T:
+    """Change members' sales roles (``changes``: member -> (old role id, new role id)) by
+    calling ``write()`` (its result is returned), with the goals above told before and after:
+    a member given a role holds its KPIs from the next cycle, and one who leaves a role keeps
+    the running cycle's targets, unless ``at_once`` (an admin's choice), when the running
+    cycle's targets of the roles' KPIs are derived again from who holds each role now. Call
+    inside the write's transaction."""
     roles = {role for pair in changes.values() for role in pair if role is not None}
     if roles:
         sales_roles_changing.send(sender=Member, tenant_id=tenant_id, role_ids=roles)
-    write()
+    written = write()
     if roles:
         sales_roles_changed.send(
             sender=Member, tenant_id=tenant_id, role_ids=roles, at_once=at_once, actor=actor
         )
+    return written
 
 
 def _role_id(role: SalesRole | None) -> int | None:
@@ -353,21 +356,20 @@ def member_create(
             role=role,
             reports_to=reports_to,
             title=title.strip(),
+            sales_role=sales_role,
         )
         member.full_clean(exclude=["user", "tree_id", "lft", "rght", "level", "sales_role"])
-        member.save()
-        lines_write(tenant_id=tenant.pk, added={member.pk: member.reports_to_id})
-        if sales_role is not None:
-            member.sales_role = sales_role
+        if sales_role is None:
+            member.save()
+        else:
             sales_roles_change(
                 tenant_id=tenant.pk,
-                changes={member.pk: (None, sales_role.pk)},
-                write=lambda: Member._tree_manager.filter(pk=member.pk).update(
-                    sales_role=sales_role
-                ),
+                changes={email: (None, sales_role.pk)},
+                write=member.save,
                 at_once=sales_role_at_once,
                 actor=actor,
             )
+        lines_write(tenant_id=tenant.pk, added={member.pk: member.reports_to_id})
         audit_record(
             tenant=tenant,
             actor=actor,

@@ -4,12 +4,10 @@ serious in them."""
 
 from __future__ import annotations
 
-from contextlib import suppress
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from goals.models import Goal
 from tests.conftest import Org
@@ -35,12 +33,11 @@ def browser_context_args(browser_context_args: dict) -> dict:
 
 def fits(page: Page) -> None:
     # As expect() does: the layout may settle a moment after a swap or a full-page screenshot
-    # (which resizes the view and puts it back); one that still overflows then fails below.
-    with suppress(PlaywrightTimeoutError):
-        page.wait_for_function(
-            "document.documentElement.scrollWidth <= document.documentElement.clientWidth",
-            timeout=2000,
-        )
+    # (which resizes the view and puts it back); a page that still overflows fails here.
+    page.wait_for_function(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth",
+        timeout=2000,
+    )
     layout = page.evaluate(LAYOUT)
     assert layout["scroll"] <= layout["width"] == page.viewport_size["width"]
     assert layout["hidden"] == []

@@ -103,7 +103,11 @@ def test_settings_belong_to_the_tokens_tenant(crm: Crm):
     other = Client(headers={"Authorization": f"Bearer {key}"})
     names = {t["name"] for t in other.get("/api/v1/settings/activity-types").json()}
     assert names == {"Call", "Carrier pigeon"}
-    assert other.get("/api/v1/settings/stages").json()["stages"] == ["Closing"]
+    assert other.get("/api/v1/settings/stages").json() == {
+        "stages": ["Closing"],
+        "won": [],
+        "lost": [],
+    }
 
 
 def test_it_tells_an_importer_how_to_declare_an_unknown_stage_or_type(crm: Crm, client, tmp_path):

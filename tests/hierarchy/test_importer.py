@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 from django_scopes import scopes_disabled
 
 from hierarchy.importer import MemberImportError, members_export, members_import
-from hierarchy.models import Member
+from hierarchy.models import Member, SalesRole
+from hierarchy.signals import sales_roles_changed, sales_roles_changing
 from tests.factories import TenantFactory
 
 pytestmark = pytest.mark.django_db
@@ -217,3 +218,31 @@ def test_it_exports_a_leading_tab_or_carriage_return_neutralized():
         Member._tree_manager.filter(tenant=tenant, level=1).update(name="\tTab", title="\rCR\rx")
     cells = exported_cells(tenant)
     assert cells.count("'\tTab") == cells.count("'\rCR\rx") == 2
+
+
+@pytest.mark.django_db
+def test_an_import_that_creates_the_top_tells_the_goals_of_its_roles_once() -> None:
+    """The top of a new tenant is created by member_create; its sales role is one of the
+    import's changes, announced once with the import's choice of 'at once', not again."""
+    tenant = TenantFactory()
+    with scopes_disabled():
+        role = SalesRole.objects.create(tenant=tenant, name="SDR")
+    heard: list[tuple[str, frozenset[int], bool | None]] = []
+
+    def changing(sender, *, role_ids, **_):  # noqa: ANN001, ANN202
+        heard.append(("changing", frozenset(role_ids), None))
+
+    def changed(sender, *, role_ids, at_once, **_):  # noqa: ANN001, ANN202
+        heard.append(("changed", frozenset(role_ids), at_once))
+
+    sales_roles_changing.connect(changing)
+    sales_roles_changed.connect(changed)
+    try:
+        csv_text = "email,name,role,reports_to,title,sales_role\ntop@example.com,Top,admin,,,sdr\n"
+        members_import(tenant=tenant, file=io.StringIO(csv_text), sales_role_at_once=True)
+    finally:
+        sales_roles_changing.disconnect(changing)
+        sales_roles_changed.disconnect(changed)
+    assert heard == [("changing", {role.pk}, None), ("changed", {role.pk}, True)]
+    with scopes_disabled():
+        assert Member.objects.get(user__email="top@example.com").sales_role == role
