@@ -37,8 +37,7 @@ from rulesets.models import GoalRule
 
 from .calendar import Cycle, CycleKind
 from .models import Goal, Quota
-from .services import AMOUNT_LIMIT, GoalPlan, GoalTree, goal_plan, goal_tree
-from .signals import goal_saved
+from .services import AMOUNT_LIMIT, GoalPlan, GoalTree, goal_announce, goal_plan, goal_tree
 from .targets import MemberTarget
 
 _BATCH = 2000
@@ -89,7 +88,7 @@ def _derived(
     now: datetime,
 ) -> list[Quota]:
     """Quota rows of ``cycles`` from the plan's targets over its tree (no query)."""
-    manager = {child: parent for parent, kids in plan.tree.children.items() for child in kids}
+    manager = plan.tree.manager_of
     return [
         _quota(goal, cycle, rule.pk, member_id, manager.get(member_id), target, source, set_by, now)
         for cycle in cycles
@@ -244,7 +243,7 @@ def quotas_redistribute(*, goal: Goal, actor: Actor, now: datetime | None = None
         )
         if cycle is None:
             raise ValueError(f"{goal.name} has no running cycle to re-distribute.")
-        transaction.on_commit(lambda: goal_saved.send(sender=Goal, goal=goal), robust=True)
+        goal_announce(goal)
     return cycle
 
 
@@ -331,7 +330,7 @@ def org_change(goal: Goal, tree: GoalTree, cycles: list[Cycle], now: datetime) -
     if not rows:
         return None
     held = {member: manager for member, manager, _at in rows}
-    manager_now = {kid: parent for parent, kids in tree.children.items() for kid in kids}
+    manager_now = tree.manager_of
     joined = [pk for pk in tree.active if pk not in held]
     left = [pk for pk in held if pk not in tree.active]
     moved: dict[int, list[int]] = {}
@@ -533,7 +532,7 @@ def quotas_set(
         Quota.objects.filter(goal=goal, cycle_start=cycle.start, rule_id__in=named).delete()
         Quota.objects.bulk_create(rows, batch_size=_BATCH)
         _audit(goal, cycle, actor, "goal.quotas_set", before)
-        transaction.on_commit(lambda: goal_saved.send(sender=Goal, goal=goal), robust=True)
+        goal_announce(goal)
     return cycle
 
 
@@ -605,7 +604,7 @@ def _hand_set(
 ) -> dict[int, tuple[MemberTarget, int | None]]:
     """Member id -> (targets, manager) of one rule from the entries chosen for it."""
     tree = plan.tree
-    manager = {kid: parent for parent, kids in tree.children.items() for kid in kids}
+    manager = tree.manager_of
     if not plan.targets[rule.pk].additive:
         return {
             pk: (MemberTarget(entry.own, entry.team if entry.team is not None else entry.own),

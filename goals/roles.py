@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django_scopes import scope
@@ -33,8 +32,7 @@ from rulesets.spec import RulesetError
 from .calendar import CycleKind
 from .models import Goal, GoalTarget, tenant_today
 from .quotas import quotas_ensure, quotas_rederive, running_cycle
-from .services import GoalDraft, TargetInput, goal_plan, goal_save
-from .signals import goal_saved
+from .services import GoalDraft, TargetInput, goal_announce, goal_plan, goal_save
 
 TYPE_FIELD = "type"
 
@@ -243,6 +241,4 @@ def sales_roles_changed(
                 Goal.objects.select_for_update().select_related("tenant", "team").get(pk=goal.pk)
             )
             if quotas_rederive(goal=locked, actor=actor, action="goal.role_holders") is not None:
-                transaction.on_commit(
-                    lambda g=locked: goal_saved.send(sender=Goal, goal=g), robust=True
-                )
+                goal_announce(locked)

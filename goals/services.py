@@ -108,6 +108,11 @@ class GoalTree:
     def reports(self, member_id: int) -> list[Member]:
         return [self.members[child] for child in self.children.get(member_id, ())]
 
+    @cached_property
+    def manager_of(self) -> dict[int, int]:
+        """Each active member's manager in the team, by member id (the top has none)."""
+        return {kid: parent for parent, kids in self.children.items() for kid in kids}
+
 
 def goal_tree(team: Member) -> GoalTree:
     """One query: the team in tree order, and who reports to whom.
@@ -595,7 +600,7 @@ def goal_save(*, draft: GoalDraft, goal: Goal | None = None, actor: Actor = None
             after=after,
         )
         _store_quotas(goal, actor, before, after)
-        _announce(goal)
+        goal_announce(goal)
     return goal
 
 
@@ -624,7 +629,8 @@ def _role_id(draft: GoalDraft) -> int | None:
     return draft.sales_role.pk if draft.sales_role is not None else None
 
 
-def _announce(goal: Goal) -> None:
+def goal_announce(goal: Goal) -> None:
+    """Tell the goal's listeners (its recompute) once the transaction commits."""
     transaction.on_commit(lambda: goal_saved.send(sender=Goal, goal=goal), robust=True)
 
 
@@ -664,5 +670,5 @@ def goal_archive(*, goal: Goal, actor: Actor = None) -> Goal:
             before=before,
             after=goal_snapshot(goal),
         )
-        _announce(goal)
+        goal_announce(goal)
     return goal

@@ -222,7 +222,7 @@ def _tree_rows(request: HttpRequest, context: dict, targeted: list) -> list[dict
     shown = plan.shown_cycle(tenant_today(request.tenant)) if plan else None
     context["shown_cycle"] = shown
     table = plan.member_targets(shown) if plan else {}
-    parent_of = {kid: p for p, kids in tree.children.items() for kid in kids}
+    parent_of = tree.manager_of
     own_share = context["draft"].holders == Goal.Holders.EVERYONE
 
     default = context["draft"].default_split

@@ -34,6 +34,7 @@ from .presets import PRESETS, preset_needs
 from .services import tenant_vocabulary
 from .spec import (
     DEFAULT_DATE_FIELD,
+    SNAPSHOT_ENTITY,
     Aggregation,
     Direction,
     Indicator,
@@ -89,7 +90,6 @@ MODES = {
     Mode.IN_CYCLE: "In the cycle, by a date",
     Mode.CYCLE_END: "As they stood at the cycle's end",
 }
-SNAPSHOT_ENTITY = "opportunity"  # the one entity with a history of where each record stood
 PRESENCE = {Op.IS_EMPTY, Op.IS_NOT_EMPTY}
 NEEDS_NUMBER = {Aggregation.SUM, Aggregation.AVERAGE, Aggregation.MIN, Aggregation.MAX}
 BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}

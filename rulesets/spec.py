@@ -63,6 +63,9 @@ class Mode(StrEnum):
     CYCLE_END = "cycle_end"
 
 
+SNAPSHOT_ENTITY = "opportunity"  # the one entity with a history of where each record stood
+
+
 DEFAULT_DATE_FIELD = {
     "lead": "created_at",
     "activity": "occurred_at",
@@ -248,7 +251,7 @@ def _rule(
             "entity",
             f"unknown entity {entity!r}: use one of {', '.join(DEFAULT_DATE_FIELD)}",
         )
-    if mode is Mode.CYCLE_END and entity != "opportunity":
+    if mode is Mode.CYCLE_END and entity != SNAPSHOT_ENTITY:
         raise _Problems("mode", "only opportunities are counted as they stood at a cycle's end")
     specs = fields_for(entity, custom)
     measured = None
