@@ -6,8 +6,10 @@ achievement as a progress bar (``dashboard.progress``: value, target and status 
 every dashboard computes them), its trend from the goal's stored cycles and its breakdown over
 the goal's window (``records.number_window``), with links to the records behind each bar. A
 metric without a goal shows its value in the current cycle of the metric's kind and its trend,
-computed on the fly (``trends.rule_trend``), never a status. The queries are a fixed number per
-metric, whatever the size of the team.
+computed on the fly (``trends.rule_trend``), never a status; its value, each cycle of its trend
+and each bar link to the records behind them too (the records page names such a number by its
+rule, the kind of cycle and the cycle's first day). The queries are a fixed number per metric,
+whatever the size of the team.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from typing import Any
 from django.http import Http404
 
 from achievements.models import Achievement
-from achievements.services import TeamOverTime
 from goals.calendar import Cycle, CycleKind
 from goals.models import Goal, tenant_calendar
 from hierarchy.models import Member
@@ -67,6 +68,7 @@ class Shown:
     cycle: Cycle | None = None
     bars: list[Progress] = field(default_factory=list)  # a running goal's, against its target
     value: Decimal | None = None  # a metric without a goal
+    records: str = ""  # and the URL of the records behind it
     team_value: Decimal | None = None  # and the rep's team's, where the dashboard shows it
     goal: Goal | None = None
     trend: dict[str, Any] = field(default_factory=dict)
@@ -119,7 +121,7 @@ def _trend(rule: GoalRule, points: list[Point], subject: Member) -> dict[str, An
 
 
 def _breakdown(
-    rules: Rules, rule: GoalRule, by: str, window: Window, records: str | None, shown: Shown,
+    rules: Rules, rule: GoalRule, by: str, window: Window, records: str, shown: Shown,
     subject: Member, whole_team: bool,
 ) -> dict[str, Any]:  # fmt: skip
     fields = {f.name: f for f in breakdown_fields(rules.spec, rules.specs, rules.custom)}
@@ -174,18 +176,23 @@ def _without_goal(shown: Shown, rules: Rules, view: Viewpoint, now: datetime) ->
     today = now.astimezone(calendar.zone).date()
     trend = trend_cycles(calendar, metric.cycle, through=today, count=max(metric.trend, 1),
                          anchor=today)  # fmt: skip
-    points = rule_trend(rules, tenant=tenant, trend=trend, member=view.subject.pk)
-    shown.cycle, shown.value = trend[-1], points[-1].value
+    points = rule_trend(
+        rules, tenant=tenant, trend=trend, member=view.subject.pk, whole_team=view.whole_team
+    )
+
+    def number(cycle: Cycle) -> Number:
+        return Number(None, rule, view.subject, cycle, view.whole_team, "numerator")
+
+    points = [replace(point, records=records_link(number(point.cycle))) for point in points]
+    shown.cycle, shown.value, shown.records = trend[-1], points[-1].value, points[-1].records
     if metric.trend:
         shown.trend = _trend(rule, points, view.subject)
     if metric.breakdown:
-        cycle = shown.cycle
-        team = TeamOverTime.of(view.subject.pk, cycle.start, cycle.end)
-        window = Window.of(tenant, team, view.subject.pk, whole_team=view.whole_team,
-                           start=cycle.start, end=cycle.end)  # fmt: skip
+        window = number_window(tenant, number(shown.cycle))
         shown.breakdown = _breakdown(
-            rules, rule, metric.breakdown, window, None, shown, view.subject, view.whole_team
-        )
+            rules, rule, metric.breakdown, window, shown.records, shown, view.subject,
+            view.whole_team,
+        )  # fmt: skip
 
 
 def _team_totals(

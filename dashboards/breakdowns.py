@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -141,12 +142,11 @@ def rule_breakdown(rules: Rules, window: Window, by: str, top: int = TOP) -> Bre
 
 
 def breakdown_rows(
-    breakdown: Breakdown, rules: Rules, rule: GoalRule, records: str | None
+    breakdown: Breakdown, rules: Rules, rule: GoalRule, records: str
 ) -> list[dict[str, Any]]:
     """What the template shows of each bar, and of all of them last: its label, value, width
     (of the widest bar) and links to its records (``records``: the records page's URL of the
-    whole number, to which a bar adds its bucket; a ratio links to each side; None: a metric
-    without a goal, whose counts show without a link)."""
+    whole number, to which a bar adds its bucket; a ratio links to each side)."""
     highest = max((bar.value or 0 for bar in breakdown.bars), default=0)
     rows = []
     for bar in [*breakdown.bars, breakdown.total]:
@@ -159,7 +159,7 @@ def breakdown_rows(
                 text = in_unit(parts.value(side.aggregation), side.unit, side.currency or "")
             else:
                 text = f"{parts.count:,} record{'s' if parts.count != 1 else ''}"
-            links.append({"text": text, "url": None if records is None else url + suffix})
+            links.append({"text": text, "url": url + suffix})
         width = max(int((bar.value or 0) * 100 / highest), 0) if highest > 0 else 0
         rows.append(
             {
@@ -180,18 +180,15 @@ def _top(request: HttpRequest) -> int:
 
 def records_link(number: Number) -> str:
     """The records page's URL of the number as a whole (its rule, member, cycle, scope)."""
-    return (
-        f"{reverse('achievement_records')}?goal={number.goal.pk}&rule={number.rule.pk}"
-        f"&member={number.member.pk}&cycle={number.cycle.index}"
-        f"&scope={'team' if number.whole_team else 'own'}"
-    )
+    return f"{reverse('achievement_records')}?{number.query()}"
 
 
 @member_required()
 @vary_on_headers("HX-Request")
 def rule_breakdown_view(request: HttpRequest) -> HttpResponse:
-    """A number split by a field: ``?goal=&rule=&member=&cycle=&scope=&by=<field>[&top=N]``;
-    an HTMX request gets the breakdown alone (what goal progress swaps in)."""
+    """A number (as the records page names it, ``records.number_asked``) split by a field:
+    ``&by=<field>[&top=N]``; an HTMX request gets the breakdown alone (what goal progress
+    swaps in)."""
     number = number_asked(request)
     rules = Rules.of(request.tenant, number.rule)
     fields = breakdown_fields(rules.spec, rules.specs, rules.custom)
@@ -205,6 +202,7 @@ def rule_breakdown_view(request: HttpRequest) -> HttpResponse:
     breakdown = rule_breakdown(rules, window, by, top)
     context = {
         "number": number,
+        "number_fields": parse_qsl(number.query()),
         "rule": number.rule,
         "goal": number.goal,
         "subject": number.member,

@@ -26,6 +26,7 @@ from rulesets.models import GoalRule
 from rulesets.spec import Indicator
 
 from .panels import Cell, Rule
+from .records import goal_number_query
 
 
 @dataclass(frozen=True)
@@ -94,13 +95,12 @@ def _records_path(prefix: str, urlconf: str) -> str:
 
 
 def records_url(row: Achievement | Cell, *, team: bool) -> str:
-    # A page links hundreds of these: the path is reversed once (per prefix), and the query is
-    # whole numbers and a fixed word, with nothing to quote.
+    # A page links hundreds of these: the path is reversed once (per prefix).
     path = _records_path(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
-    return (
-        f"{path}?goal={row.goal_id}&rule={row.rule_id}"
-        f"&member={row.member_id}&cycle={row.cycle_index}&scope={'team' if team else 'own'}"
+    query = goal_number_query(
+        row.goal_id, row.rule_id, row.member_id, row.cycle_index, "team" if team else "own"
     )
+    return f"{path}?{query}"
 
 
 def progress(row: Achievement | Cell, cycle: Cycle, now: datetime, *, team: bool) -> Progress:

@@ -2,15 +2,17 @@
 
 The page runs the rule's own filter (``rulesets.compiler.rule_records``) for the member (or
 their whole team, as the reporting lines stood at each record's time) and the cycle, so the
-count it shows is the count the engine counted. A bar of a breakdown (``dashboards.breakdowns``)
-links here with its bucket (``Bucket``): the rule then gets one condition more, the bucket's.
+count it shows is the count the engine counted. A number is a goal's (its rule, member and
+cycle) or, for a dashboard metric without a goal, a rule's in a whole cycle of the calendar.
+A bar of a breakdown (``dashboards.breakdowns``) links here with its bucket (``Bucket``): the
+rule then gets one condition more, the bucket's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -24,9 +26,10 @@ from django.views.decorators.vary import vary_on_headers
 from achievements.models import Achievement
 from achievements.services import TeamOverTime
 from core.csvcells import NeutralDictWriter
+from core.dates import date_range_problem
 from crm.listings import LISTING_OF_ENTITY, PAGE_SIZE, Listing
-from goals.calendar import Cycle
-from goals.models import Goal
+from goals.calendar import Cycle, CycleKind, whole_cycle
+from goals.models import Goal, tenant_calendar
 from hierarchy.decorators import member_required
 from hierarchy.models import Member, Tenant
 from rulesets.catalogue import Condition, CustomFieldDecl, FieldSpec, Op, fields_for
@@ -46,32 +49,70 @@ def _whole(request: HttpRequest, name: str) -> int:
 
 @dataclass(frozen=True)
 class Number:
-    """What a link to the records behind a number names: a goal's rule, a member (or their
-    team), a cycle, and for a ratio which side."""
+    """What a link to the records behind a number names: a goal's rule (``goal`` None: a rule
+    of a dashboard's metric without a goal, in a whole cycle of the calendar), a member (or
+    their team), a cycle, and for a ratio which side."""
 
-    goal: Goal
+    goal: Goal | None
     rule: GoalRule
     member: Member
     cycle: Cycle
     whole_team: bool
     side: str
 
+    def query(self) -> str:
+        """The number as the records page (and the breakdown page) reads it."""
+        scope = "team" if self.whole_team else "own"
+        if self.goal is not None:
+            return goal_number_query(
+                self.goal.pk, self.rule.pk, self.member.pk, self.cycle.index, scope
+            )
+        return (
+            f"rule={self.rule.pk}&member={self.member.pk}&kind={self.cycle.kind}"
+            f"&day={self.cycle.local_start.isoformat()}&scope={scope}"
+        )
+
+
+def goal_number_query(goal: int, rule: int, member: int, cycle: int, scope: str) -> str:
+    """A goal's number as the records page reads it: whole numbers and a fixed word, with
+    nothing to quote (a page links hundreds of these)."""
+    return f"goal={goal}&rule={rule}&member={member}&cycle={cycle}&scope={scope}"
+
+
+def _calendar_cycle(request: HttpRequest) -> Cycle:
+    """The whole cycle of ``?kind=&day=<its first local date>``, or 404."""
+    try:
+        kind = CycleKind(request.GET.get("kind", ""))
+        day = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        raise Http404("kind must be a kind of cycle and day a date") from None
+    if date_range_problem(day):
+        raise Http404("no such cycle")
+    cycle = whole_cycle(tenant_calendar(request.tenant), kind, day)
+    if cycle is None:
+        raise Http404("no cycle of this kind begins that day")
+    return cycle
+
 
 def number_asked(request: HttpRequest) -> Number:
-    """The number of ``?goal=&rule=&member=&cycle=<index>&scope=own|team[&side=denominator]``,
-    or 404 for anything the viewer may not see or that does not exist."""
-    goals = Goal.objects.select_related("tenant", "team", "ruleset")
-    goal = get_object_or_404(goals, pk=_whole(request, "goal"))
+    """The number of ``?goal=&rule=&member=&cycle=<index>&scope=own|team[&side=denominator]``
+    or, without a goal, of ``?rule=&member=&kind=&day=&scope=...``; 404 for anything the
+    viewer may not see or that does not exist."""
     member = get_object_or_404(
         Member.objects.visible_to(request.member), pk=_whole(request, "member")
     )
+    side = "denominator" if request.GET.get("side") == "denominator" else "numerator"
+    whole_team = request.GET.get("scope") == "team"
+    if "goal" not in request.GET:
+        rule = get_object_or_404(GoalRule.objects.all(), pk=_whole(request, "rule"))
+        return Number(None, rule, member, _calendar_cycle(request), whole_team, side)
+    goals = Goal.objects.select_related("tenant", "team", "ruleset")
+    goal = get_object_or_404(goals, pk=_whole(request, "goal"))
     rule = get_object_or_404(goal.ruleset.rules.all(), pk=_whole(request, "rule"))
     cycles = goal.cycles()
     index = _whole(request, "cycle")
     if not 0 <= index < len(cycles):
         raise Http404("no such cycle")
-    side = "denominator" if request.GET.get("side") == "denominator" else "numerator"
-    whole_team = request.GET.get("scope") == "team"
     return Number(goal, rule, member, cycles[index], whole_team, side)
 
 
@@ -159,12 +200,14 @@ class Window:
 
 
 def number_window(tenant: Tenant, number: Number) -> Window:
-    """The records behind ``number``, or 404 when its member was not in the goal's team in
-    its cycle (one query: the reporting lines)."""
+    """The records behind ``number`` (one query: the reporting lines), or 404 when its member
+    was not in the goal's team in its cycle. Without a goal, the member's team is theirs as the
+    reporting lines stood then."""
     cycle = number.cycle
     # Whose records count for the number and when: as the reporting lines stood then.
-    team = TeamOverTime.of(number.goal.team_id, cycle.start, cycle.end)
-    if number.member.pk not in team.listed(cycle):
+    head = number.member.pk if number.goal is None else number.goal.team_id
+    team = TeamOverTime.of(head, cycle.start, cycle.end)
+    if number.goal is not None and number.member.pk not in team.listed(cycle):
         raise Http404("not in this goal's team in this cycle")
     return Window.of(
         tenant, team, number.member.pk, whole_team=number.whole_team, start=cycle.start,
@@ -270,9 +313,11 @@ def achievement_records(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         return _records_csv(records, listing, f"{number.rule.key}-{cycle.local_start}")
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
-    row = Achievement.objects.filter(
-        goal=number.goal, rule=number.rule, member=number.member, cycle_index=cycle.index
-    ).first()
+    row = None
+    if number.goal is not None:  # a metric without a goal stores nothing: counted is all
+        row = Achievement.objects.filter(
+            goal=number.goal, rule=number.rule, member=number.member, cycle_index=cycle.index
+        ).first()
     query = request.GET.copy()
     query.pop("page", None)
     sides = request.GET.copy()

@@ -66,13 +66,15 @@ def trend_cycles(
 
 @dataclass(frozen=True)
 class Point:
-    """A trend's cycle: the team's value, its target (stored cycles only) and whether it was
-    read from stored achievements."""
+    """A trend's cycle: the team's value, its target (stored cycles only), whether it was
+    read from stored achievements, and the URL of the records behind it where the page
+    links them."""
 
     cycle: Cycle
     value: Decimal | None
     target: Decimal | None
     stored: bool
+    records: str = ""
 
 
 Stored = Mapping[tuple[datetime, datetime], tuple[Decimal | None, Decimal | None]]
@@ -87,18 +89,19 @@ def rule_trend(
     member: int,
     team_head: int | None = None,
     stored: Stored | None = None,
+    whole_team: bool = True,
 ) -> list[Point]:
-    """The member's team value of the rule in each cycle of ``trend``: from ``stored`` where
-    it holds the cycle, else computed by one grouped query per counted rule for all of the
-    others (the team as the reporting lines under ``team_head``, by default the member,
-    stood at each record's time)."""
+    """The member's team value of the rule (``whole_team`` False: their own) in each cycle of
+    ``trend``: from ``stored`` where it holds the cycle, else computed by one grouped query
+    per counted rule for all of the others (the team as the reporting lines under
+    ``team_head``, by default the member, stood at each record's time)."""
     stored = stored or {}
     missing = [cycle for cycle in trend if (cycle.start, cycle.end) not in stored]
     computed: dict[int, Decimal | None] = {}  # by place in ``trend``
     if missing:
         start, end = missing[0].start, missing[-1].end
         team = TeamOverTime.of(member if team_head is None else team_head, start, end)
-        window = Window.of(tenant, team, member, whole_team=True, start=start, end=end)
+        window = Window.of(tenant, team, member, whole_team=whole_team, start=start, end=end)
         grouping = {
             "granularity": granularity_for(trend[0].kind, tenant.week_start),
             "cycle_of": cycle_index_of(trend),

@@ -256,6 +256,18 @@ def cycle_containing(
     return goal_cycles[position]
 
 
+def whole_cycle(calendar: TenantCalendar, kind: CycleKind | str, first: date) -> Cycle | None:
+    """The whole cycle of ``kind`` that begins on the local date ``first`` (index 0), as the
+    calendar lays it out for a metric without a goal: weeks from the tenant's week start, two
+    weeks from any week start, months, quarters and years from the fiscal calendar. None when
+    no cycle of that kind begins that day, or the day was skipped by the time zone."""
+    kind = CycleKind(kind)
+    if _natural_start(calendar, kind, first, _week_start(calendar, first)) != first:
+        return None
+    found = _cycles(calendar, kind, first, _next_start(kind, first) - timedelta(days=1))
+    return found[0] if found else None
+
+
 def cycle_ended(
     calendar: TenantCalendar,
     kind: CycleKind | str,

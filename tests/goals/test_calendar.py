@@ -21,6 +21,7 @@ from goals.calendar import (
     elapsed_fraction,
     fiscal_year,
     local_day_start,
+    whole_cycle,
 )
 
 ZONES = [
@@ -317,3 +318,24 @@ def test_it_names_the_cycle_that_ended_last() -> None:
     assert ended(first.start) is None and ended(first.end - timedelta(microseconds=1)) is None
     assert ended(first.end) == first == ended(second.end - timedelta(microseconds=1))
     assert ended(second.end) == second == ended(second.end + timedelta(days=300))
+
+
+@settings(max_examples=300, deadline=None)
+@given(calendar=calendars, kind=st.sampled_from(CycleKind), start=days, length=st.integers(0, 800))
+def test_a_whole_cycle_is_found_again_from_its_kind_and_first_day(
+    calendar: TenantCalendar, kind: CycleKind, start: date, length: int
+) -> None:
+    """A link to the records of a metric without a goal names its cycle by kind and first
+    day: every whole cycle a layout gives comes back from them, and a day no cycle of the
+    kind begins on names none."""
+    for cycle in cycles(calendar, kind, start, start + timedelta(days=length)):
+        again = whole_cycle(calendar, kind, cycle.local_start)
+        if cycle.partial:
+            assert again is None or again.local_start == cycle.local_start
+            continue
+        assert again is not None
+        assert (again.start, again.end, again.local_end) == (cycle.start, cycle.end, cycle.local_end)
+        assert again.label == cycle.label and not again.partial
+    named = whole_cycle(calendar, kind, start)
+    if named is not None:
+        assert named.local_start == start and is_natural(calendar, named)
