@@ -29,13 +29,21 @@ from rulesets.models import GoalRule
 from rulesets.services import tenant_vocabulary
 from rulesets.spec import Aggregation, Indicator
 
-from .breakdowns import breakdown_fields, breakdown_rows, records_link, rule_breakdown
+from .breakdowns import breakdown_fields, breakdown_rows, rule_breakdown
 from .chart import bar_chart
 from .customers import KINDS, customers_panel
 from .dashboard import Progress, member_cycles, progress
 from .models import Dashboard, DashboardMetric
-from .records import Number, Rules, RulesetRead, Window, number_window, ruleset_read
-from .trends import Point, goal_stored, rule_trend, trend_cycles
+from .records import (
+    Number,
+    Rules,
+    RulesetRead,
+    Window,
+    number_window,
+    records_link,
+    ruleset_read,
+)
+from .trends import Point, goal_stored, points_linked, rule_trend, trend_cycles
 
 
 @dataclass(frozen=True)
@@ -156,7 +164,7 @@ def _with_goal(shown: Shown, rules: Rules, row: Achievement, view: Viewpoint, no
             rules, tenant=goal.tenant, trend=trend, member=view.subject.pk, team_head=goal.team_id,
             stored=goal_stored(goal, rule.pk, view.subject.pk, trend),
         )  # fmt: skip
-        shown.trend = _trend(rule, points, view.subject)
+        shown.trend = _trend(rule, points_linked(points, rule, view.subject, goal), view.subject)
     if metric.breakdown:
         number = Number(goal, rule, view.subject, cycle, view.whole_team, "numerator")
         try:
@@ -179,16 +187,13 @@ def _without_goal(shown: Shown, rules: Rules, view: Viewpoint, now: datetime) ->
     points = rule_trend(
         rules, tenant=tenant, trend=trend, member=view.subject.pk, whole_team=view.whole_team
     )
-
-    def number(cycle: Cycle) -> Number:
-        return Number(None, rule, view.subject, cycle, view.whole_team, "numerator")
-
-    points = [replace(point, records=records_link(number(point.cycle))) for point in points]
+    points = points_linked(points, rule, view.subject, whole_team=view.whole_team)
     shown.cycle, shown.value, shown.records = trend[-1], points[-1].value, points[-1].records
     if metric.trend:
         shown.trend = _trend(rule, points, view.subject)
     if metric.breakdown:
-        window = number_window(tenant, number(shown.cycle))
+        number = Number(None, rule, view.subject, shown.cycle, view.whole_team, "numerator")
+        window = number_window(tenant, number)
         shown.breakdown = _breakdown(
             rules, rule, metric.breakdown, window, shown.records, shown, view.subject,
             view.whole_team,

@@ -21,7 +21,6 @@ from urllib.parse import parse_qsl
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
 from core.formatting import in_unit
@@ -32,7 +31,15 @@ from rulesets.models import GoalRule
 from rulesets.parts import Parts
 from rulesets.spec import Aggregation, RuleSpec
 
-from .records import Bucket, Number, Rules, Window, counted_parts, number_asked, number_window
+from .records import (
+    Bucket,
+    Rules,
+    Window,
+    counted_parts,
+    number_asked,
+    number_window,
+    records_link,
+)
 
 TOP = 8
 """Values with a bar of their own, by default; the others share the "Other" bar."""
@@ -176,11 +183,6 @@ def breakdown_rows(
 def _top(request: HttpRequest) -> int:
     wanted = request.GET.get("top", "")
     return min(max(int(wanted), 1), MOST) if wanted.isdigit() else TOP
-
-
-def records_link(number: Number) -> str:
-    """The records page's URL of the number as a whole (its rule, member, cycle, scope)."""
-    return f"{reverse('achievement_records')}?{number.query()}"
 
 
 @member_required()

@@ -21,6 +21,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
 from achievements.models import Achievement
@@ -71,6 +72,11 @@ class Number:
             f"rule={self.rule.pk}&member={self.member.pk}&kind={self.cycle.kind}"
             f"&day={self.cycle.local_start.isoformat()}&scope={scope}"
         )
+
+
+def records_link(number: Number) -> str:
+    """The records page's URL of the number as a whole (its rule, member, cycle, scope)."""
+    return f"{reverse('achievement_records')}?{number.query()}"
 
 
 def goal_number_query(goal: int, rule: int, member: int, cycle: int, scope: str) -> str:

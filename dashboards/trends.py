@@ -11,7 +11,7 @@ calendar bucket folded into cycles), with no target.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -28,10 +28,11 @@ from goals.models import Goal, tenant_calendar
 from hierarchy.decorators import member_required
 from hierarchy.models import Member, Tenant
 from rulesets.compiler import granularity_for
+from rulesets.models import GoalRule
 from rulesets.parts import Parts
 
 from .chart import bar_chart
-from .records import Rules, Window, counted_parts
+from .records import Number, Rules, Window, counted_parts, records_link
 
 COUNT = 12
 """Cycles a trend shows by default."""
@@ -120,6 +121,24 @@ def rule_trend(
     return points
 
 
+def points_linked(
+    points: list[Point], rule: GoalRule, member: Member, goal: Goal | None = None,
+    *, whole_team: bool = True,
+) -> list[Point]:  # fmt: skip
+    """Each point with the URL of the records behind it: one read from the goal's stored
+    achievements as the goal's number, any other (a metric without a goal, a cycle before the
+    goal began) as the rule's number in that cycle of the calendar."""
+    own = {(cycle.start, cycle.end): cycle for cycle in goal.cycles()} if goal else {}
+
+    def number(point: Point) -> Number:
+        held = own.get((point.cycle.start, point.cycle.end)) if point.stored else None
+        if held is not None:
+            return Number(goal, rule, member, held, whole_team, "numerator")
+        return Number(None, rule, member, point.cycle, whole_team, "numerator")
+
+    return [replace(point, records=records_link(number(point))) for point in points]
+
+
 def goal_stored(goal: Goal, rule_id: int, member: int, trend: list[Cycle]) -> Stored:
     """The goal's stored team values and targets of the rule for the member in the cycles of
     ``trend`` that are cycles of the goal (one query)."""
@@ -169,6 +188,7 @@ def rule_trend_view(request: HttpRequest) -> HttpResponse:
         team_head=goal.team_id,
         stored=goal_stored(goal, rule.pk, member.pk, trend),
     )
+    points = points_linked(points, rule, member, goal)
     context: dict[str, Any] = {
         "goal": goal,
         "rule": rule,
