@@ -153,7 +153,9 @@ def breakdown_rows(
 ) -> list[dict[str, Any]]:
     """What the template shows of each bar, and of all of them last: its label, value, width
     (of the widest bar) and links to its records (``records``: the records page's URL of the
-    whole number, to which a bar adds its bucket; a ratio links to each side)."""
+    whole number, to which a bar adds its bucket; a ratio links to each side); and,
+    unformatted for the API, its value (``number``) and how many records each counted rule
+    holds (``counts``)."""
     highest = max((bar.value or 0 for bar in breakdown.bars), default=0)
     rows = []
     for bar in [*breakdown.bars, breakdown.total]:
@@ -175,6 +177,8 @@ def breakdown_rows(
                 "width": min(width, 100),
                 "links": links,
                 "whole": whole,
+                "number": bar.value,
+                "counts": [parts.count for parts in bar.parts],
             }
         )
     return rows

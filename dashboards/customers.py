@@ -69,7 +69,7 @@ def customers_panel(
     *, tenant: Tenant, kind: CycleKind, day: date, team: Member | None = None
 ) -> dict[str, Any]:
     """What ``dashboards/_customers_panel.html`` shows for the cycle of ``kind`` holding ``day``
-    (the whole company, or ``team``'s subtree)."""
+    (the whole company, or ``team``'s subtree), and the unformatted ``metrics`` the API gives."""
     cycle = cycle_at(tenant, kind, day)
     metrics: CustomerMetrics = customers_measure(
         tenant=tenant, start=cycle.start, end=cycle.end, team=team
@@ -80,6 +80,7 @@ def customers_panel(
         "kind": kind,
         "team": team,
         "currency": currency,
+        "metrics": metrics,
         "total": _row(metrics.total, currency),
         "channels": [_row(bucket, currency) for bucket in metrics.channels],
         "excluded": metrics.excluded_currencies,

@@ -126,6 +126,7 @@ api.add_router("/members", "hierarchy.api.router", tags=["members"])
 api.add_router("/rulesets", "rulesets.api.router", tags=["rulesets"])
 api.add_router("/goals", "goals.api.router", tags=["goals"])
 api.add_router("/goals", "achievements.api.router", tags=["achievements"])
+api.add_router("/dashboards", "dashboards.api.router", tags=["dashboards"])
 api.add_router("/settings/sales-roles", "goals.roles_api.router")
 api.add_router("/settings", crm_settings_router)
 for _prefix, _router in crm_routers.items():

@@ -480,6 +480,7 @@ API_PARAMETERS: dict[str, Callable[[str], tuple[str, str]]] = {
     "ruleset_id": lambda path: ("ruleset", "pk"),
     "role_id": lambda path: ("sales_role", "pk"),
     "kpi_id": lambda path: ("kpi", "pk"),
+    "dashboard_id": lambda path: ("dashboard", "pk"),
     "external_id": lambda path: (
         {kind: listing.model._meta.model_name for kind, listing in LISTINGS.items()}[
             path.split("/")[3]
