@@ -151,10 +151,9 @@ def _statements(
                 f"THEN COALESCE(o.{name}, %(now)s) END) AS {name}"
             )
     moments = [model._meta.get_field(name).column for name in model.DATE_FIELDS]
-    # A record without an owner (an account, a spend) is credited to nobody.
-    owned = any(f.column == "owner_id" for f in model._meta.concrete_fields)
-    owner = ("w.owner_id", "o.owner_id") if owned else ("NULL", "NULL")
-    returned = ["id", "external_id", *(["owner_id"] if owned else []), *moments]
+    # A record of a model not ``OWNED`` (an account, a spend) is credited to nobody.
+    owner = ("w.owner_id", "o.owner_id") if model.OWNED else ("NULL", "NULL")
+    returned = ["id", "external_id", *(["owner_id"] if model.OWNED else []), *moments]
     # Whether another transaction created the row after ``old`` was read (it committed while
     # this insert waited on it), then what Written holds, in its order.
     result = ["o.id IS NULL AND NOT w.inserted", "w.id", "o.id IS NULL", *owner]
@@ -211,6 +210,8 @@ def upsert_by_copy(
     external_id, then ``columns`` (column names), then, with ``stage_moves``, the moment the
     opportunity entered its stage. A NULL in a column named in ``stamps`` is stamped: with the
     stored value, else ``now``; when ``stamps`` names statuses, only for those statuses.
+    ``model`` declares what each row returns for the recompute: the moments of its
+    ``DATE_FIELDS`` and, when it is ``OWNED``, its owner.
     """
     marks = tuple(sorted((column, None if s is None else tuple(s)) for column, s in stamps.items()))
     statements = _statements(model, tuple(columns), marks, stage_moves)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
+from operator import attrgetter
 from typing import Any, TextIO
 
 from django.core.exceptions import ValidationError
@@ -631,7 +632,7 @@ def _write(tenant: Tenant, entity: str, batch: list[dict[str, Any]]) -> UpsertRe
         written = _write_by_orm(tenant, entity, batch, now)
     created = sum(1 for row in written if row.created)
     result = UpsertResult(created, len(written) - created, len(batch) - len(written))
-    if not written or not ENTITY_MODELS[entity].DATE_FIELDS:  # no rule measures it
+    if not written or not ENTITY_MODELS[entity].OWNED:  # credited to nobody: no rule measures it
         return result
     _notify(
         tenant.pk,
@@ -708,6 +709,9 @@ def _write_by_orm(
     columns = _columns(model)
     stamps = _stamps(entity)
     missing = _missing_values(tenant, entity)
+    owner: Callable[[models.Model], int | None] = (
+        attrgetter("owner_id") if model.OWNED else lambda row: None
+    )
     changed: list[tuple[models.Model, models.Model | None, datetime | None]] = []
     for values in batch:
         stage_changed_at = values.pop("stage_changed_at", None)
@@ -730,9 +734,9 @@ def _write_by_orm(
         Written(
             row.pk,
             old is None,
-            getattr(row, "owner_id", None),
+            owner(row),
             tuple(getattr(row, name) for name in model.DATE_FIELDS),
-            old and getattr(old, "owner_id", None),
+            old and owner(old),
             tuple(old and getattr(old, name) for name in model.DATE_FIELDS),
             old and getattr(old, "stage_id", None),
             getattr(row, "stage_id", None),
@@ -752,17 +756,17 @@ def records_delete(*, tenant: Tenant, entity: str, external_ids: Iterable[str]) 
     account, stay without the link.
     """
     model = ENTITY_MODELS[entity]
-    measured = bool(model.DATE_FIELDS)  # rules measure it: the owner and dates tell which
+    owned = model.OWNED  # rules measure it: the owner and dates tell which goals to tell
     with scope(tenant=tenant), transaction.atomic():
         rows = list(
             model.objects.filter(external_id__in=set(external_ids)).only(
-                "pk", *(("owner", *model.DATE_FIELDS) if measured else ())
+                "pk", *(("owner", *model.DATE_FIELDS) if owned else ())
             )
         )
         if not rows:
             return 0
         _, deleted = model.objects.filter(pk__in=[row.pk for row in rows]).delete()
-        if measured:
+        if owned:
             moments = [getattr(row, name) for row in rows for name in model.DATE_FIELDS]
             _notify(tenant.pk, entity, [row.owner_id for row in rows], moments)
     return deleted.get(model._meta.label, 0)

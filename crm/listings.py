@@ -40,7 +40,10 @@ def _spent_in_team(viewer: Member) -> Q:
 
 
 class Link(str):
-    """A cell's text that pages show as a link to ``url``; a CSV export writes the text."""
+    """A cell's text that pages show as a link to ``url``; a CSV export writes the text.
+
+    The one way a listed cell links anywhere: to an account, a deal, or the record's own page
+    (``Listing.row``). A link without text could not be followed, so it reads "(no name)"."""
 
     url: str
 
@@ -50,7 +53,7 @@ class Link(str):
         return cell
 
     def __html__(self) -> SafeString:
-        return format_html('<a href="{}">{}</a>', self.url, str(self))
+        return format_html('<a href="{}">{}</a>', self.url, str(self) or "(no name)")
 
 
 def _account_link(account: Account | None) -> str:
@@ -65,14 +68,6 @@ def _deal_link(deal: Opportunity) -> str:
 
 
 FILTERS = frozenset({"q", "owner", "status", "since", "until", "planned"})
-
-
-class Row(list[str]):
-    """A record's cells, and the address of the record's own page ("" when it has none)."""
-
-    def __init__(self, cells: list[str], url: str) -> None:
-        super().__init__(cells)
-        self.url = url
 
 
 @dataclass(frozen=True)
@@ -95,9 +90,17 @@ class Listing:
     filters: frozenset[str] = FILTERS
     kind: str = ""
 
-    def row(self, record: Any) -> Row:
-        url = reverse(f"record_page_{self.kind}", args=(record.pk,)) if self.kind else ""
-        return Row([cell(record) for _, cell in self.columns], url)
+    def cells(self, record: Any) -> list[str]:
+        """A record's cells, as its own page and a CSV export show them."""
+        return [cell(record) for _, cell in self.columns]
+
+    def row(self, record: Any) -> list[str]:
+        """A record's cells in a table of records: the first links to the record's own page
+        when it has one."""
+        cells = self.cells(record)
+        if self.kind:
+            cells[0] = Link(cells[0], reverse(f"record_page_{self.kind}", args=(record.pk,)))
+        return cells
 
 
 LISTINGS: dict[str, Listing] = {

@@ -8,7 +8,8 @@ unique per tenant, so that delivering a record again updates it instead of addin
 
 Each entity lists the date fields that can place a record in a goal's cycle
 (``DATE_FIELDS``) and has a (tenant, owner, date) index for each: recompute filters by tenant
-and date window and groups by the member who gets the credit. ``RECORD_FIELDS`` are the fields
+and date window and groups by the member who gets the credit (``OWNED``: the ``owner``; an
+account or a spend credits nobody, so no rule measures it). ``RECORD_FIELDS`` are the fields
 of the entity's ingestion record (API and CSV, in CSV column order): model fields, and
 references by what the sender knows (``owner_email``, ``lead_external_id``...).
 """
@@ -137,6 +138,7 @@ class Account(models.Model):
     customers metrics count a new customer, and its value, in that channel's CAC and LTV.
     """
 
+    OWNED: ClassVar[bool] = False
     DATE_FIELDS: ClassVar[tuple[str, ...]] = ()  # no rule places an account in a cycle
     RECORD_FIELDS: ClassVar[tuple[str, ...]] = ("external_id", "name", "segment", "channel")
 
@@ -169,6 +171,7 @@ class Lead(models.Model):
         CONVERTED = "converted", "Converted"
         DISQUALIFIED = "disqualified", "Disqualified"
 
+    OWNED: ClassVar[bool] = True
     DATE_FIELDS: ClassVar[tuple[str, ...]] = (
         "created_at",
         "first_contacted_at",
@@ -239,6 +242,7 @@ class Opportunity(models.Model):
         WON = "won", "Won"
         LOST = "lost", "Lost"
 
+    OWNED: ClassVar[bool] = True
     DATE_FIELDS: ClassVar[tuple[str, ...]] = ("created_at", "closed_at")
     RECORD_FIELDS: ClassVar[tuple[str, ...]] = (
         "external_id",
@@ -300,6 +304,7 @@ class Activity(models.Model):
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
 
+    OWNED: ClassVar[bool] = True
     DATE_FIELDS: ClassVar[tuple[str, ...]] = ("occurred_at",)
     RECORD_FIELDS: ClassVar[tuple[str, ...]] = (
         "external_id",
@@ -365,6 +370,7 @@ class Task(models.Model):
         ActivityType.Category.TASK,
         ActivityType.Category.FOLLOW_UP,
     )
+    OWNED: ClassVar[bool] = True
     DATE_FIELDS: ClassVar[tuple[str, ...]] = ("created_at", "due_at", "completed_at")
     RECORD_FIELDS: ClassVar[tuple[str, ...]] = (
         "external_id",
@@ -460,6 +466,7 @@ class Spend(models.Model):
     """Money spent on winning customers through one channel on one day ("Paid search",
     "Events"), for the whole company or for a team (the member whose subtree it belongs to)."""
 
+    OWNED: ClassVar[bool] = False  # a team's, or the company's
     DATE_FIELDS: ClassVar[tuple[str, ...]] = ()  # measured by the customers metrics, not rules
     RECORD_FIELDS: ClassVar[tuple[str, ...]] = (
         "external_id",

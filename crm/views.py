@@ -186,7 +186,7 @@ def record_page(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         "listing": listing,
         "record": record,
         "fields": list(
-            zip((label for label, _ in listing.columns), listing.row(record), strict=True)
+            zip((label for label, _ in listing.columns), listing.cells(record), strict=True)
         ),
         "attributes": attributes,
         "lists_records": request.member.role in MANAGING_ROLES,  # the Records pages

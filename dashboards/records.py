@@ -363,6 +363,6 @@ def _records_csv(records: QuerySet, listing: Listing, name: str) -> HttpResponse
     writer = NeutralDictWriter(response, fieldnames=columns)
     writer.writeheader()
     for record in records.iterator(chunk_size=2000):
-        cells = [record.external_id, *(cell(record) for _, cell in listing.columns)]
+        cells = [record.external_id, *listing.cells(record)]
         writer.writerow(dict(zip(columns, cells, strict=True)))
     return response

@@ -31,15 +31,13 @@ DEMOS = ["Product demo", "Technical deep dive"]
 FOLLOW_UPS = ["Follow-up call", "Follow-up email"]
 
 
-def typed_rule(
-    key: str, name: str, types: list[str], *conditions: dict[str, Any]
-) -> dict[str, Any]:
-    """A count of activities of the given types: the condition the role mapping edits."""
-    typed = {"field": "type", "op": "in", "value": types}
-    return {"key": key, "name": name, "entity": "activity", "conditions": [*conditions, typed]}
+def typed_rule(key: str, name: str, types: list[str], *, completed: bool = False) -> dict[str, Any]:
+    """A count of activities of the given types (the condition the role mapping edits): the
+    "of chosen types" preset of those completed, or of every one logged, under its own name."""
+    (rule,) = preset_rules("activities_completed" if completed else "activities_added", types=types)
+    return rule | {"key": key, "name": name}
 
 
-DONE = {"field": "status", "op": "eq", "value": "completed"}
 # role name, description, title words that give it, its KPIs (rule keys)
 ROLES = (
     ("SDR", "Sales development: books the first meetings.",
@@ -56,11 +54,11 @@ def _rules(currency: str) -> list[dict[str, Any]]:
     demos["conditions"] = [c for c in demos["conditions"] if c["field"] != "category"]
     demos["conditions"].append({"field": "type", "op": "in", "value": DEMOS})
     return [
-        typed_rule("calls_made", "Calls made", CALLS, DONE),
+        typed_rule("calls_made", "Calls made", CALLS, completed=True),
         typed_rule("meetings_booked", "Meetings booked", MEETINGS),
         demos,
         *preset_rules("deals_won"),
-        typed_rule("follow_ups_done", "Follow-ups done", FOLLOW_UPS, DONE),
+        typed_rule("follow_ups_done", "Follow-ups done", FOLLOW_UPS, completed=True),
         *preset_rules("won_value", currency=currency),
     ]
 

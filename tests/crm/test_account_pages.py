@@ -10,7 +10,7 @@ from django_scopes import scope
 from core.csvcells import cell_neutralize
 from crm.ingest import records_upsert
 from crm.listings import Link
-from crm.models import Account
+from crm.models import Account, Lead, Opportunity
 from tests.conftest import Crm, client_for
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +83,20 @@ def test_it_shows_an_accounts_deals_and_leads_of_the_viewers_team(crm: Crm):
     assert f"Deal {crm.personas.admin.email}" not in manager_page
 
 
+def test_its_deals_and_leads_link_to_their_own_pages_as_in_the_record_lists(crm: Crm):
+    accounts(crm, 1)
+    deals(crm, 1, "ACC-0", crm.rep_email)
+    client = client_for(crm.personas.manager)
+    page = client.get(reverse("account_detail", args=[account_pk(crm)])).content.decode()
+    with scope(tenant=crm.tenant):
+        deal, lead = Opportunity.objects.get(), Lead.objects.get()
+    for kind, record in (("opportunities", deal), ("leads", lead)):
+        link = f'<a href="{reverse(f"record_page_{kind}", args=[record.pk])}">{record.name}</a>'
+        assert link in page
+        assert link in client.get(reverse("record_list", args=[kind])).content.decode()
+    assert 'class="pager"' not in page  # the newest records only, no pages
+
+
 def test_it_answers_404_for_another_tenants_account_and_hides_its_spend(crm: Crm):
     accounts(crm, 1)
     spend(crm, 1)
@@ -136,3 +150,6 @@ def test_a_link_cell_is_a_link_on_pages_and_text_in_csv():
     cell = Link("=Acme & <Co>", "/records/accounts/1/")
     assert conditional_escape(cell) == '<a href="/records/accounts/1/">=Acme &amp; &lt;Co&gt;</a>'
     assert cell_neutralize(cell) == "'=Acme & <Co>"  # what a CSV export writes
+    assert conditional_escape(Link("", "/records/leads/1/")) == (
+        '<a href="/records/leads/1/">(no name)</a>'  # a link has text to follow
+    )

@@ -13,8 +13,9 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django_scopes import scope
 
-from crm.ingest import RecordsInvalid, records_upsert
-from crm.models import Account, Lead, Opportunity, Spend
+from crm import ingest
+from crm.ingest import RecordsInvalid, records_delete, records_upsert
+from crm.models import ENTITY_MODELS, Account, Lead, Opportunity, Spend
 from hierarchy.services import api_token_create
 from tests.conftest import Crm
 
@@ -62,6 +63,30 @@ def test_it_upserts_accounts_and_spend_idempotently(crm: Crm, clients):
     ]
     accounts = client.get("/api/v1/accounts?segment=smb").json()["items"]
     assert [a["name"] for a in accounts] == ["Acme"]
+
+
+@pytest.mark.parametrize("model", ENTITY_MODELS.values(), ids=ENTITY_MODELS)
+def test_an_entity_is_owned_when_it_has_an_owner_and_only_then_measured(model):
+    has_owner = any(f.name == "owner" for f in model._meta.concrete_fields)
+    assert has_owner == model.OWNED
+    assert bool(model.DATE_FIELDS) == model.OWNED  # rules credit a member, by a date
+
+
+def test_accounts_and_spend_credit_nobody_and_tell_no_recompute(
+    crm: Crm, django_capture_on_commit_callbacks, monkeypatch: pytest.MonkeyPatch
+):
+    told: list[str] = []
+    monkeypatch.setattr(ingest, "entities_changed", lambda _, entity, **__: told.append(entity))
+    spend = SPEND | {"team_email": crm.rep_email}
+    with django_capture_on_commit_callbacks(execute=True):
+        for entity, record in (("account", ACME), ("spend", spend)):
+            records_upsert(tenant=crm.tenant, entity=entity, records=[record])
+            changed = record | {"channel": "Events"}
+            assert records_upsert(tenant=crm.tenant, entity=entity, records=[changed]).updated == 1
+            external_ids = [record["external_id"]]
+            assert records_delete(tenant=crm.tenant, entity=entity, external_ids=external_ids) == 1
+        records_upsert(tenant=crm.tenant, entity="lead", records=[crm.lead()])
+    assert told == ["lead"]
 
 
 def test_it_links_leads_and_opportunities_to_their_account(crm: Crm, clients):

@@ -224,6 +224,7 @@ def test_a_task_page_shows_its_fields_and_is_404_to_others(crm_tasks: Crm) -> No
     assert response.status_code == 200
     for shown in ("Call back", "Follow-up", "Ada Lovelace", "2025-03-03 17:00", "T-1", "high"):
         assert shown in body
+    assert f'href="{url}"' not in body  # its name, not a link to the page itself
     assert client_for(crm.personas.outsider).get(url).status_code == 404
     # A rep sees their own task (the records behind their numbers link to it), not others'.
     rep = client_for(crm.personas.rep)

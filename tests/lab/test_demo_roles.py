@@ -14,11 +14,30 @@ from goals.models import tenant_today
 from goals.roles import role_mapping
 from hierarchy.models import Member, Tenant
 from hierarchy.services import member_update
-from lab.demo_roles import CALLS, MEETINGS, demo_roles_build
+from lab.demo_roles import CALLS, MEETINGS, demo_roles_build, typed_rule
 from lab.demo_tenant import demo_domain, demo_tenant_build
+from rulesets.catalogue import Vocabulary
+from rulesets.presets import preset_rules
+from rulesets.reference import matches
+from rulesets.spec import ruleset_parse
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
+
+
+def test_a_typed_rule_is_the_of_chosen_types_preset_under_its_own_name() -> None:
+    vocab = {Vocabulary.ACTIVITY_TYPES: set(CALLS)}
+    done = typed_rule("calls_made", "Calls made", CALLS, completed=True)
+    logged = typed_rule("calls_logged", "Calls logged", CALLS)
+    for rule, slug in ((done, "activities_completed"), (logged, "activities_added")):
+        (preset,) = preset_rules(slug, types=CALLS)
+        assert rule == preset | {"key": rule["key"], "name": rule["name"]}
+    (done, logged) = ruleset_parse([done, logged], vocab=vocab)
+    assert (done.key, done.name) == ("calls_made", "Calls made")
+    planned = {"type": CALLS[0], "status": "planned"}
+    assert matches(logged, planned) and not matches(done, planned)
+    assert matches(done, planned | {"status": "completed"})
+    assert not matches(logged, planned | {"type": "Product demo"})
 
 
 def test_the_demo_has_three_roles_and_a_rep_given_one_sees_its_kpis_next_cycle() -> None:
