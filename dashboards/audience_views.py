@@ -12,12 +12,15 @@ from django.utils import timezone
 
 from goals.calendar import CycleKind
 from hierarchy.decorators import member_required
-from hierarchy.models import Member, SalesRole
+from hierarchy.models import Member, SalesRole, Tenant
+from rulesets.catalogue import FieldSpec
 from rulesets.models import GoalRule, Ruleset
 
 from .audience import Viewpoint, dashboard_shown
+from .breakdowns import breakdown_fields
 from .dashboard import by_indicator
 from .models import Dashboard, DashboardMetric, dashboards_for
+from .records import Rules
 from .services import (
     dashboard_delete,
     dashboard_metric_delete,
@@ -98,6 +101,37 @@ def _ruleset_rule(value: str) -> tuple[Ruleset | None, str]:
     return Ruleset.objects.filter(pk=ruleset).first(), key
 
 
+def _split_label(tenant: Tenant, metric: DashboardMetric) -> str:
+    """The label of the field a metric is split by ("" for none)."""
+    if not metric.breakdown:
+        return ""
+    fields = _split_fields(tenant, f"{metric.ruleset_id}:{metric.rule_key}")
+    return next((f.label for f in fields if f.name == metric.breakdown), metric.breakdown)
+
+
+def _split_fields(tenant: Tenant, value: str) -> list[FieldSpec]:
+    """The fields the rule ``<ruleset id>:<key>`` can be split by (none for no such rule, or
+    one that cannot be computed)."""
+    ruleset, key = _ruleset_rule(value)
+    rule = GoalRule.objects.filter(ruleset=ruleset, key=key).first() if ruleset else None
+    if rule is None:
+        return []
+    try:
+        rules = Rules.of(tenant, rule)
+    except Http404:
+        return []
+    return breakdown_fields(rules.spec, rules.specs, rules.custom)
+
+
+@member_required(Member.Role.ADMIN)
+def dashboard_split_fields(request: HttpRequest) -> HttpResponse:
+    """The "Split by" choice for the rule ``?rule=`` (what the add form swaps in when the
+    admin picks a rule)."""
+    context = {"split_fields": _split_fields(request.tenant, request.GET.get("rule", "")),
+               "form": {}}  # fmt: skip
+    return render(request, "dashboards/dashboard_edit.html#split_by", context)
+
+
 def _trend(value: str) -> int:
     return int(value) if value.isdigit() and len(value) < 4 else -1
 
@@ -137,12 +171,18 @@ def dashboard_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("dashboard_edit", pk=dashboard.pk)
     rules = GoalRule.objects.select_related("ruleset").order_by("ruleset__name", "position", "pk")
     labels = {(r.ruleset_id, r.key): f"{r.name} ({r.ruleset.name})" for r in rules}
+    metrics = list(dashboard.metrics.all())
     context: dict[str, Any] = {
         "dashboard": dashboard,
         "metrics": [
-            (metric, labels.get((metric.ruleset_id, metric.rule_key), metric.get_kind_display()))
-            for metric in dashboard.metrics.all()
-        ],
+            (
+                metric,
+                labels.get((metric.ruleset_id, metric.rule_key), metric.get_kind_display()),
+                _split_label(request.tenant, metric),
+            )
+            for metric in metrics
+        ],  # fmt: skip
+        "split_fields": _split_fields(request.tenant, request.POST.get("rule", "")),
         "rules": [(f"{ruleset}:{key}", label) for (ruleset, key), label in labels.items()],
         "roles": SalesRole.objects.all(),
         "audiences": Dashboard.Audience.choices,

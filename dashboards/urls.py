@@ -16,5 +16,10 @@ urlpatterns = [
     path("dashboards/<int:pk>/", audience_views.audience_dashboard, name="audience_dashboard"),
     path("dashboards/manage/", audience_views.dashboard_manage, name="dashboard_manage"),
     path("dashboards/<int:pk>/edit/", audience_views.dashboard_edit, name="dashboard_edit"),
+    path(
+        "dashboards/manage/split-fields/",
+        audience_views.dashboard_split_fields,
+        name="dashboard_split_fields",
+    ),
     path("dashboards/<int:pk>/remove/", audience_views.dashboard_remove, name="dashboard_remove"),
 ]

@@ -59,3 +59,30 @@ def test_the_demo_dashboards_fit_the_screen(live_server, page: Page, width, scre
         slug = title.lower().replace(" ", "-")
         page.screenshot(path=str(Path(screenshot_dir) / f"audience-{slug}-{width}.png"),
                         full_page=True)  # fmt: skip
+
+
+def test_an_admin_picks_a_rule_then_a_field_to_split_it_by(live_server, page: Page) -> None:
+    """The "Split by" choice lists the fields of the rule just picked (swapped in by htmx),
+    with the catalogue's labels, and the metric added shows split by that field."""
+    demo_tenant_build(slug="demo", members=6, days=20, activities=300)
+    tenant = Tenant.objects.get(slug="demo")
+    demo_goals_build(tenant)
+    demo_roles_build(tenant)
+    (management, *_rest) = demo_dashboards_build(tenant)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Email").fill(f"admin@{demo_domain('demo')}")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).not_to_have_url(re.compile(r"/login/"))
+    page.goto(f"{live_server.url}/dashboards/{management.pk}/edit/")
+    split = page.get_by_label("Split by (optional)")
+    expect(split.locator("option")).to_have_text(["— choose a rule first"])
+    page.get_by_label("Rule", exact=True).select_option(label="Meetings booked (Dashboard metrics)")
+    expect(split.locator("option", has_text="Type")).to_have_count(1)
+    split.select_option(label="Outcome")
+    page.get_by_role("button", name="Add").click()
+    row = page.locator("tbody tr").last
+    expect(row.get_by_role("rowheader")).to_have_text("Meetings booked (Dashboard metrics)")
+    expect(row.get_by_role("cell").first).to_have_text("Outcome")
+    page.get_by_role("link", name="Open").click()
+    expect(page.get_by_role("heading", name="Meetings booked by outcome")).to_be_visible()

@@ -143,6 +143,7 @@ ACCESS: dict[str, Access] = {
     "dashboard_manage": Access(ADMINS),
     "dashboard_edit": Access(ADMINS, pk="dashboard"),
     "dashboard_remove": Access(ADMINS, pk="dashboard"),
+    "dashboard_split_fields": Access(ADMINS),  # ?rule=<ruleset>:<key>, read in the tenant's scope
     "achievement_records": Access(
         ANYONE,
         query=(("goal", "goal"), ("member", "member"), ("rule", "rule"), ("cycle", "position")),
