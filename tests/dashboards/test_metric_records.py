@@ -68,7 +68,8 @@ def test_the_value_each_bar_and_each_cycle_tie_out_to_their_records(org: Org, bo
     east = client_for(org.east)
     assert behind(east, shown.records) == (expected, expected)
     rows = shown.breakdown["rows"]
-    assert [row["label"] for row in rows] == ["connected", "no answer", "voicemail", "(none)", "All"]
+    labels = [row["label"] for row in rows]
+    assert labels == ["connected", "no answer", "voicemail", "(none)", "All"]
     for row in rows:
         counted, listed = behind(east, row["links"][0]["url"])
         assert counted == listed == int(row["value"])
