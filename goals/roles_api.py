@@ -15,7 +15,7 @@ from ninja.responses import Status
 
 from hierarchy.models import SalesRole
 from hierarchy.services import sales_role_save
-from rulesets.models import GoalRule
+from rulesets.models import GoalRule, Ruleset
 
 from .models import GoalTarget
 from .roles import RoleRow, kpi_activity_types_set, role_kpi_add, role_mapping
@@ -146,10 +146,13 @@ def role_kpi_create(request: HttpRequest, role_id: int, body: KpiIn) -> Status:
     """Make a ruleset's rule a KPI of the role with a target per cycle: a target in the role's
     live goal of that ruleset and cycle, else a new goal for the role's holders."""
     role = get_object_or_404(SalesRole.objects.select_related("tenant"), pk=role_id)
+    # By the ruleset's primary key first: Django range-checks a primary key's lookup (an id
+    # past the database's integers finds nothing), not a foreign key's (``ruleset_id=``).
+    ruleset = Ruleset.objects.filter(pk=body.ruleset).first()
     rule = (
-        GoalRule.objects.select_related("ruleset")
-        .filter(ruleset_id=body.ruleset, key=body.rule)
-        .first()
+        GoalRule.objects.select_related("ruleset").filter(ruleset=ruleset, key=body.rule).first()
+        if ruleset is not None
+        else None
     )
     if rule is None:
         problem = f"No rule {body.rule!r} in a ruleset {body.ruleset} of this organization."

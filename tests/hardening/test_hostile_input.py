@@ -560,9 +560,9 @@ def _leaves(body: Any, path: tuple = ()) -> list[tuple]:
     return [path] if path else []
 
 
-def test_hostile_values_in_every_api_field_never_fail_and_write_nothing_when_refused(
-    org: Org, crm: Crm
-) -> None:
+def _api_fields(org: Org, crm: Crm) -> tuple[Client, list[tuple[Any, tuple[str, Any]]]]:
+    """Tenant A's API client, and every field of every operation: (a request with a valid
+    body, ("body", the field's path) or ("query", the parameter's name))."""
     world = world_build(org, crm)
     api = Client(headers={"Authorization": f"Bearer {world.key_a}"})
     schema = api.get("/api/v1/openapi.json").json()
@@ -580,29 +580,54 @@ def test_hostile_values_in_every_api_field_never_fail_and_write_nothing_when_ref
                 fields += [(request, ("body", path)) for path in sorted(paths, key=str)]
                 fields += [(request, ("query", name)) for name in query]
     assert len({field for _, field in fields}) > 30  # every field of every operation
+    return api, fields
+
+
+def _api_sent(api: Client, target: tuple, value: Any) -> None:
+    """Send ``value`` in the field ``target`` names: no 500, nothing written when refused."""
+    request, (where, name) = target
+    url, body = request.path, request.body
+    if where == "query":
+        url += "?" + urlencode({name: str(value).encode(errors="replace")})
+    else:
+        body = with_value(body, name, value)
+    kwargs = {"content_type": "application/json"} if body is not None else {}
+    if body is not None:
+        kwargs["data"] = json.dumps(body)
+    status, text, written = _attempt(api, request.method, url, **kwargs)
+    assert status < 500, (request.method, url, body, text[:500])
+    assert status < 400 or not written, (request.method, url, body, text[:300])
+
+
+def test_hostile_values_in_every_api_field_never_fail_and_write_nothing_when_refused(
+    org: Org, crm: Crm
+) -> None:
+    api, fields = _api_fields(org, crm)
 
     @settings(FUZZ, max_examples=400)
     @given(target=st.sampled_from(fields), value=HOSTILE)
     def run(target: tuple, value: Any) -> None:
-        request, (where, name) = target
-        url, body = request.path, request.body
-        if where == "query":
-            url += "?" + urlencode({name: str(value).encode(errors="replace")})
-        else:
-            body = with_value(body, name, value)
-        kwargs = {"content_type": "application/json"} if body is not None else {}
-        if body is not None:
-            kwargs["data"] = json.dumps(body)
-        status, text, written = _attempt(api, request.method, url, **kwargs)
-        assert status < 500, (request.method, url, body, text[:500])
-        assert status < 400 or not written, (request.method, url, body, text[:300])
+        _api_sent(api, target, value)
 
     run()
 
 
-def test_hostile_values_in_every_form_field_never_fail_and_write_nothing_when_refused(
-    org: Org, crm: Crm
-) -> None:
+# Past what a database integer holds, either way: a foreign key's lookup (``ruleset_id=``) is
+# not range-checked by Django as a primary key's is, and once answered 500.
+BEYOND = (2**63, -(2**63) - 1, 10**40)
+
+
+def test_numbers_beyond_the_databases_in_every_api_field_never_fail(org: Org, crm: Crm) -> None:
+    """Every field of every operation, each taking each number beyond the database's range:
+    not left to the fuzz's draw, which found the first such failure once in thousands."""
+    api, fields = _api_fields(org, crm)
+    for target in fields:
+        for value in BEYOND:
+            _api_sent(api, target, value)
+
+
+def _form_fields(org: Org, crm: Crm) -> tuple[Client, list[tuple[Any, str]]]:
+    """The admin's client, and every field of every form of every page: (form, name)."""
     world = world_build(org, crm)
     admin = client_for(org.admin)
     urls = sorted({r.url for r in page_requests(world)[0] if r.access.roles and not r.query})
@@ -611,15 +636,34 @@ def test_hostile_values_in_every_form_field_never_fail_and_write_nothing_when_re
         (form, name) for form in forms for name in form.fields if name != "csrfmiddlewaretoken"
     ]
     assert len(fields) > 20
+    return admin, fields
+
+
+def _form_sent(admin: Client, target: tuple, value: str) -> None:
+    """Post ``value`` in the field ``target`` names: no 500, nothing written when refused."""
+    form, name = target
+    data = form.fields | {name: value}
+    status, text, written = _attempt(admin, form.method, form.action, data=data)
+    assert status < 500, (form.action, name, value, text[:500])
+    refused = status >= 400 or "errorlist" in text or "has-error" in text
+    assert not (refused and written), (form.action, name, value)
+
+
+def test_hostile_values_in_every_form_field_never_fail_and_write_nothing_when_refused(
+    org: Org, crm: Crm
+) -> None:
+    admin, fields = _form_fields(org, crm)
 
     @settings(FUZZ, max_examples=300)
     @given(target=st.sampled_from(fields), value=HOSTILE_TEXT)
     def run(target: tuple, value: str) -> None:
-        form, name = target
-        data = form.fields | {name: value}
-        status, text, written = _attempt(admin, form.method, form.action, data=data)
-        assert status < 500, (form.action, name, value, text[:500])
-        refused = status >= 400 or "errorlist" in text or "has-error" in text
-        assert not (refused and written), (form.action, name, value)
+        _form_sent(admin, target, value)
 
     run()
+
+
+def test_numbers_beyond_the_databases_in_every_form_field_never_fail(org: Org, crm: Crm) -> None:
+    admin, fields = _form_fields(org, crm)
+    for target in fields:
+        for value in BEYOND:
+            _form_sent(admin, target, str(value))
