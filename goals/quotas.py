@@ -27,6 +27,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scope
 
@@ -37,7 +38,7 @@ from rulesets.models import GoalRule
 
 from .calendar import Cycle, CycleKind
 from .models import Goal, Quota
-from .services import AMOUNT_LIMIT, GoalPlan, GoalTree, goal_announce, goal_plan, goal_tree
+from .services import AMOUNT_LIMIT, GoalPlan, GoalTree, goal_announce, goal_plan, goal_trees
 from .targets import MemberTarget
 
 _BATCH = 2000
@@ -280,6 +281,11 @@ class OrgChange:
         return bool(self.joined or self.left or self.moved)
 
     @property
+    def named(self) -> set[int]:
+        """Whom the sentences name: who joined, left or moved, and their new managers."""
+        return {*self.joined, *self.left, *self.moved, *self.team_sizes}
+
+    @property
     def when(self) -> str:
         return _THIS[CycleKind(self.cycle.kind)]
 
@@ -317,16 +323,50 @@ def _people(members: list[int], names: Mapping[int, str]) -> str:
 
 def org_change(goal: Goal, tree: GoalTree, cycles: list[Cycle], now: datetime) -> OrgChange | None:
     """How the team differs from the running cycle's quotas (two queries, the second only
-    when someone left), or None when nothing differs or no cycle's quotas are stored."""
-    cycle = running_cycle(cycles, now)
-    if cycle is None:
-        return None
-    with scope(tenant=goal.tenant_id):
-        rows = list(
-            Quota.objects.filter(goal=goal, cycle_start=cycle.start)
-            .values_list("member_id", "manager_id", "set_at")
+    when something differs), or None when nothing differs or no cycle's quotas are stored."""
+    changes = _org_changes([(goal, tree, running_cycle(cycles, now))])
+    return changes[0] if changes else None
+
+
+def _org_changes(running: list[tuple[Goal, GoalTree, Cycle | None]]) -> list[OrgChange]:
+    """The changes of goals of one tenant, each with its team and running cycle (None: none
+    runs, nothing to tell), in their order: one query for all their quotas, one for the names
+    of whom the changes name (none when nothing changed)."""
+    running = [(goal, tree, cycle) for goal, tree, cycle in running if cycle is not None]
+    if not running:
+        return []
+    held_q = Q()
+    for goal, _tree, cycle in running:
+        held_q |= Q(goal=goal, cycle_start=cycle.start)
+    tenant_id = running[0][0].tenant_id
+    held_by_goal: dict[int, list[tuple[int, int | None, datetime]]] = {}
+    with scope(tenant=tenant_id):
+        rows = (
+            Quota.objects.filter(held_q)
+            .values_list("goal_id", "member_id", "manager_id", "set_at")
             .distinct()
         )
+        for goal_id, *row in rows:
+            held_by_goal.setdefault(goal_id, []).append(tuple(row))
+    changes = []
+    for goal, tree, cycle in running:
+        change = _org_change(goal, tree, cycle, held_by_goal.get(goal.pk, []))
+        if change:
+            changes.append(change)
+    named = {pk for change in changes for pk in change.named}
+    if named:
+        with scope(tenant=tenant_id):
+            names = dict(Member.objects.filter(pk__in=named).values_list("pk", "name"))
+        for change in changes:
+            change.names.update((pk, names[pk]) for pk in change.named if pk in names)
+    return changes
+
+
+def _org_change(
+    goal: Goal, tree: GoalTree, cycle: Cycle, rows: list[tuple[int, int | None, datetime]]
+) -> OrgChange | None:
+    """The change of one goal from its running cycle's quota rows (member, manager, set at),
+    its names not yet read; None when nothing differs or no quota is stored."""
     if not rows:
         return None
     held = {member: manager for member, manager, _at in rows}
@@ -348,12 +388,7 @@ def org_change(goal: Goal, tree: GoalTree, cycles: list[Cycle], now: datetime) -
         names={},
         team_sizes={pk: _team_size(tree, pk) for pk in movers},
     )
-    if not change:
-        return None
-    named = {*joined, *left, *moved, *movers}
-    with scope(tenant=goal.tenant_id):
-        change.names.update(Member.objects.filter(pk__in=named).values_list("pk", "name"))
-    return change
+    return change if change else None
 
 
 def _team_size(tree: GoalTree, member: int) -> int:
@@ -393,13 +428,14 @@ def redistribution_preview(change: OrgChange, plan: GoalPlan) -> list[PreviewRow
 
 
 def goals_changed(goals: Iterable[Goal], now: datetime) -> list[OrgChange]:
-    """The team changes of each goal with a running cycle (two or three queries a goal)."""
-    changes = []
-    for goal in goals:
-        change = org_change(goal, goal_tree(goal.team), goal.cycles(), now)
-        if change:
-            changes.append(change)
-    return changes
+    """The team changes of the goals (of one tenant, their teams loaded) with a running cycle:
+    three queries whatever their number (their teams, their quotas, the names of whom the
+    changes name), two when nothing changed."""
+    goals = list(goals)
+    trees = goal_trees([goal.team for goal in goals])
+    return _org_changes(
+        [(goal, trees[goal.team_id], running_cycle(goal.cycles(), now)) for goal in goals]
+    )
 
 
 QUOTA_FIELDS = (

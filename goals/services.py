@@ -9,7 +9,7 @@ with before and after.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -18,7 +18,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Subquery
+from django.db.models import Q, Subquery
 from django.utils import timezone
 from django_scopes import scope
 
@@ -115,27 +115,48 @@ class GoalTree:
 
 
 def goal_tree(team: Member) -> GoalTree:
-    """One query: the team in tree order, and who reports to whom.
+    """One query: the team in tree order, and who reports to whom (see ``goal_trees``)."""
+    return goal_trees([team])[team.pk]
 
-    The team's place in the tree is read in the same query, as the tree may have changed
-    since ``team`` was loaded."""
-    where = Member._tree_manager.filter(pk=team.pk)
-    with scope(tenant=team.tenant_id):
-        rows = list(
-            Member.objects.filter(
-                tree_id=team.tree_id,
-                lft__gte=Subquery(where.values("lft")),
-                rght__lte=Subquery(where.values("rght")),
-            )
-            .order_by("lft")
-            .values_list("pk", "reports_to_id", "is_active", "sales_role_id")
+
+def goal_trees(teams: Iterable[Member]) -> dict[int, GoalTree]:
+    """One query for any number of teams of one tenant: each team in tree order, and who
+    reports to whom, by the team's id.
+
+    The teams' places in the tree are read in the same query, as the tree may have changed
+    since ``teams`` were loaded."""
+    by_pk = {team.pk: team for team in teams}
+    if not by_pk:
+        return {}
+    within = Q()
+    for team in by_pk.values():
+        where = Member._tree_manager.filter(pk=team.pk)
+        within |= Q(
+            tree_id=team.tree_id,
+            lft__gte=Subquery(where.values("lft")),
+            rght__lte=Subquery(where.values("rght")),
         )
-    active = {pk: role for pk, _manager, is_active, role in rows if is_active}
-    children: dict[int, list[int]] = {}
-    for pk, manager, is_active, _role in rows:
-        if pk != team.pk and manager in active and is_active:
-            children.setdefault(manager, []).append(pk)
-    return GoalTree(root=team.pk, children=children, active=active, tenant_id=team.tenant_id)
+    tenant_id = next(iter(by_pk.values())).tenant_id
+    with scope(tenant=tenant_id):
+        rows = list(
+            Member.objects.filter(within)
+            .order_by("lft")
+            .values_list(
+                "pk", "reports_to_id", "is_active", "sales_role_id", "tree_id", "lft", "rght"
+            )
+        )
+    place = {pk: (tree, lft, rght) for pk, _m, _a, _r, tree, lft, rght in rows}
+    trees = {}
+    for pk, team in by_pk.items():
+        tree_id, first, last = place.get(pk, (team.tree_id, 0, -1))  # gone: an empty team
+        inside = [row[:4] for row in rows if row[4] == tree_id and first <= row[5] <= last]
+        active = {pk: role for pk, _manager, is_active, role in inside if is_active}
+        children: dict[int, list[int]] = {}
+        for member, manager, is_active, _role in inside:
+            if member != pk and manager in active and is_active:
+                children.setdefault(manager, []).append(member)
+        trees[pk] = GoalTree(root=pk, children=children, active=active, tenant_id=tenant_id)
+    return trees
 
 
 def _holds(goal_holders: str, tree: GoalTree, sales_role_id: int | None = None) -> set[int]:

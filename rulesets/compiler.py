@@ -38,6 +38,7 @@ from django.db.models import (
     Count,
     DateField,
     DecimalField,
+    Exists,
     Expression,
     F,
     Func,
@@ -265,8 +266,8 @@ def rule_records(
             if any(since < end <= until for since, until in stretches)
         ]
     rows = _filtered(rule, tenant, start, end, member_ids, custom)[0]
-    standing = rows.filter(Q(_until__isnull=True) | Q(_until__gte=end))
     with scope(tenant=tenant):
+        standing = rows.filter(~Exists(_next_change().filter(changed_at__lt=end)))
         return Opportunity.objects.filter(pk__in=standing.values("opportunity_id"))
 
 
@@ -284,8 +285,9 @@ def _filtered(
     during: During | None = None,
 ) -> tuple[QuerySet, str | None]:
     """The rule's rows, and the alias of its measured field (None when it measures none).
-    For a snapshot: the StageChange rows that stand at one of the cycle ends in
-    ``(start, end]`` (``during`` is then applied by the fold, at each end)."""
+    For a snapshot: the StageChange rows that stood at some moment of ``[start, end)``; which
+    of the cycle ends in ``(start, end]`` each stands at the caller tells from its next change,
+    read once a row (``during`` is applied by the fold, at each end)."""
     specs = _specs(rule, custom)
     with scope(tenant=tenant):
         model = StageChange if rule.snapshot else MODELS[rule.entity]
@@ -301,12 +303,15 @@ def _filtered(
 
     zone = ZoneInfo(tenant.time_zone)
     if rule.snapshot:
+        # The moment the opportunity stood so from: the change, or its creation if later.
+        since = Greatest(F("changed_at"), F("opportunity__created_at"))
+        # A row changed again before the start stands at no end: one probe of the history,
+        # which the window's own rows skip (most rows of a long history are older).
         with scope(tenant=tenant):
-            rows = (
-                _standing(rows)
-                .filter(_since__lt=end)
-                .filter(Q(_until__isnull=True) | Q(_until__gte=start))
-            )
+            replaced = _next_change().filter(changed_at__lt=start)
+        rows = rows.alias(_since=since).filter(
+            Q(_since__lt=end), Q(changed_at__gte=start) | ~Exists(replaced)
+        )
     else:
         placed = specs[rule.date_field]
         if placed.custom:
@@ -343,18 +348,9 @@ def _specs(rule: RuleSpec, custom: Iterable[CustomFieldDecl]) -> dict[str, Field
     }
 
 
-def _standing(rows: QuerySet) -> QuerySet:
-    """StageChange rows with ``_since``, the moment the opportunity stood so from (the change,
-    or its creation if later), and ``_until``, the moment of its next change (NULL: it still
-    does). Of two changes at one moment the later written stands."""
-    return rows.alias(
-        _since=Greatest(F("changed_at"), F("opportunity__created_at")),
-        _until=Subquery(_next_change().values("changed_at")[:1]),
-    )
-
-
 def _next_change() -> QuerySet:
-    """The StageChange that follows the outer one (none: it is the opportunity's last)."""
+    """The StageChanges that follow the outer one, the next first (none: it is the
+    opportunity's last). Of two changes at one moment the later written stands."""
     later = StageChange.objects.filter(opportunity_id=OuterRef("opportunity_id")).filter(
         Q(changed_at__gt=OuterRef("changed_at"))
         | Q(changed_at=OuterRef("changed_at"), pk__gt=OuterRef("pk"))
@@ -545,9 +541,11 @@ def _first_end(ends: list[datetime]) -> Expression:
 
 
 def _last_end(ends: list[datetime]) -> Expression:
-    """The place of the last end at or before the standing's next change (-1: none). The
-    place is worked out inside the subquery that finds the next change, so that it runs once
-    a row (a CASE over ``_until`` would run it once per end)."""
+    """The place of the last end at or before the standing's next change (-1: none, as for
+    a row changed again before the first end, which the fold skips). The place is worked out
+    inside the subquery that finds the next change, and nothing else in the query reads that
+    change, so that it runs once a row: a CASE over the change's moment, or a filter on it,
+    would run it again for each end, or each test."""
     whens = [
         When(changed_at__gte=moment, then=Value(at))
         for at, moment in reversed(list(enumerate(ends)))

@@ -217,6 +217,37 @@ def test_the_pages_with_notices_read_a_fixed_number_of_queries(
     assert "Lee Lead and a team of 18 moved under" in page.content.decode()
 
 
+@pytest.mark.parametrize("goals", [1, 8])
+def test_my_team_tells_every_running_goals_change_in_a_fixed_number_of_queries(
+    org: Org, lee: Member, weekly: Goal, clock: time_machine.Coordinates, goals: int,
+    django_assert_max_num_queries,
+) -> None:  # fmt: skip
+    others = [
+        goal_save(
+            draft=org.draft(
+                name=f"West week {n}",
+                team=team,
+                cycle="weekly",
+                start=MONDAY.date(),
+                end=datetime(2027, 3, 28).date(),
+                targets={"dialled_calls": TargetInput(Decimal(10 + n))},
+            ),
+            actor=org.admin,
+        )  # fmt: skip
+        for n, team in zip(range(1, goals), [org.west, lee] * goals, strict=False)
+    ]
+    clock.move_to(TUESDAY)
+    member_move(member=lee, reports_to=org.east, actor=org.admin)
+    member_move(member=MemberFactory(reports_to=org.west), reports_to=lee)  # joins Lee's team
+    admin = client_for(org.admin)
+    admin.get("/me/")  # the session's first request
+    with django_assert_max_num_queries(10):
+        page = admin.get("/team/").content.decode()
+    assert "Lee Lead and a team of 9 moved under" in page  # the company goal's notice
+    for goal in others:  # west's goals lost Lee's team; Lee's goals gained a member
+        assert f"/goals/{goal.pk}/redistribute/" in page
+
+
 def test_an_edit_of_the_targets_re_derives_the_running_cycle_only(
     org: Org, lee: Member, weekly: Goal, clock: time_machine.Coordinates
 ) -> None:

@@ -22,7 +22,7 @@ from crm.models import (
     Task,
 )
 from rulesets.catalogue import CustomFieldDecl, Vocabulary
-from rulesets.compiler import Granularity, granularity_for, rule_parts
+from rulesets.compiler import Granularity, granularity_for, rule_parts, rule_queryset
 from rulesets.reference import evaluate, evaluate_at_ends
 from rulesets.spec import ruleset_parse
 from tests.factories import MemberFactory
@@ -431,6 +431,22 @@ def test_a_snapshot_query_agrees_with_the_reference(world, data, raw_rule, days)
     ]
     expected = evaluate_at_ends(rule, records, ends=ends, members=team, outcomes=OUTCOMES)
     assert {key: parts.value(rule.aggregation) for key, parts in compiled.items()} == expected
+
+
+def test_a_snapshot_query_looks_up_each_rows_next_change_once(world):
+    """A row's next change, a lookup into the history for each row, is most of what a
+    snapshot's query costs: one subquery finds it, grouped on by its column so that the
+    database runs it once a row (a filter or a CASE on it would run it again). The rows
+    changed again before the start are left out by a probe alone."""
+    tenant, members, _, _ = world
+    (rule,) = ruleset_parse([{"key": "r", "entity": "opportunity", "mode": "cycle_end"}])
+    with scope(tenant=tenant):
+        query = rule_queryset(rule, tenant=tenant, start=START, end=END,
+                              member_ids=[members[0].pk], granularity=Granularity.DAY)  # fmt: skip
+        sql = str(query.query)
+    # The rows, the probe (changed again before the start?) and each one's next change.
+    assert sql.count('FROM "crm_stagechange"') == 3 and sql.count("NOT EXISTS") == 1
+    assert sql.endswith("GROUP BY 1, 2, 3")
 
 
 @pytest.mark.parametrize(
