@@ -110,6 +110,22 @@ def _member(name: str, label: str, path: str, nullable: bool = False) -> FieldSp
     return FieldSpec(name, label, FieldType.MEMBER, path, nullable=nullable, credits_member=True)
 
 
+def _account(through: str = "") -> tuple[FieldSpec, ...]:
+    """The fields of the account a record names (reached ``through`` a relation: a stage
+    change's opportunity), to condition on and split by. A record that names no account has no
+    value in any of them, as one whose account leaves its segment or channel blank."""
+    path = f"{through}account__"
+    return (
+        FieldSpec("account", "Account", FieldType.TEXT, f"{path}external_id", nullable=True),
+        FieldSpec(
+            "account_segment", "Account segment", FieldType.TEXT, f"{path}segment", nullable=True
+        ),
+        FieldSpec(
+            "account_channel", "Account channel", FieldType.TEXT, f"{path}channel", nullable=True
+        ),
+    )
+
+
 LEAD_STATUSES = ("new", "contacted", "qualified", "converted", "disqualified")
 ACTIVITY_STATUSES = ("planned", "completed", "cancelled")
 ACTIVITY_CATEGORIES = ("call", "email", "meeting", "demo", "follow_up", "task", "campaign", "other")
@@ -130,6 +146,7 @@ ENTITIES: Mapping[str, tuple[FieldSpec, ...]] = {
         FieldSpec("status", "Status", FieldType.CHOICE, "status", LEAD_STATUSES),
         FieldSpec("source", "Source", FieldType.TEXT, "source", nullable=True),
         FieldSpec("email", "Email", FieldType.TEXT, "email", nullable=True),
+        *_account(),
         _date("created_at", "Created", nullable=False),
         _date("first_contacted_at", "First contacted"),
         _date("converted_at", "Converted"),
@@ -158,6 +175,7 @@ ENTITIES: Mapping[str, tuple[FieldSpec, ...]] = {
         FieldSpec("value", "Value", FieldType.MONEY, "value"),
         FieldSpec("currency", "Currency", FieldType.TEXT, "currency"),
         FieldSpec("lead", "Lead", FieldType.TEXT, "lead__external_id", nullable=True),
+        *_account(),
         _date("created_at", "Created", nullable=False),
         _date("closed_at", "Closed"),
     ),
@@ -210,6 +228,7 @@ ENTITIES: Mapping[str, tuple[FieldSpec, ...]] = {
         ),
         FieldSpec("value", "Opportunity value", FieldType.MONEY, "opportunity__value"),
         FieldSpec("currency", "Opportunity currency", FieldType.TEXT, "opportunity__currency"),
+        *_account("opportunity__"),
         _date("changed_at", "Changed", nullable=False),
     ),
 }
