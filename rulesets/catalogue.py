@@ -89,6 +89,9 @@ class FieldSpec:
     # that places records by that date field may test it.
     derived: bool = False
     placed_by: str | None = None
+    # Means the same on every entity that has it (the account a record names), unlike a lead's
+    # status and a deal's: a ratio of two entities can be split by it.
+    shared: bool = False
 
     @property
     def summable(self) -> bool:
@@ -115,14 +118,14 @@ def _account(through: str = "") -> tuple[FieldSpec, ...]:
     change's opportunity), to condition on and split by. A record that names no account has no
     value in any of them, as one whose account leaves its segment or channel blank."""
     path = f"{through}account__"
-    return (
-        FieldSpec("account", "Account", FieldType.TEXT, f"{path}external_id", nullable=True),
-        FieldSpec(
-            "account_segment", "Account segment", FieldType.TEXT, f"{path}segment", nullable=True
-        ),
-        FieldSpec(
-            "account_channel", "Account channel", FieldType.TEXT, f"{path}channel", nullable=True
-        ),
+    fields = (
+        ("account", "Account", "external_id"),
+        ("account_segment", "Account segment", "segment"),
+        ("account_channel", "Account channel", "channel"),
+    )
+    return tuple(
+        FieldSpec(name, label, FieldType.TEXT, path + column, nullable=True, shared=True)
+        for name, label, column in fields
     )
 
 
