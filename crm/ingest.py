@@ -632,6 +632,8 @@ def _write(tenant: Tenant, entity: str, batch: list[dict[str, Any]]) -> UpsertRe
         written = _write_by_orm(tenant, entity, batch, now)
     created = sum(1 for row in written if row.created)
     result = UpsertResult(created, len(written) - created, len(batch) - len(written))
+    if entity == Entity.ACCOUNT:  # a new account is named by nothing yet
+        _accounts_notify(tenant.pk, [row.pk for row in written if not row.created])
     if not written or not ENTITY_MODELS[entity].OWNED:  # credited to nobody: no rule measures it
         return result
     _notify(
@@ -765,11 +767,39 @@ def records_delete(*, tenant: Tenant, entity: str, external_ids: Iterable[str]) 
         )
         if not rows:
             return 0
+        if entity == Entity.ACCOUNT:  # told before its records lose the link
+            _accounts_notify(tenant.pk, [row.pk for row in rows])
         _, deleted = model.objects.filter(pk__in=[row.pk for row in rows]).delete()
         if owned:
             moments = [getattr(row, name) for row in rows for name in model.DATE_FIELDS]
             _notify(tenant.pk, entity, [row.owner_id for row in rows], moments)
     return deleted.get(model._meta.label, 0)
+
+
+def _accounts_notify(tenant_id: int, account_ids: list[int]) -> None:
+    """Have ``entities_changed`` told about the leads, opportunities and stage changes that
+    name one of these accounts (an opportunity's stage changes through it): rules read an
+    account's fields through them (``account_segment``...), so an edited or deleted account
+    changes what they count."""
+    if not account_ids:
+        return
+    named = {
+        Entity.LEAD: Lead.objects.filter(account_id__in=account_ids),
+        Entity.OPPORTUNITY: Opportunity.objects.filter(account_id__in=account_ids),
+    }
+    for entity, rows in named.items():
+        found = list(rows.values_list("owner_id", *ENTITY_MODELS[entity].DATE_FIELDS))
+        if found:
+            _notify(
+                tenant_id, entity, [row[0] for row in found], [m for row in found for m in row[1:]]
+            )
+    changes = list(
+        StageChange.objects.filter(opportunity__account_id__in=account_ids).values_list(
+            "member_id", "changed_at"
+        )
+    )
+    if changes:
+        _notify(tenant_id, "stage_change", *zip(*changes, strict=True))
 
 
 def _notify(

@@ -52,8 +52,9 @@ def breakdown_fields(
 ) -> list[FieldSpec]:
     """The fields a rule's value can be split by: the choice and text fields of its entity, in
     catalogue order. A ratio of two entities (deals won per lead) splits only by a custom field
-    the tenant declared on both under one name: the built-in fields of two entities that share
-    a name (a lead's status, a deal's) do not mean the same thing."""
+    the tenant declared on both under one name, or by a field of the account both name (leads
+    won per lead by the account's segment): the other built-in fields of two entities that
+    share a name (a lead's status, a deal's) do not mean the same thing."""
     sides = [specs[spec.numerator], specs[spec.denominator]] if spec.entity is None else [spec]
     entities = {side.entity or "" for side in sides}
     custom = list(custom)
@@ -62,7 +63,7 @@ def breakdown_fields(
         field
         for name, field in catalogues[0].items()
         if field.type in BREAKDOWN_TYPES
-        and (len(catalogues) == 1 or field.custom)
+        and (len(catalogues) == 1 or field.custom or field.shared)
         and all(name in other and other[name].type == field.type for other in catalogues[1:])
     ]
 

@@ -1,7 +1,8 @@
 """The demo's dashboards by audience: Management, Account executives and SDRs (issue 21).
 
 Their metrics come from the demo's rulesets where a goal measures them (Sales essentials'
-won value, the Role KPIs of each sales role: the page then shows target and status) and from
+won value, split by the segment of the deals' accounts; the Role KPIs of each sales role: the
+page then shows target and status) and from
 a ruleset of their own for the rest, shown without a status: total sales by channel, average
 deal size and the customers block by quarter, meetings booked per week, open opportunities in
 each stage (a snapshot: as they stood at the cycle's end), proposals, emails and LinkedIn
@@ -108,7 +109,7 @@ def _linkedin(tenant: Tenant, now: datetime) -> None:
 # cycle of a metric without a goal)
 DASHBOARDS = (
     ("Management", "managers", None, (
-        (ESSENTIALS, "won_value", "", 6, "monthly"),
+        (ESSENTIALS, "won_value", "account_segment", 6, "monthly"),
         (RULESET_NAME, "total_sales", f"custom.{CHANNEL}", 0, "quarterly"),
         (RULESET_NAME, "average_deal", "", 4, "quarterly"),
         (RULESET_NAME, "meetings_booked", "", 12, "weekly"),

@@ -89,6 +89,9 @@ class FieldSpec:
     # that places records by that date field may test it.
     derived: bool = False
     placed_by: str | None = None
+    # Means the same on every entity that has it (the account a record names), unlike a lead's
+    # status and a deal's: a ratio of two entities can be split by it.
+    shared: bool = False
 
     @property
     def summable(self) -> bool:
@@ -108,6 +111,22 @@ def _date(name: str, label: str, path: str | None = None, nullable: bool = True)
 
 def _member(name: str, label: str, path: str, nullable: bool = False) -> FieldSpec:
     return FieldSpec(name, label, FieldType.MEMBER, path, nullable=nullable, credits_member=True)
+
+
+def _account(through: str = "") -> tuple[FieldSpec, ...]:
+    """The fields of the account a record names (reached ``through`` a relation: a stage
+    change's opportunity), to condition on and split by. A record that names no account has no
+    value in any of them, as one whose account leaves its segment or channel blank."""
+    path = f"{through}account__"
+    fields = (
+        ("account", "Account", "external_id"),
+        ("account_segment", "Account segment", "segment"),
+        ("account_channel", "Account channel", "channel"),
+    )
+    return tuple(
+        FieldSpec(name, label, FieldType.TEXT, path + column, nullable=True, shared=True)
+        for name, label, column in fields
+    )
 
 
 LEAD_STATUSES = ("new", "contacted", "qualified", "converted", "disqualified")
@@ -130,6 +149,7 @@ ENTITIES: Mapping[str, tuple[FieldSpec, ...]] = {
         FieldSpec("status", "Status", FieldType.CHOICE, "status", LEAD_STATUSES),
         FieldSpec("source", "Source", FieldType.TEXT, "source", nullable=True),
         FieldSpec("email", "Email", FieldType.TEXT, "email", nullable=True),
+        *_account(),
         _date("created_at", "Created", nullable=False),
         _date("first_contacted_at", "First contacted"),
         _date("converted_at", "Converted"),
@@ -158,6 +178,7 @@ ENTITIES: Mapping[str, tuple[FieldSpec, ...]] = {
         FieldSpec("value", "Value", FieldType.MONEY, "value"),
         FieldSpec("currency", "Currency", FieldType.TEXT, "currency"),
         FieldSpec("lead", "Lead", FieldType.TEXT, "lead__external_id", nullable=True),
+        *_account(),
         _date("created_at", "Created", nullable=False),
         _date("closed_at", "Closed"),
     ),
@@ -210,6 +231,7 @@ ENTITIES: Mapping[str, tuple[FieldSpec, ...]] = {
         ),
         FieldSpec("value", "Opportunity value", FieldType.MONEY, "opportunity__value"),
         FieldSpec("currency", "Opportunity currency", FieldType.TEXT, "opportunity__currency"),
+        *_account("opportunity__"),
         _date("changed_at", "Changed", nullable=False),
     ),
 }

@@ -140,12 +140,17 @@ def evaluate(
         value = value_in(record, rule.field) if rule.field else None
         if rule.field and _empty(value):
             continue
-        key: tuple[Hashable, ...] = (member, bucket(when))
-        if by is not None:
-            split = record.get(by)
-            key += (None if _empty(split) else split,)
-        measured[key].append(value)
+        measured[(member, bucket(when), *_split(record, by))].append(value)
     return {key: value_of(rule.aggregation, values) for key, values in measured.items()}
+
+
+def _split(record: Record, by: str | None) -> tuple[Hashable, ...]:
+    """The record's part of a breakdown's key: () without one, else its value of ``by``
+    (None: no value, NULL or an empty text)."""
+    if by is None:
+        return ()
+    value = record.get(by)
+    return (None if _empty(value) else value,)
 
 
 def stood_at(record: Record, end: datetime, outcomes: Mapping[str, str]) -> Record | None:
@@ -171,12 +176,14 @@ def evaluate_at_ends(
     ends: Sequence[tuple[datetime, Hashable]],
     members: set[int],
     outcomes: Mapping[str, str],
-) -> dict[tuple[int, Hashable], Decimal | None]:
+    by: str | None = None,
+) -> dict[tuple[Hashable, ...], Decimal | None]:
     """A snapshot rule's value per (member, cycle) for each (end, cycle) of ``ends``: the
     opportunities as they stood at the end (``stood_at``; ``outcomes``: each stage's open, won
-    or lost), credited to their owner, that meet the rule's conditions then."""
+    or lost), credited to their owner, that meet the rule's conditions then; with ``by``, per
+    (member, cycle, the value of that field then), as ``evaluate`` splits."""
     records = list(records)
-    measured: dict[tuple[int, Hashable], list[Any]] = defaultdict(list)
+    measured: dict[tuple[Hashable, ...], list[Any]] = defaultdict(list)
     for end, cycle in ends:
         for record in records:
             standing = stood_at(record, end, outcomes)
@@ -187,7 +194,7 @@ def evaluate_at_ends(
             value = standing.get(rule.field) if rule.field else None
             if rule.field and _empty(value):
                 continue
-            measured[(standing[rule.member_field], cycle)].append(value)
+            measured[(standing[rule.member_field], cycle, *_split(standing, by))].append(value)
     return {key: value_of(rule.aggregation, values) for key, values in measured.items()}
 
 

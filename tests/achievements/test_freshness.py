@@ -74,6 +74,45 @@ def test_a_record_saved_through_ingestion_updates_the_achievement(
     assert not computation.pending
 
 
+def test_editing_or_deleting_an_account_updates_the_rules_that_read_it(
+    org: Org, django_capture_on_commit_callbacks
+) -> None:
+    """A rule on SMB deals counts a deal until its account moves to another segment, and a
+    rule on deals without an account counts it once its account is deleted."""
+    from crm.ingest import records_delete
+    from rulesets.services import ruleset_save
+
+    won = [{"field": "status", "op": "eq", "value": "won"}]
+    rules = [{"key": "smb", "name": "SMB deals won", "entity": "opportunity",
+              "conditions": [*won, {"field": "account_segment", "op": "eq", "value": "SMB"}]},
+             {"key": "direct", "name": "Deals won without an account", "entity": "opportunity",
+              "conditions": [*won, {"field": "account", "op": "is_empty"}]}]  # fmt: skip
+    ruleset = ruleset_save(tenant=org.admin.tenant, name="Segments", rules=rules)
+    tenant = org.admin.tenant
+    with django_capture_on_commit_callbacks(execute=True):
+        goal = org.goal(ruleset=ruleset, targets={"smb": TargetInput(1)})
+        acme = {"external_id": "a1", "name": "Acme", "segment": "SMB"}
+        records_upsert(tenant=tenant, entity="account", records=[acme])
+        deal = {"external_id": "d1", "owner_email": org.rep.email, "name": "Deal",
+                "stage": "Negotiation", "status": "won", "value": "10", "account_external_id": "a1",
+                "closed_at": datetime.now(UTC).isoformat()}  # fmt: skip
+        records_upsert(tenant=tenant, entity="opportunity", records=[deal])
+
+    def counted() -> tuple[Decimal, Decimal]:
+        with scope(tenant=tenant):
+            rows = Achievement.objects.filter(goal=goal, member=org.east, cycle_index=0)
+            values = {row.rule.key: row.team_value for row in rows.select_related("rule")}
+        return values["smb"], values["direct"]
+
+    assert counted() == (1, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        records_upsert(tenant=tenant, entity="account", records=[acme | {"segment": "Ent"}])
+    assert counted() == (0, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        records_delete(tenant=tenant, entity="account", external_ids=["a1"])
+    assert counted() == (0, 1)
+
+
 def test_editing_a_rule_recomputes_the_goals_that_use_it(
     org: Org, django_capture_on_commit_callbacks
 ) -> None:

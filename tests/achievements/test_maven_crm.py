@@ -60,9 +60,19 @@ def read(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
-def build_tenant(*, custom: bool = False, history: bool = False, deliver: bool = True):  # noqa: ANN201
+def size_band(employees: str) -> str:
+    """An account's segment by its size: under 1,000 employees, under 5,000, or more."""
+    count = int(employees)
+    return "Small" if count < 1000 else "Mid-market" if count < 5000 else "Enterprise"
+
+
+def build_tenant(  # noqa: ANN201
+    *, custom: bool = False, history: bool = False, deliver: bool = True, accounts: bool = False
+):
     """The data set's tenant; ``custom``: its deals also carry product, account, the account's
     sector and the engage date as custom fields (blank cells left out, as imports do);
+    ``accounts``: the data set's accounts are imported, each in the segment of its size
+    (``size_band``), and every deal names its account (many open ones have none);
     ``history``: each deal is written as it moved (``stage_history``), which gives it its
     stage changes, instead of at once in its last stage; ``deliver=False``: the organization
     and its stages only, no deals."""
@@ -100,6 +110,13 @@ def build_tenant(*, custom: bool = False, history: bool = False, deliver: bool =
     if not deliver:
         return tenant, root, people, teams
     sectors = {row["account"]: row["sector"] for row in read("accounts.csv")}
+    if accounts:
+        companies = [
+            {"external_id": row["account"], "name": row["account"],
+             "segment": size_band(row["employees"])}
+            for row in read("accounts.csv")
+        ]  # fmt: skip
+        records_upsert(tenant=tenant, entity="account", records=companies)
     deals = [
         {
             "external_id": row["opportunity_id"],
@@ -112,6 +129,7 @@ def build_tenant(*, custom: bool = False, history: bool = False, deliver: bool =
             "created_at": row["engage_date"] or "2016-10-01",
             "closed_at": row["close_date"] or None,
         }
+        | ({"account_external_id": row["account"] or None} if accounts else {})
         | (
             {
                 "attributes": {

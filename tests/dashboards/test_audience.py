@@ -3,6 +3,8 @@ admins' page that composes them, isolation and a query count independent of the 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -158,3 +160,17 @@ def test_an_admin_composes_a_dashboard(org: Org) -> None:
     with scope(tenant=org.admin.tenant):
         assert not Dashboard.objects.exists()
         assert not DashboardMetric.objects.exists()
+
+
+def test_a_deals_rule_can_be_split_by_its_accounts_segment(org: Org) -> None:
+    admin = client_for(org.admin)
+    rule = f"{org.ruleset.pk}:won_value"
+    choice = admin.get(reverse("dashboard_split_fields"), {"rule": rule}).content.decode()
+    assert re.search(r'<option value="account_segment"\s*>Account segment</option>', choice)
+    made = admin.post(reverse("dashboard_manage"), {"title": "Board", "audience": "managers"})
+    added = {"action": "add", "kind": "rule", "rule": rule, "breakdown": "account_segment",
+             "trend": "0", "cycle": "monthly"}  # fmt: skip
+    admin.post(made.url, added)
+    with scope(tenant=org.admin.tenant):
+        assert DashboardMetric.objects.get().breakdown == "account_segment"
+    assert "Account segment" in admin.get(made.url).content.decode()

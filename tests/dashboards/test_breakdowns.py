@@ -240,9 +240,11 @@ def test_a_ratio_splits_by_the_fields_both_its_sides_have() -> None:
     }
     segments = [CustomFieldDecl(entity, "segment", "choice", ("SMB", "Enterprise"))
                 for entity in ("lead", "opportunity")]  # fmt: skip
-    assert breakdown_fields(specs["per_lead"], specs, []) == []  # a lead's status is not a deal's
+    # A lead's status is not a deal's; the account each names is the same kind of record.
+    accounts = ["account", "account_segment", "account_channel"]
+    assert [f.name for f in breakdown_fields(specs["per_lead"], specs, [])] == accounts
     shared = breakdown_fields(specs["per_lead"], specs, segments)
-    assert [f.name for f in shared] == ["custom.segment"]
+    assert [f.name for f in shared] == [*accounts, "custom.segment"]
     names = [f.name for f in breakdown_fields(specs["per_call"], specs, [])]
     assert names == [f.name for f in breakdown_fields(specs["calls"], specs, [])]
     assert names == ["type", "category", "status", "outcome", "lead"]
@@ -273,3 +275,44 @@ def test_the_bars_hold_every_record_once(counts, top, aggregation) -> None:
     weights = [bar.parts[0].count if aggregation in ("average", "max") else bar.value
                for bar in named]  # fmt: skip
     assert weights == sorted(weights, reverse=True)
+
+
+def test_a_ratio_of_deals_won_per_lead_splits_by_the_accounts_segment(org: Org) -> None:
+    """Each bar is its segment's deals over its leads; a record naming no account, or one whose
+    segment is blank, is in "(none)"; each side's link lists exactly its records."""
+    rules = [{"key": "won", "name": "Deals won", "entity": "opportunity",
+              "conditions": [{"field": "status", "op": "eq", "value": "won"}]},
+             {"key": "leads", "name": "Leads", "entity": "lead"},
+             {"key": "per_lead", "name": "Won per lead", "aggregation": "ratio",
+              "numerator": "won", "denominator": "leads"}]  # fmt: skip
+    ruleset = ruleset_save(tenant=org.admin.tenant, name="Accounts", rules=rules)
+    start = (org.today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    goal = org.goal(actor=org.admin, team=org.admin, start=start, backfill=True, ruleset=ruleset,
+                    targets={"per_lead": TargetInput(1)})  # fmt: skip
+    accounts = {"a1": "SMB", "a2": "", "a3": "Enterprise"}
+    org.log(*({"external_id": key, "name": key, "segment": segment}
+              for key, segment in accounts.items()), entity="account")  # fmt: skip
+    named = ["a1", "a1", "a1", "a2", None, "a3"]  # leads; deals won: the first of each
+    org.log(*({"external_id": f"l{n}", "owner_email": org.rep.email, "name": f"Lead {n}",
+               "created_at": f"{start}T09:00", "account_external_id": account}
+              for n, account in enumerate(named)), entity="lead")  # fmt: skip
+    org.log(*({"external_id": f"d{n}", "owner_email": org.rep.email, "name": f"Deal {n}",
+               "stage": "Negotiation", "status": "won", "value": "10",
+               "closed_at": f"{start}T11:00",
+               "account_external_id": account}
+              for n, account in enumerate(["a1", "a2", None])), entity="opportunity")  # fmt: skip
+    goal_recompute(goal.pk)
+    admin = client_for(org.admin)
+    response = admin.get(url(goal, "per_lead", "account_segment", org.admin.pk))
+    assert response.status_code == 200
+    assert [(label, links) for label, _value, links in shown(response)] == [
+        ("SMB", ["1", "3"]),  # ranked by their leads
+        ("Enterprise", ["0", "1"]),
+        ("(none)", ["2", "2"]),  # no account, and a2's blank segment
+        ("All", ["3", "6"]),
+    ]
+    for row in response.context["rows"]:
+        for link in row["links"]:
+            listed = admin.get(link["url"])
+            assert listed.status_code == 200
+            assert Decimal(link["text"]) == listed.context["page"].paginator.count

@@ -1,5 +1,6 @@
 """Breakdowns against real public data: Maven's CRM deals (8,800), each deal's account sector
-(accounts.csv) and product as custom fields. The won value by sector and by product and the
+(accounts.csv) and product as custom fields, or each deal naming its account, whose segment
+is its size band. The won value by sector, by product and by the account's segment and the
 average deal won by product must equal what plain Python computes from the CSV, and the bars
 must add up to the company's stored number."""
 
@@ -15,10 +16,10 @@ from django_scopes import scope
 from achievements.models import Achievement
 from achievements.services import goal_recompute
 from dashboards.breakdowns import rule_breakdown
-from dashboards.records import Number, Rules, number_window
+from dashboards.records import Number, Rules, Window, number_window
 from goals.services import GoalDraft, TargetInput, goal_save
 from rulesets.services import ruleset_save
-from tests.achievements.test_maven_crm import DATA, build_tenant, read
+from tests.achievements.test_maven_crm import DATA, build_tenant, read, size_band
 
 pytestmark = [
     pytest.mark.django_db,
@@ -38,21 +39,28 @@ RULES = [
 
 def from_the_csv(by: str, stages: tuple[str, ...] = ("Won",)) -> dict[str | None, tuple]:
     """Deals in ``stages`` closed in 2017 (open ones: engaged in 2017) by the account's sector
-    or by product: (value, how many); a deal without an account has no sector (None)."""
-    sectors = {row["account"]: row["sector"] for row in read("accounts.csv")}
+    or size band (``segment``) or by product: (value, how many); a deal without an account
+    has neither (None)."""
+    accounts = {row["account"]: row for row in read("accounts.csv")}
     totals: dict[str | None, tuple[Decimal, int]] = defaultdict(lambda: (Decimal(0), 0))
     for row in read("sales_pipeline.csv"):
         day = row["close_date"] if row["deal_stage"] == "Won" else row["engage_date"]
         if row["deal_stage"] not in stages or not day.startswith("2017"):
             continue
-        key = sectors.get(row["account"]) if by == "sector" else row["product"]
+        if by == "product":
+            key = row["product"]
+        elif (account := accounts.get(row["account"])) is None:
+            key = None
+        else:
+            key = account["sector"] if by == "sector" else size_band(account["employees"])
         value, count = totals[key or None]
         totals[key or None] = (value + Decimal(row["close_value"] or 0), count + 1)
     return totals
 
 
-def test_won_value_and_average_deal_by_sector_and_product_match_the_csv() -> None:
-    tenant, root, _people, _teams = build_tenant(custom=True)
+def company_2017(tenant, root) -> tuple[dict, dict, Window]:  # noqa: ANN001
+    """The company's 2017 goal of RULES, computed: its rules by key, the company's stored
+    value of each, and the window of its won value."""
     ruleset = ruleset_save(tenant=tenant, name="Deals", rules=RULES)
     draft = GoalDraft(name="2017", ruleset=ruleset, team=root, cycle="yearly",
                       start=date(2017, 1, 1), end=date(2017, 12, 31), backfill=True,
@@ -67,7 +75,13 @@ def test_won_value_and_average_deal_by_sector_and_product_match_the_csv() -> Non
         }
         (cycle,) = goal.cycles()
         number = Number(goal, rules["won_value"], root, cycle, whole_team=True, side="numerator")
-        window = number_window(tenant, number)
+        return rules, stored, number_window(tenant, number)
+
+
+def test_won_value_and_average_deal_by_sector_and_product_match_the_csv() -> None:
+    tenant, root, _people, _teams = build_tenant(custom=True)
+    rules, stored, window = company_2017(tenant, root)
+    with scope(tenant=tenant):
         won_value = Rules.of(tenant, rules["won_value"])
         deal_size = Rules.of(tenant, rules["deal_size"])
         split = {
@@ -104,3 +118,26 @@ def test_won_value_and_average_deal_by_sector_and_product_match_the_csv() -> Non
     assert bars[3:] == [("(none)", engaged[None][1]), ("Other", sum(counts[3:]))]
     assert engaged[None][1] > 100
     assert open_by_sector.total.value == stored["open_deals"]
+
+
+def test_won_value_by_the_accounts_segment_matches_the_csv() -> None:
+    """Deals that name their account, each account in its size band: the won value and the
+    open deals split by the account's segment; an open deal without an account is "(none)"."""
+    tenant, root, _people, _teams = build_tenant(accounts=True)
+    rules, stored, window = company_2017(tenant, root)
+    with scope(tenant=tenant):
+        won = rule_breakdown(Rules.of(tenant, rules["won_value"]), window, "account_segment")
+        engaged = Rules.of(tenant, rules["open_deals"])
+        still_open = rule_breakdown(engaged, window, "account_segment")
+    expected = from_the_csv("segment")
+    assert {bar.bucket.value: bar.value for bar in won.bars} == {
+        key: value for key, (value, _count) in expected.items()
+    }
+    assert set(expected) == {"Small", "Mid-market", "Enterprise"}  # every won deal names one
+    assert won.total.value == stored["won_value"]
+    open_deals = from_the_csv("segment", stages=("Engaging", "Prospecting"))
+    assert {bar.label: bar.value for bar in still_open.bars} == {
+        key or "(none)": Decimal(count) for key, (_value, count) in open_deals.items()
+    }
+    assert open_deals[None][1] > 100
+    assert still_open.total.value == stored["open_deals"]

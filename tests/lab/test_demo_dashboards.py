@@ -7,10 +7,12 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
 
+from crm.models import Opportunity
 from dashboards.audience import Shown, Viewpoint, dashboard_shown
 from dashboards.models import Dashboard
 from hierarchy.models import Member, Tenant
@@ -50,9 +52,15 @@ def test_the_demo_dashboards_show_real_numbers_to_their_audience() -> None:
     client = client_for(admin)
     management = client.get(reverse("audience_dashboard", args=[pages["Management"]]))
     html = management.content.decode()
-    for name in ("Value of deals won", "Average deal size", "Meetings booked", "CAC", "LTV",
-                 "LTV:CAC", "Total sales value by channel"):  # fmt: skip
+    for name in ("Value of deals won by account segment", "Average deal size", "Meetings booked",
+                 "CAC", "LTV", "LTV:CAC", "Total sales value by channel"):  # fmt: skip
         assert name in html, name
+    # Every demo deal names an account, and every account has a segment: no "(none)" bar.
+    with scope(tenant=tenant):
+        assert not Opportunity.objects.filter(Q(account=None) | Q(account__segment="")).exists()
+    split = html[html.index('class="breakdown" aria-label="Value of deals won by account') :]
+    rows = re.findall(r'<th scope="row">([^<]*)</th>', split[: split.index("</section>")])
+    assert set(rows) <= {"SMB", "Mid-market", "Enterprise", "All"}
     assert any(_numbers(html)), "every number is zero"
     leading, lagging = html.index("Leading indicators"), html.index("Lagging indicators")
     assert leading < html.index("Meetings booked") < lagging < html.index("Average deal size")

@@ -276,6 +276,17 @@ def test_changing_the_entity_offers_that_entitys_fields(personas: Personas):
     assert 'name="rules-2-numerator"' in html and 'name="rules-2-entity"' not in html
 
 
+@pytest.mark.parametrize("entity", ["lead", "opportunity", "stage_change"])
+def test_the_accounts_fields_are_offered_as_conditions(personas: Personas, entity: str):
+    posted = card(1, key="x", entity=entity) | condition(1, 0, "account_segment", "is_empty")
+    html = client_for(personas.admin).post(f"{NEW}rules/1/", posted).content.decode()
+    assert {"account", "account_segment", "account_channel"} <= set(
+        options(html, "rules-1-cond-0-field")
+    )
+    assert '<option value="account_segment" selected>Account segment</option>' in html
+    assert {"eq", "contains", "is_empty"} <= set(options(html, "rules-1-cond-0-op"))
+
+
 def test_the_tenants_custom_fields_are_offered(crm: Crm):
     posted = card(0, key="x", entity="lead", aggregation="sum")
     html = client_for(crm.personas.admin).post(f"{NEW}rules/0/", posted).content.decode()

@@ -1,5 +1,6 @@
 """The compiled query and the reference evaluator agree on random records and random rules,
-and on their breakdowns by a choice or text field (a custom one too)."""
+and on their breakdowns by a choice or text field (a custom one, and the fields of the
+account a lead or deal names, too)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crm.models import (
+    Account,
     Activity,
     ActivityType,
     CustomField,
+    Lead,
     Opportunity,
     PipelineStage,
     StageChange,
@@ -43,11 +46,22 @@ OUTCOMES = {"Prospect": "open", "Proposal": "open", "Won": "won"}
 ACTIVITY_OUTCOMES = ("", "connected", "no answer", "Connected later")
 CAMPAIGNS = (None, "", "Spring", "spring", "Fall")  # None: not set at all
 CUSTOM = [CustomFieldDecl("activity", "campaign", "text")]
+# The accounts a lead or deal may name (or none, None): external id -> (segment, channel); a
+# blank segment or channel is no value, as no account is.
+ACCOUNTS = {
+    "acme": ("Enterprise", "Events"),
+    "globex": ("SMB", ""),
+    "initech": ("", "Paid search"),
+    "umbrella": ("smb", "Events"),
+}
+ACCOUNT_NAMES = (None, *ACCOUNTS)
+ACCOUNT_FIELDS = ["account", "account_segment", "account_channel"]
 # What a breakdown may split by (None: no breakdown): every choice and text field.
 SPLITS = {
     "activity": [None, "type", "category", "status", "outcome", "lead", "custom.campaign"],
-    "opportunity": [None, "stage", "status", "currency", "lead"],
+    "opportunity": [None, "stage", "status", "currency", "lead", *ACCOUNT_FIELDS],
     "task": [None, "type", "category", "status", "subject", "lead"],
+    "lead": [None, "status", "source", "email", *ACCOUNT_FIELDS],
 }
 
 moments = st.integers(min_value=-2 * 24 * 60, max_value=24 * 24 * 60).map(
@@ -72,8 +86,25 @@ opportunity_rows = st.fixed_dictionaries(
         "value": st.decimals(min_value=0, max_value=100_000, places=2),
         "created_at": moments,
         "closed_at": st.none() | moments,
+        "account": st.sampled_from(ACCOUNT_NAMES),
     }
 )
+lead_rows = st.fixed_dictionaries(
+    {
+        "owner": st.integers(0, 3),
+        "status": st.sampled_from(("new", "contacted", "converted")),
+        "source": st.sampled_from(("", "Web", "web form", "Referral")),
+        "created_at": moments,
+        "converted_at": st.none() | moments,
+        "account": st.sampled_from(ACCOUNT_NAMES),
+    }
+)
+
+
+def account_of(name: str | None) -> dict[str, str | None]:
+    """The account fields of a record that names the account ``name`` (None: no account)."""
+    segment, channel = ACCOUNTS.get(name, (None, None))
+    return {"account": name, "account_segment": segment, "account_channel": channel}
 
 
 @st.composite
@@ -104,6 +135,17 @@ ACTIVITY_CONDITIONS = [
     {"field": "duration", "op": "between", "value": [30, 900]},
     {"field": "occurred_at", "op": "lt", "value": "2027-03-28T03:00:00"},
 ]
+# On a lead or a deal: its account's (no account: none of them has a value).
+ACCOUNT_CONDITIONS = [
+    {"field": "account_segment", "op": "eq", "value": "SMB"},
+    {"field": "account_segment", "op": "ne", "value": "SMB"},
+    {"field": "account_segment", "op": "not_in", "value": ["Enterprise", "smb"]},
+    {"field": "account_segment", "op": "is_empty"},
+    {"field": "account_segment", "op": "is_not_empty"},
+    {"field": "account_segment", "op": "contains", "value": "sm"},
+    {"field": "account_channel", "op": "in", "value": ["Events"]},
+    {"field": "account", "op": "eq", "value": "acme"},
+]
 OPPORTUNITY_CONDITIONS = [
     {"field": "status", "op": "eq", "value": "won"},
     {"field": "status", "op": "in", "value": ["won", "lost"]},
@@ -113,6 +155,14 @@ OPPORTUNITY_CONDITIONS = [
     {"field": "closed_at", "op": "is_empty"},
     {"field": "closed_at", "op": "is_not_empty"},
     {"field": "created_at", "op": "gte", "value": "2027-03-25"},
+    *ACCOUNT_CONDITIONS,
+]
+LEAD_CONDITIONS = [
+    {"field": "status", "op": "ne", "value": "new"},
+    {"field": "source", "op": "contains", "value": "web"},
+    {"field": "source", "op": "is_empty"},
+    {"field": "converted_at", "op": "is_not_empty"},
+    *ACCOUNT_CONDITIONS,
 ]
 TASK_CONDITIONS = [
     {"field": "status", "op": "eq", "value": "completed"},
@@ -132,6 +182,7 @@ CONDITIONS = {
     "activity": ACTIVITY_CONDITIONS,
     "opportunity": OPPORTUNITY_CONDITIONS,
     "task": TASK_CONDITIONS,
+    "lead": LEAD_CONDITIONS,
 }
 AGGREGATIONS = {
     "activity": [
@@ -150,6 +201,12 @@ AGGREGATIONS = {
         ("max", "value"),
         ("min", "value"),
         ("distinct_count", "stage"),
+        ("distinct_count", "account_segment"),
+    ],
+    "lead": [
+        ("count", None),
+        ("distinct_count", "source"),
+        ("distinct_count", "account_segment"),
     ],
     "task": [
         ("count", None),
@@ -161,9 +218,16 @@ DATE_FIELDS = {
     "activity": ["occurred_at"],
     "opportunity": ["created_at", "closed_at"],
     "task": ["created_at", "due_at", "completed_at"],
+    "lead": ["created_at", "converted_at"],
 }
-ENTITIES = ("activity", "opportunity", "task", "task")  # tasks' derived fields: twice the rules
-ROWS = {"activity": activity_rows, "opportunity": opportunity_rows, "task": task_rows()}
+# Tasks' derived fields and deals' accounts: twice the rules.
+ENTITIES = ("activity", "opportunity", "opportunity", "task", "task", "lead")
+ROWS = {
+    "activity": activity_rows,
+    "opportunity": opportunity_rows,
+    "task": task_rows(),
+    "lead": lead_rows,
+}
 
 
 @st.composite
@@ -198,7 +262,14 @@ def world(db):
             for i, n in enumerate(STAGES)
         }
         CustomField.objects.create(tenant=tenant, entity="activity", name="campaign", type="text")
+        for name, (segment, channel) in ACCOUNTS.items():
+            Account.objects.create(tenant=tenant, external_id=name, name=name.title(),
+                                   segment=segment, channel=channel)  # fmt: skip
     return tenant, members, types, stages
+
+
+def _account_id(tenant, name: str | None) -> int | None:
+    return None if name is None else Account.objects.get(tenant=tenant, external_id=name).pk
 
 
 def _insert(world, entity: str, rows: list[dict]) -> list[dict]:
@@ -208,6 +279,7 @@ def _insert(world, entity: str, rows: list[dict]) -> list[dict]:
         Activity.objects.all().delete()
         Opportunity.objects.all().delete()
         Task.objects.all().delete()
+        Lead.objects.all().delete()
         records = []
         for n, row in enumerate(rows):
             owner = members[row["owner"]]
@@ -262,6 +334,29 @@ def _insert(world, entity: str, rows: list[dict]) -> list[dict]:
                         "opportunity": None,
                     }
                 )
+            elif entity == "lead":
+                Lead.objects.create(
+                    tenant=tenant,
+                    external_id=str(n),
+                    owner=owner,
+                    name="Lead",
+                    source=row["source"],
+                    status=row["status"],
+                    created_at=row["created_at"],
+                    converted_at=row["converted_at"],
+                    account_id=_account_id(tenant, row["account"]),
+                )
+                records.append(
+                    {
+                        "owner": owner.pk,
+                        "status": row["status"],
+                        "source": row["source"],
+                        "email": "",
+                        "created_at": row["created_at"],
+                        "converted_at": row["converted_at"],
+                    }
+                    | account_of(row["account"])
+                )
             else:
                 Opportunity.objects.create(
                     tenant=tenant,
@@ -274,6 +369,7 @@ def _insert(world, entity: str, rows: list[dict]) -> list[dict]:
                     currency="USD",
                     created_at=row["created_at"],
                     closed_at=row["closed_at"],
+                    account_id=_account_id(tenant, row["account"]),
                 )
                 records.append(
                     {
@@ -286,6 +382,7 @@ def _insert(world, entity: str, rows: list[dict]) -> list[dict]:
                         "closed_at": row["closed_at"],
                         "lead": None,
                     }
+                    | account_of(row["account"])
                 )
     return records
 
@@ -321,6 +418,70 @@ def test_the_compiled_query_agrees_with_the_reference(world, data, drawn):
     assert {key: parts.value(rule.aggregation) for key, parts in compiled.items()} == expected
 
 
+def _every_account(entity: str) -> list[dict]:
+    """Rows in the window naming each account and none, two a member: what random rows meet
+    only now and then (an account with a blank segment, a deal placed in the window)."""
+    day = (START + timedelta(days=2)).astimezone(UTC)
+    rows = []
+    for n, account in enumerate(ACCOUNT_NAMES * 2):
+        row = {"owner": n % 3, "created_at": day, "account": account}
+        if entity == "lead":
+            row |= {"status": "new", "source": "", "converted_at": None}
+        else:
+            row |= {"stage": "Won", "status": "won", "value": Decimal(100 + n), "closed_at": day}
+        rows.append(row)
+    return rows
+
+
+@pytest.mark.parametrize("entity", ["lead", "opportunity"])
+@pytest.mark.parametrize(
+    ("condition", "by"),
+    [(condition, None) for condition in ACCOUNT_CONDITIONS]
+    + [(None, by) for by in ACCOUNT_FIELDS]
+    + [(ACCOUNT_CONDITIONS[1], "account_segment")],
+)
+def test_the_account_fields_agree_with_the_reference(world, entity, condition, by):
+    """Each condition on an account field, and each split by one, over every account."""
+    tenant, members, _, _ = world
+    raw = {"key": "r", "entity": entity, "date_field": "created_at"}
+    raw |= {"conditions": [condition] if condition else []}
+    raw |= {"aggregation": "sum", "field": "value"} if entity == "opportunity" else {}
+    (rule,) = ruleset_parse([raw], vocab={Vocabulary.STAGES: set(STAGES)})
+    records = _insert(world, entity, _every_account(entity))
+    team = {m.pk for m in members[:3]}
+    window = {"start": START, "end": END}
+    with scope(tenant=tenant):
+        compiled = rule_parts(rule, tenant=tenant, member_ids=team, granularity=Granularity.MONTH,
+                              cycle_of=lambda day: 0, by=by, **window)  # fmt: skip
+    expected = evaluate(rule, records, members=team, bucket=lambda when: 0, by=by, **window)
+    assert {key: parts.value(rule.aggregation) for key, parts in compiled.items()} == expected
+    assert expected  # every condition and split leaves records to compare
+
+
+def test_a_stage_change_reads_its_deals_account(world):
+    """A stage change's account fields are its opportunity's account's."""
+    tenant, members, _, stages = world
+    records = _insert(world, "opportunity", _every_account("opportunity"))
+    with scope(tenant=tenant):
+        for deal in Opportunity.objects.order_by("pk"):
+            StageChange.objects.create(tenant=tenant, opportunity=deal, to_stage=stages["Won"],
+                                       changed_at=deal.closed_at, member=deal.owner)  # fmt: skip
+    raw = {"key": "r", "entity": "stage_change", "aggregation": "sum", "field": "value",
+           "conditions": [{"field": "account_segment", "op": "ne", "value": "SMB"}]}  # fmt: skip
+    (rule,) = ruleset_parse([raw], vocab={Vocabulary.STAGES: set(STAGES)})
+    team = {m.pk for m in members[:3]}
+    window = {"start": START, "end": END}
+    with scope(tenant=tenant):
+        compiled = rule_parts(rule, tenant=tenant, member_ids=team, granularity=Granularity.MONTH,
+                              cycle_of=lambda day: 0, by="account_segment", **window)  # fmt: skip
+    changes = [record | {"member": record["owner"], "changed_at": record["closed_at"]}
+               for record in records]  # fmt: skip
+    expected = evaluate(rule, changes, members=team, bucket=lambda when: 0, by="account_segment",
+                        **window)  # fmt: skip
+    assert {key: parts.value(rule.aggregation) for key, parts in compiled.items()} == expected
+    assert {key[-1] for key in expected} == {"Enterprise", "smb", None}
+
+
 # Snapshot rules: opportunities with a stage history, counted as they stood at each cycle end.
 standing_rows = st.fixed_dictionaries(
     {
@@ -330,6 +491,7 @@ standing_rows = st.fixed_dictionaries(
         "closed_at": st.none() | moments,
         # Changes may share a moment, precede the creation or follow the window's end.
         "changes": st.lists(st.tuples(moments, st.sampled_from(STAGES)), max_size=4),
+        "account": st.sampled_from(ACCOUNT_NAMES),
     }
 )
 SNAPSHOT_CONDITIONS = [
@@ -340,6 +502,7 @@ SNAPSHOT_CONDITIONS = [
     {"field": "value", "op": "gt", "value": "5000"},
     {"field": "closed_at", "op": "is_empty"},
     {"field": "created_at", "op": "gte", "value": "2027-03-25"},
+    *ACCOUNT_CONDITIONS[:4],
 ]
 
 
@@ -351,7 +514,8 @@ def snapshot_rules(draw: st.DrawFn) -> dict:
         group = draw(st.lists(st.sampled_from(SNAPSHOT_CONDITIONS), min_size=1, max_size=3))
         conditions.append({"any": group})
     rule = {"key": "r", "entity": "opportunity", "mode": "cycle_end", "aggregation": aggregation}
-    return rule | {"conditions": conditions} | ({"field": field} if field else {})
+    rule |= {"conditions": conditions} | ({"field": field} if field else {})
+    return rule, draw(st.sampled_from(SPLITS["opportunity"]))
 
 
 def _insert_history(world, rows: list[dict]) -> list[dict]:
@@ -374,6 +538,7 @@ def _insert_history(world, rows: list[dict]) -> list[dict]:
                 currency="USD",
                 created_at=row["created_at"],
                 closed_at=row["closed_at"],
+                account_id=_account_id(tenant, row["account"]),
             )
             previous = None
             for when, stage in row["changes"]:
@@ -395,6 +560,7 @@ def _insert_history(world, rows: list[dict]) -> list[dict]:
                     "lead": None,
                     "changes": row["changes"],
                 }
+                | account_of(row["account"])
             )
     return records
 
@@ -404,10 +570,12 @@ def _insert_history(world, rows: list[dict]) -> list[dict]:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(data=st.data(), raw_rule=snapshot_rules(), days=st.sampled_from([1, 7]))
-def test_a_snapshot_query_agrees_with_the_reference(world, data, raw_rule, days):
-    """Cycles of ``days`` local days from START (daily or weekly), each counted at its end."""
+@given(data=st.data(), drawn=snapshot_rules(), days=st.sampled_from([1, 7]))
+def test_a_snapshot_query_agrees_with_the_reference(world, data, drawn, days):
+    """Cycles of ``days`` local days from START (daily or weekly), each counted at its end,
+    and split by the deals' stage, status... as they stood then."""
     tenant, members, _, _ = world
+    raw_rule, by = drawn
     (rule,) = ruleset_parse(
         [raw_rule], vocab={Vocabulary.STAGES: set(STAGES)}, time_zone=tenant.time_zone
     )
@@ -423,13 +591,14 @@ def test_a_snapshot_query_agrees_with_the_reference(world, data, raw_rule, days)
             member_ids=team,
             granularity=Granularity.DAY,
             cycle_of=lambda day: (day - first).days // days,
+            by=by,
         )
     cycles = (END.date() - first).days // days
     ends = [
         (datetime.combine(first + timedelta(days=days * (n + 1)), datetime.min.time(), ZONE), n)
         for n in range(cycles)
     ]
-    expected = evaluate_at_ends(rule, records, ends=ends, members=team, outcomes=OUTCOMES)
+    expected = evaluate_at_ends(rule, records, ends=ends, members=team, outcomes=OUTCOMES, by=by)
     assert {key: parts.value(rule.aggregation) for key, parts in compiled.items()} == expected
 
 
