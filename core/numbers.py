@@ -12,6 +12,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_WHOLE = re.compile(r"[0-9]{1,18}")  # under 10**18: inside the database's integers
 EXAMPLE = "use digits and a point: 1250.50"
 
 
@@ -30,3 +31,10 @@ def number_parse(value: object) -> Decimal | None:
     except InvalidOperation:
         return None
     return number if number.is_finite() else None
+
+
+def whole_number(text: str | None) -> int | None:
+    """The whole number (an id, an index, a count) that ``text`` writes in ASCII digits, at
+    most 18 of them; None for anything else. ``str.isdigit`` is no test: "²" passes it, and
+    ``int`` then fails."""
+    return int(text) if text is not None and _WHOLE.fullmatch(text) else None

@@ -189,12 +189,11 @@ def _bar(bar: Progress) -> dict[str, Any]:
 
 
 def _values(shown: Shown, view: Viewpoint) -> list[dict[str, Any]]:
-    """The bars of a running goal, or a metric's value without one (and a rep's team's value,
-    where the page shows it beside theirs)."""
-    if shown.bars:
-        return [_bar(bar) for bar in shown.bars]
-    values = [{"value": shown.value, "team": view.whole_team}]
-    if view.team_head is not None and shown.goal is None:
+    """The viewer's number (a running goal's bar, or the value alone without one), then a
+    rep's team's where the page shows it beside theirs: its goal's bar, or its value."""
+    values = [] if shown.goal is not None else [{"value": shown.value, "team": view.whole_team}]
+    values += [_bar(bar) for bar in shown.bars]
+    if view.team_head is not None and not shown.bars:
         values.append({"value": shown.team_value, "team": True, "held_as": "your team"})
     return values
 

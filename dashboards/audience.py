@@ -161,7 +161,7 @@ def _with_goal(shown: Shown, rules: Rules, row: Achievement, view: Viewpoint, no
             anchor=goal.start,
         )  # fmt: skip
         points = rule_trend(
-            rules, tenant=goal.tenant, trend=trend, member=view.subject.pk, team_head=goal.team_id,
+            rules, tenant=goal.tenant, trend=trend, member=view.subject.pk,
             stored=goal_stored(goal, rule.pk, view.subject.pk, trend),
         )  # fmt: skip
         shown.trend = _trend(rule, points_linked(points, rule, view.subject, goal), view.subject)

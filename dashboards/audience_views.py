@@ -10,17 +10,19 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from core.numbers import whole_number
 from goals.calendar import CycleKind
 from hierarchy.decorators import member_required
 from hierarchy.models import Member, SalesRole, Tenant
 from rulesets.catalogue import FieldSpec
 from rulesets.models import GoalRule, Ruleset
+from rulesets.services import tenant_vocabulary
 
 from .audience import Viewpoint, dashboard_shown
-from .breakdowns import breakdown_fields
+from .breakdowns import rule_split_fields
 from .dashboard import by_indicator
 from .models import Dashboard, DashboardMetric, dashboards_for
-from .records import Rules
+from .records import RulesetRead, ruleset_read
 from .services import (
     dashboard_delete,
     dashboard_metric_delete,
@@ -65,7 +67,8 @@ def _errors(exc: ValidationError) -> dict[str, str]:
 
 def _role(request: HttpRequest) -> SalesRole | None:
     wanted = request.POST.get("sales_role", "")
-    return SalesRole.objects.filter(pk=wanted).first() if wanted.isdigit() else None
+    pk = whole_number(wanted)
+    return SalesRole.objects.filter(pk=pk).first() if pk is not None else None
 
 
 @member_required(Member.Role.ADMIN)
@@ -96,17 +99,30 @@ def dashboard_manage(request: HttpRequest) -> HttpResponse:
 
 def _ruleset_rule(value: str) -> tuple[Ruleset | None, str]:
     ruleset, _sep, key = value.partition(":")
-    if not ruleset.isdigit():
+    pk = whole_number(ruleset)
+    if pk is None:
         return None, ""
-    return Ruleset.objects.filter(pk=ruleset).first(), key
+    return Ruleset.objects.filter(pk=pk).first(), key
 
 
-def _split_label(tenant: Tenant, metric: DashboardMetric) -> str:
-    """The label of the field a metric is split by ("" for none)."""
-    if not metric.breakdown:
-        return ""
-    fields = _split_fields(tenant, f"{metric.ruleset_id}:{metric.rule_key}")
-    return next((f.label for f in fields if f.name == metric.breakdown), metric.breakdown)
+def _split_labels(
+    tenant: Tenant, metrics: list[DashboardMetric], rules: dict[tuple[int, str], GoalRule]
+) -> list[str]:
+    """The label of the field each metric is split by ("" for none), each ruleset and the
+    tenant's vocabulary read once however many metrics there are."""
+    vocabulary = tenant_vocabulary(tenant)
+    read: dict[int, RulesetRead] = {}
+    labels = []
+    for metric in metrics:
+        rule = rules.get((metric.ruleset_id, metric.rule_key))
+        if not metric.breakdown or rule is None:
+            labels.append(metric.breakdown)
+            continue
+        if rule.ruleset_id not in read:
+            read[rule.ruleset_id] = ruleset_read(tenant, rule.ruleset_id, vocabulary)
+        fields = rule_split_fields(tenant, rule, read[rule.ruleset_id]) or []
+        labels.append(next((f.label for f in fields if f.name == metric.breakdown), ""))
+    return labels
 
 
 def _split_fields(tenant: Tenant, value: str) -> list[FieldSpec]:
@@ -114,13 +130,7 @@ def _split_fields(tenant: Tenant, value: str) -> list[FieldSpec]:
     one that cannot be computed)."""
     ruleset, key = _ruleset_rule(value)
     rule = GoalRule.objects.filter(ruleset=ruleset, key=key).first() if ruleset else None
-    if rule is None:
-        return []
-    try:
-        rules = Rules.of(tenant, rule)
-    except Http404:
-        return []
-    return breakdown_fields(rules.spec, rules.specs, rules.custom)
+    return (rule_split_fields(tenant, rule) if rule else None) or []
 
 
 @member_required(Member.Role.ADMIN)
@@ -133,7 +143,8 @@ def dashboard_split_fields(request: HttpRequest) -> HttpResponse:
 
 
 def _trend(value: str) -> int:
-    return int(value) if value.isdigit() and len(value) < 4 else -1
+    found = whole_number(value)
+    return -1 if found is None or found > 999 else found
 
 
 @member_required(Member.Role.ADMIN)
@@ -170,17 +181,19 @@ def dashboard_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             return redirect("dashboard_edit", pk=dashboard.pk)
     rules = GoalRule.objects.select_related("ruleset").order_by("ruleset__name", "position", "pk")
-    labels = {(r.ruleset_id, r.key): f"{r.name} ({r.ruleset.name})" for r in rules}
+    by_key = {(rule.ruleset_id, rule.key): rule for rule in rules}
+    labels = {key: f"{rule.name} ({rule.ruleset.name})" for key, rule in by_key.items()}
     metrics = list(dashboard.metrics.all())
+    splits = _split_labels(request.tenant, metrics, by_key)
     context: dict[str, Any] = {
         "dashboard": dashboard,
         "metrics": [
             (
                 metric,
                 labels.get((metric.ruleset_id, metric.rule_key), metric.get_kind_display()),
-                _split_label(request.tenant, metric),
+                split,
             )
-            for metric in metrics
+            for metric, split in zip(metrics, splits, strict=True)
         ],  # fmt: skip
         "split_fields": _split_fields(request.tenant, request.POST.get("rule", "")),
         "rules": [(f"{ruleset}:{key}", label) for (ruleset, key), label in labels.items()],

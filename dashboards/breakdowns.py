@@ -24,7 +24,9 @@ from django.shortcuts import render
 from django.views.decorators.vary import vary_on_headers
 
 from core.formatting import in_unit
+from core.numbers import whole_number
 from hierarchy.decorators import member_required
+from hierarchy.models import Tenant
 from rulesets.catalogue import CustomFieldDecl, FieldSpec, fields_for
 from rulesets.compiler import BREAKDOWN_TYPES
 from rulesets.models import GoalRule
@@ -34,6 +36,7 @@ from rulesets.spec import Aggregation, RuleSpec
 from .records import (
     Bucket,
     Rules,
+    RulesetRead,
     Window,
     counted_parts,
     number_asked,
@@ -66,6 +69,18 @@ def breakdown_fields(
         and (len(catalogues) == 1 or field.custom or field.shared)
         and all(name in other and other[name].type == field.type for other in catalogues[1:])
     ]
+
+
+def rule_split_fields(
+    tenant: Tenant, rule: GoalRule, read: RulesetRead | None = None
+) -> list[FieldSpec] | None:
+    """The fields a ruleset's rule can be split by; None when it cannot be computed
+    (``read``: its ruleset as ``records.ruleset_read`` gave it, for a page of several)."""
+    try:
+        rules = Rules.of(tenant, rule, read)
+    except Http404:
+        return None
+    return breakdown_fields(rules.spec, rules.specs, rules.custom)
 
 
 @dataclass(frozen=True)
@@ -186,8 +201,8 @@ def breakdown_rows(
 
 
 def _top(request: HttpRequest) -> int:
-    wanted = request.GET.get("top", "")
-    return min(max(int(wanted), 1), MOST) if wanted.isdigit() else TOP
+    wanted = whole_number(request.GET.get("top"))
+    return TOP if wanted is None else min(max(wanted, 1), MOST)
 
 
 @member_required()

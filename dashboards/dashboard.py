@@ -11,11 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any, TypeVar
-
-from django.conf import settings
-from django.urls import get_script_prefix, get_urlconf, reverse
 
 from achievements.models import Achievement
 from achievements.pace import Pace, accumulates, expected_by_now, rule_pace
@@ -26,7 +22,7 @@ from rulesets.models import GoalRule
 from rulesets.spec import Indicator
 
 from .panels import Cell, Rule
-from .records import goal_number_query
+from .records import goal_number_query, records_path
 
 
 @dataclass(frozen=True)
@@ -89,18 +85,11 @@ def _percent(part: Decimal | None, whole: Decimal | None) -> int | None:
     return int((part * 100 / whole).to_integral_value())
 
 
-@cache
-def _records_path(prefix: str, urlconf: str) -> str:
-    return reverse("achievement_records", urlconf=urlconf)
-
-
 def records_url(row: Achievement | Cell, *, team: bool) -> str:
-    # A page links hundreds of these: the path is reversed once (per prefix).
-    path = _records_path(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
     query = goal_number_query(
         row.goal_id, row.rule_id, row.member_id, row.cycle_index, "team" if team else "own"
     )
-    return f"{path}?{query}"
+    return f"{records_path()}?{query}"
 
 
 def progress(row: Achievement | Cell, cycle: Cycle, now: datetime, *, team: bool) -> Progress:

@@ -14,20 +14,23 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.views.decorators.vary import vary_on_headers
 
 from achievements.models import Achievement
 from achievements.services import TeamOverTime
 from core.csvcells import NeutralDictWriter
 from core.dates import date_range_problem
+from core.numbers import whole_number
 from crm.listings import LISTING_OF_ENTITY, PAGE_SIZE, Listing
 from goals.calendar import Cycle, CycleKind, whole_cycle
 from goals.models import Goal, tenant_calendar
@@ -41,11 +44,12 @@ from rulesets.services import rule_specs, tenant_vocabulary
 from rulesets.spec import Aggregation, RuleSpec, Unit
 
 
-def _whole(request: HttpRequest, name: str) -> int:
-    try:
-        return int(request.GET.get(name, ""))
-    except ValueError:
-        raise Http404(f"{name} must be a whole number") from None
+def whole_asked(request: HttpRequest, name: str) -> int:
+    """The whole number of the query's ``name`` (an id, an index), or 404."""
+    found = whole_number(request.GET.get(name))
+    if found is None:
+        raise Http404(f"{name} must be a whole number")
+    return found
 
 
 @dataclass(frozen=True)
@@ -74,9 +78,20 @@ class Number:
         )
 
 
+@cache
+def _records_path(prefix: str, urlconf: str) -> str:
+    return reverse("achievement_records", urlconf=urlconf)
+
+
+def records_path() -> str:
+    """The records page's path, reversed once per script prefix and URLconf: a page links
+    hundreds of numbers."""
+    return _records_path(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+
+
 def records_link(number: Number) -> str:
     """The records page's URL of the number as a whole (its rule, member, cycle, scope)."""
-    return f"{reverse('achievement_records')}?{number.query()}"
+    return f"{records_path()}?{number.query()}"
 
 
 def goal_number_query(goal: int, rule: int, member: int, cycle: int, scope: str) -> str:
@@ -103,20 +118,24 @@ def _calendar_cycle(request: HttpRequest) -> Cycle:
 def number_asked(request: HttpRequest) -> Number:
     """The number of ``?goal=&rule=&member=&cycle=<index>&scope=own|team[&side=denominator]``
     or, without a goal, of ``?rule=&member=&kind=&day=&scope=...``; 404 for anything the
-    viewer may not see or that does not exist."""
+    viewer may not see or that does not exist. A number without a goal is the viewer's own
+    (or, for an admin, anyone's): a member's team as it stood in a cycle may hold people the
+    viewer never saw, and no goal's team bounds it."""
     member = get_object_or_404(
-        Member.objects.visible_to(request.member), pk=_whole(request, "member")
+        Member.objects.visible_to(request.member), pk=whole_asked(request, "member")
     )
     side = "denominator" if request.GET.get("side") == "denominator" else "numerator"
     whole_team = request.GET.get("scope") == "team"
     if "goal" not in request.GET:
-        rule = get_object_or_404(GoalRule.objects.all(), pk=_whole(request, "rule"))
+        if not (request.member.is_admin or member.pk == request.member.pk):
+            raise Http404("only your own numbers without a goal")
+        rule = get_object_or_404(GoalRule.objects.all(), pk=whole_asked(request, "rule"))
         return Number(None, rule, member, _calendar_cycle(request), whole_team, side)
     goals = Goal.objects.select_related("tenant", "team", "ruleset")
-    goal = get_object_or_404(goals, pk=_whole(request, "goal"))
-    rule = get_object_or_404(goal.ruleset.rules.all(), pk=_whole(request, "rule"))
+    goal = get_object_or_404(goals, pk=whole_asked(request, "goal"))
+    rule = get_object_or_404(goal.ruleset.rules.all(), pk=whole_asked(request, "rule"))
     cycles = goal.cycles()
-    index = _whole(request, "cycle")
+    index = whole_asked(request, "cycle")
     if not 0 <= index < len(cycles):
         raise Http404("no such cycle")
     return Number(goal, rule, member, cycles[index], whole_team, side)

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
 from django_scopes import scope
 
 from core.lengths import too_long
@@ -16,9 +15,8 @@ from hierarchy.audit import audit_change
 from hierarchy.models import Member, SalesRole, Tenant
 from rulesets.models import GoalRule, Ruleset
 
-from .breakdowns import breakdown_fields
+from .breakdowns import rule_split_fields
 from .models import Dashboard, DashboardMetric
-from .records import Rules
 from .trends import MOST
 
 Actor = Member | str | None
@@ -124,18 +122,13 @@ def dashboard_metric_save(
                 if rule is None:
                     errors["rule_key"] = f"The ruleset {ruleset.name} has no such rule."
             if rule is not None and breakdown:
-                try:
-                    rules = Rules.of(tenant, rule)
-                except Http404:
+                fields = rule_split_fields(tenant, rule)
+                if fields is None:
                     errors["rule_key"] = (
                         "This rule cannot be computed: its ruleset's page says why."
                     )
-                else:
-                    names = {
-                        f.name for f in breakdown_fields(rules.spec, rules.specs, rules.custom)
-                    }
-                    if breakdown not in names:
-                        errors["breakdown"] = f"{rule.name} cannot be split by that field."
+                elif breakdown not in {field.name for field in fields}:
+                    errors["breakdown"] = f"{rule.name} cannot be split by that field."
         else:
             ruleset, rule_key, breakdown = None, "", ""
         if errors:

@@ -23,6 +23,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from achievements.models import Achievement
 from achievements.services import TeamOverTime
+from core.numbers import whole_number
 from goals.calendar import Cycle, CycleKind, TenantCalendar, cycle_index_of, cycles
 from goals.models import Goal, tenant_calendar
 from hierarchy.decorators import member_required
@@ -32,7 +33,7 @@ from rulesets.models import GoalRule
 from rulesets.parts import Parts
 
 from .chart import bar_chart
-from .records import Number, Rules, Window, counted_parts, records_link
+from .records import Number, Rules, Window, counted_parts, records_link, whole_asked
 
 COUNT = 12
 """Cycles a trend shows by default."""
@@ -88,20 +89,20 @@ def rule_trend(
     tenant: Tenant,
     trend: list[Cycle],
     member: int,
-    team_head: int | None = None,
     stored: Stored | None = None,
     whole_team: bool = True,
 ) -> list[Point]:
     """The member's team value of the rule (``whole_team`` False: their own) in each cycle of
     ``trend``: from ``stored`` where it holds the cycle, else computed by one grouped query
-    per counted rule for all of the others (the team as the reporting lines under
-    ``team_head``, by default the member, stood at each record's time)."""
+    per counted rule for all of the others (the team as the reporting lines stood at each
+    record's time, whether or not a goal's team held it then: the number a link to the
+    records of that cycle opens, ``points_linked``)."""
     stored = stored or {}
     missing = [cycle for cycle in trend if (cycle.start, cycle.end) not in stored]
     computed: dict[int, Decimal | None] = {}  # by place in ``trend``
     if missing:
         start, end = missing[0].start, missing[-1].end
-        team = TeamOverTime.of(member if team_head is None else team_head, start, end)
+        team = TeamOverTime.of(member, start, end)
         window = Window.of(tenant, team, member, whole_team=whole_team, start=start, end=end)
         grouping = {
             "granularity": granularity_for(trend[0].kind, tenant.week_start),
@@ -123,20 +124,23 @@ def rule_trend(
 
 def points_linked(
     points: list[Point], rule: GoalRule, member: Member, goal: Goal | None = None,
-    *, whole_team: bool = True,
+    *, whole_team: bool = True, own: bool = True,
 ) -> list[Point]:  # fmt: skip
     """Each point with the URL of the records behind it: one read from the goal's stored
     achievements as the goal's number, any other (a metric without a goal, a cycle before the
-    goal began) as the rule's number in that cycle of the calendar."""
-    own = {(cycle.start, cycle.end): cycle for cycle in goal.cycles()} if goal else {}
+    goal began) as the rule's number in that cycle of the calendar, which only the member
+    (``own``) or an admin may open (``records.number_asked``): others get no link there."""
+    held = {(cycle.start, cycle.end): cycle for cycle in goal.cycles()} if goal else {}
 
-    def number(point: Point) -> Number:
-        held = own.get((point.cycle.start, point.cycle.end)) if point.stored else None
-        if held is not None:
-            return Number(goal, rule, member, held, whole_team, "numerator")
-        return Number(None, rule, member, point.cycle, whole_team, "numerator")
+    def link(point: Point) -> str:
+        cycle = held.get((point.cycle.start, point.cycle.end)) if point.stored else None
+        if cycle is not None:
+            return records_link(Number(goal, rule, member, cycle, whole_team, "numerator"))
+        if not own:
+            return ""
+        return records_link(Number(None, rule, member, point.cycle, whole_team, "numerator"))
 
-    return [replace(point, records=records_link(number(point))) for point in points]
+    return [replace(point, records=link(point)) for point in points]
 
 
 def goal_stored(goal: Goal, rule_id: int, member: int, trend: list[Cycle]) -> Stored:
@@ -149,15 +153,8 @@ def goal_stored(goal: Goal, rule_id: int, member: int, trend: list[Cycle]) -> St
 
 
 def _count(request: HttpRequest) -> int:
-    wanted = request.GET.get("cycles", "")
-    return min(max(int(wanted), 2), MOST) if wanted.isdigit() else COUNT
-
-
-def _whole(request: HttpRequest, name: str) -> int:
-    wanted = request.GET.get(name, "")
-    if not wanted.isdigit():
-        raise Http404(f"{name} must be a whole number")
-    return int(wanted)
+    wanted = whole_number(request.GET.get("cycles"))
+    return COUNT if wanted is None else min(max(wanted, 2), MOST)
 
 
 @member_required()
@@ -166,13 +163,13 @@ def rule_trend_view(request: HttpRequest) -> HttpResponse:
     """A goal's rule over the last cycles for a member's team:
     ``?goal=&rule=&member=[&cycles=N]``; an HTMX request gets the trend alone."""
     goals = Goal.objects.select_related("tenant", "team", "ruleset")
-    goal = get_object_or_404(goals, pk=_whole(request, "goal"))
+    goal = get_object_or_404(goals, pk=whole_asked(request, "goal"))
     member = get_object_or_404(
-        Member.objects.visible_to(request.member), pk=_whole(request, "member")
+        Member.objects.visible_to(request.member), pk=whole_asked(request, "member")
     )
     if not goal.team.contains(member):
         raise Http404("not in this goal's team")
-    rule = get_object_or_404(goal.ruleset.rules.all(), pk=_whole(request, "rule"))
+    rule = get_object_or_404(goal.ruleset.rules.all(), pk=whole_asked(request, "rule"))
     rules = Rules.of(request.tenant, rule)
     calendar = tenant_calendar(request.tenant)
     today = timezone.now().astimezone(calendar.zone).date()
@@ -185,10 +182,11 @@ def rule_trend_view(request: HttpRequest) -> HttpResponse:
         tenant=request.tenant,
         trend=trend,
         member=member.pk,
-        team_head=goal.team_id,
         stored=goal_stored(goal, rule.pk, member.pk, trend),
     )
-    points = points_linked(points, rule, member, goal)
+    viewer = request.member
+    own = viewer.is_admin or viewer.pk == member.pk
+    points = points_linked(points, rule, member, goal, own=own)
     context: dict[str, Any] = {
         "goal": goal,
         "rule": rule,

@@ -18,6 +18,7 @@ from django.views.decorators.vary import vary_on_headers
 from achievements.models import Achievement, GoalComputation
 from achievements.queries import achievement_rows, write_rows
 from core.dates import date_range_problem
+from core.numbers import whole_number
 from crm.listings import LISTINGS
 from crm.models import PipelineStage
 from goals.calendar import Cycle, CycleKind, cycle_containing, cycle_ended
@@ -57,6 +58,7 @@ from .pipeline import (
     more_cards,
     stage_pies,
 )
+from .records import whole_asked
 
 # Panels marked data-poll skip the poll while their tab is hidden (static/js/app.js; a trigger
 # filter would need eval, which the Content-Security-Policy forbids).
@@ -205,8 +207,9 @@ def _node(request: HttpRequest, goal: Goal) -> Member:
 def _cycle_index(request: HttpRequest, goal: Goal, now: datetime) -> int:
     cycles = goal.cycles()
     wanted = request.GET.get("cycle", "")
-    if wanted.isdigit() and int(wanted) < len(cycles):
-        return int(wanted)
+    index = whole_number(wanted)
+    if index is not None and index < len(cycles):
+        return index
     started = [cycle.index for cycle in cycles if cycle.start <= now]
     return started[-1] if started else 0
 
@@ -462,9 +465,9 @@ def pipeline(request: HttpRequest) -> HttpResponse:
     if "stage" in request.GET:
         stage = get_object_or_404(
             PipelineStage.objects.filter(outcome=PipelineStage.Outcome.OPEN),
-            pk=_number(request.GET["stage"]),
+            pk=whole_asked(request, "stage"),
         )
-        offset = _number(request.GET.get("offset", "0"))
+        offset = whole_asked(request, "offset") if "offset" in request.GET else 0
         cards = more_cards(board, stage, offset)
         count = board.open_deals().filter(stage=stage).count() if cards else 0
         context |= {"stage": stage, "cards": cards, "next": offset + len(cards),
@@ -483,12 +486,6 @@ def pipeline(request: HttpRequest) -> HttpResponse:
         "elsewhere": sum(column.elsewhere for column in shown),
     }
     return render(request, _template(request, "dashboards/pipeline.html", "board"), context)
-
-
-def _number(text: str) -> int:
-    if not text.isdigit() or len(text) > 9:
-        raise Http404("not a number")
-    return int(text)
 
 
 @member_required(Member.Role.ADMIN)

@@ -260,7 +260,9 @@ def whole_cycle(calendar: TenantCalendar, kind: CycleKind | str, first: date) ->
     """The whole cycle of ``kind`` that begins on the local date ``first`` (index 0), as the
     calendar lays it out for a metric without a goal: weeks from the tenant's week start, two
     weeks from any week start, months, quarters and years from the fiscal calendar. None when
-    no cycle of that kind begins that day, or the day was skipped by the time zone."""
+    no cycle of that kind begins that day (or, for a daily cycle, the time zone skipped the
+    day: a longer cycle that begins on a skipped day begins at the next day's first instant,
+    as ``cycles`` lays it out)."""
     kind = CycleKind(kind)
     if _natural_start(calendar, kind, first, _week_start(calendar, first)) != first:
         return None

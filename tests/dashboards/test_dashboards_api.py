@@ -4,6 +4,7 @@ a query count independent of the team."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,10 @@ from django.test import Client
 from django.utils import timezone
 from django_scopes import scope
 
+from achievements.pace import Pace
+from dashboards.api import _values
 from dashboards.audience import Shown, Viewpoint, dashboard_shown
+from dashboards.dashboard import Progress
 from dashboards.models import Dashboard, DashboardMetric
 from dashboards.services import dashboard_save
 from hierarchy.models import Member
@@ -228,3 +232,19 @@ def test_the_query_count_does_not_grow_with_the_team(
         assert client.get(url, {"member": org.east.email}).status_code == 200
     with django_assert_max_num_queries(4):
         assert client.get(URL, {"member": org.east.email}).status_code == 200
+
+
+def test_a_reps_own_value_without_a_goal_stays_beside_the_teams_goal_bar(org: Org) -> None:
+    """The rep's number has no goal, their team's has: both are given, the rep's first (the
+    team's bar once replaced the rep's value)."""
+    team_bar = Progress(rule=None, value=Decimal(40), target=Decimal(100), status=Pace.BEHIND,
+                        percent=40, expected_percent=50, records_url="", final=False, team=True,
+                        held_as="your team")  # fmt: skip
+    shown = Shown(DashboardMetric(), value=Decimal(3), bars=[team_bar])
+    view = Viewpoint(org.rep2, whole_team=False, team_head=org.east)
+    values = _values(shown, view)
+    assert [(v["value"], v["team"], v.get("held_as", "")) for v in values] == [
+        (Decimal(3), False, ""), (Decimal(40), True, "your team")
+    ]  # fmt: skip
+    alone = _values(replace(shown, bars=[], team_value=Decimal(9)), view)
+    assert [(v["value"], v["team"]) for v in alone] == [(Decimal(3), False), (Decimal(9), True)]

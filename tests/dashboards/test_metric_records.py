@@ -3,18 +3,22 @@ each bar of its breakdown link to the records page, which lists exactly what the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scope
 
+from achievements.services import goal_recompute
 from dashboards.audience import Shown, Viewpoint, dashboard_shown
 from dashboards.models import Dashboard
 from dashboards.services import dashboard_metric_save, dashboard_save
 from hierarchy.models import Member
+from hierarchy.services import member_move
 from rulesets.presets import preset_rules
 from rulesets.services import ruleset_save
 from tests.conftest import Org, client_for
@@ -141,3 +145,78 @@ def test_the_breakdown_page_of_a_number_without_a_goal(org: Org, board) -> None:
     html = response.content.decode()
     assert "No goal: the value alone" in html and "Goal progress" not in html
     assert '<input type="hidden" name="day" value="2026-11-01">' in html
+
+
+def test_a_trend_cycle_before_the_member_joined_the_goals_team_ties_out(org: Org) -> None:
+    """West logs calls in October, then moves into east's team, whose goal starts in November:
+    October on west's trend is west's team's number then, and its link opens those records."""
+    calls = [
+        {"external_id": f"w{n}", "owner_email": org.west.email, "type": "Call",
+         "status": "completed", "occurred_at": f"2026-10-{1 + n:02}T10:00"}
+        for n in range(7)
+    ]  # fmt: skip
+    tenant = org.admin.tenant
+    with time_machine.travel(NOW, tick=False):
+        org.log(*calls)
+        member_move(member=org.west, reports_to=org.east)
+        goal = org.goal(
+            actor=org.admin, start=date(2026, 11, 1), end=date(2026, 12, 31), backfill=True
+        )
+        goal_recompute(goal.pk)
+        with scope(tenant=tenant):
+            board = dashboard_save(tenant=tenant, title="Calls", audience="managers")
+            dashboard_metric_save(dashboard=board, ruleset=org.ruleset, rule_key="dialled_calls",
+                                  trend=3)  # fmt: skip
+    shown = shown_to(org.west, board)
+    assert shown.goal == goal
+    october = next(p for p in shown.trend["points"] if p.cycle.label == "October 2026")
+    assert not october.stored and october.value == 7
+    assert behind(client_for(org.west), october.records) == (7, 7)
+    for point in shown.trend["points"]:
+        assert behind(client_for(org.west), point.records)[0] == point.value
+
+
+def test_a_number_without_a_goal_is_the_viewers_own(org: Org, board) -> None:
+    """A member's team as it stood in a cycle may hold people the viewer never saw: east may
+    see west now (west moved under east), not the records of west's team in October."""
+    with time_machine.travel(NOW, tick=False):
+        member_move(member=org.west, reports_to=org.east)
+    own = urlsplit(shown_to(org.west, board).records)
+    query = dict(parse_qsl(own.query)) | {"day": "2026-10-01"}
+    with time_machine.travel(NOW, tick=False):
+        assert client_for(org.west).get(own.path, query).status_code == 200
+        assert client_for(org.east).get(own.path, query).status_code == 404
+        assert client_for(org.admin).get(own.path, query).status_code == 200
+
+
+@pytest.mark.parametrize("odd", ["²", "①", "١٢", "12 ", "-1", "9" * 30])
+def test_numbers_in_the_query_are_ascii_digits_or_refused(org: Org, board, odd: str) -> None:
+    """ "²".isdigit() is true and int("²") fails: every whole number of a query is read by one
+    parser, so an odd one is a 404 or the default, never a 500."""
+    url = urlsplit(shown_to(org.east, board).records)
+    query = dict(parse_qsl(url.query))
+    east, admin = client_for(org.east), client_for(org.admin)
+    with time_machine.travel(NOW, tick=False):
+        assert east.get(url.path, query | {"member": odd}).status_code == 404
+        breakdown = east.get(reverse("rule_breakdown"), query | {"by": "outcome", "top": odd})
+        assert breakdown.status_code == 200
+        split = admin.get(reverse("dashboard_split_fields"), {"rule": f"{odd}:dialled_calls"})
+        assert split.status_code == 200 and "choose a rule first" in split.content.decode()
+
+
+def test_the_edit_page_reads_each_ruleset_once(org: Org, board, django_assert_num_queries) -> None:
+    """The label of each metric's field to split by: the same queries for 1 metric or 7."""
+    admin = client_for(org.admin)
+    edit = reverse("dashboard_edit", args=[board.pk])
+    admin.get(edit)
+    with CaptureQueriesContext(connection) as one:
+        assert admin.get(edit).status_code == 200
+    tenant = org.admin.tenant
+    with scope(tenant=tenant):
+        ruleset = board.metrics.get().ruleset
+        for _ in range(6):
+            dashboard_metric_save(dashboard=board, ruleset=ruleset, rule_key="dialled_calls",
+                                  breakdown="outcome", cycle="weekly")  # fmt: skip
+    with django_assert_num_queries(len(one)):
+        html = admin.get(edit).content.decode()
+    assert html.count("<td>Outcome</td>") == 7

@@ -95,7 +95,7 @@ def test_stored_and_computed_values_agree(org: Org, goal: Goal) -> None:
         with scope(tenant=goal.tenant_id):
             stored = goal_stored(goal, rule.pk, org.admin.pk, trend)
             from_goal = rule_trend(rules, tenant=goal.tenant, trend=trend, member=org.admin.pk,
-                                   team_head=goal.team_id, stored=stored)  # fmt: skip
+                                   stored=stored)  # fmt: skip
             computed = rule_trend(rules, tenant=goal.tenant, trend=trend, member=org.admin.pk)
         assert len(stored) == 4
         assert [p.value for p in from_goal] == [p.value for p in computed]

@@ -321,7 +321,17 @@ def test_it_names_the_cycle_that_ended_last() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(calendar=calendars, kind=st.sampled_from(CycleKind), start=days, length=st.integers(0, 800))
+@given(
+    calendar=st.builds(
+        TenantCalendar,
+        time_zone=st.sampled_from([*ZONES, "Pacific/Apia", "Pacific/Kiritimati"]),  # days skipped
+        week_start=st.integers(0, 6),
+        fiscal_year_start_month=st.integers(1, 12),
+    ),
+    kind=st.sampled_from(CycleKind),
+    start=st.one_of(days, st.dates(date(2011, 12, 1), date(2012, 1, 31))),  # Apia's skip
+    length=st.integers(0, 800),
+)
 def test_a_whole_cycle_is_found_again_from_its_kind_and_first_day(
     calendar: TenantCalendar, kind: CycleKind, start: date, length: int
 ) -> None:

@@ -231,6 +231,7 @@ BUILDER_FORM = {
 }
 FORMS = {
     "member_search": {"q": "example"},
+    "dashboard_split_fields": {"rule": "1:dialled_calls"},
     "member_options": {"reports_to": "example"},
     **{name: BUILDER_FORM for name in ACCESS if name.endswith(("_new", "_edit"))},
 }
