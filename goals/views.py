@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
 
+from core.numbers import whole_number
 from hierarchy.decorators import member_required
 from hierarchy.models import MANAGING_ROLES, AuditEntry, Member
 
@@ -152,11 +153,11 @@ def goal_wizard(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 def _for_one(request: HttpRequest, template_goal: bool) -> dict[str, Any]:
     """``?team=<id>`` (the "Set a goal" link of a member's pages): the wizard opens on that
     member's team; for someone without reports the team is the person, who holds it all."""
-    wanted = request.GET.get("team", "")
-    if template_goal or not wanted.isdigit():
+    wanted = whole_number(request.GET.get("team"))
+    if template_goal or wanted is None:
         return {}
     visible = Member.objects.visible_to(request.member).filter(is_active=True)
-    person = visible.filter(pk=int(wanted)).first()
+    person = visible.filter(pk=wanted).first()
     if person is None:
         raise Http404("no such member in your team")
     return {"team": person.pk, "name": f"{person.name}'s goals"}

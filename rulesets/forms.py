@@ -17,7 +17,7 @@ from typing import Any
 
 from django import forms
 
-from core.numbers import number_parse
+from core.numbers import number_parse, whole_number
 from hierarchy.models import Tenant
 
 from .catalogue import (
@@ -275,8 +275,8 @@ def _scalar(text: str, spec: FieldSpec | None) -> Any:
         return text  # kept exact as text; the parser reads it as a Decimal
     if kind is FieldType.BOOLEAN:
         return BOOLEANS.get(text.lower(), text)
-    if kind is FieldType.MEMBER and text.isdigit():
-        return int(text)
+    if kind is FieldType.MEMBER and (member := whole_number(text)) is not None:
+        return member
     return text
 
 

@@ -291,3 +291,5 @@ def test_a_goal_for_one_person_is_one_click_from_their_page(org: Org) -> None:
     assert manager.get(f"/goals/new/?team={org.sdr.pk}").status_code == 404
     assert manager.get(f"/goals/new/?team={org.personas.outsider.pk}").status_code == 404
     assert client_for(org.personas.outsider).get(link).status_code == 404
+    for odd in ("²", "①", "9" * 30):  # not a member id: the wizard as it opens without one
+        assert manager.get(f"/goals/new/?team={odd}").status_code == 200
