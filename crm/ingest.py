@@ -28,6 +28,7 @@ from django.core.validators import (
     MinValueValidator,
 )
 from django.db import connection, models, reset_queries, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 from django_scopes import scope
 
@@ -644,6 +645,8 @@ def _write(tenant: Tenant, entity: str, batch: list[dict[str, Any]]) -> UpsertRe
     )
     if entity != Entity.OPPORTUNITY:
         return result
+    # A rule on stage changes reads their deal (its account, value...): a changed deal changes
+    # what its old moves count, as the new moves count.
     moves = [
         StageChange(
             tenant=tenant,
@@ -656,14 +659,8 @@ def _write(tenant: Tenant, entity: str, batch: list[dict[str, Any]]) -> UpsertRe
         for row in written
         if row.created or row.from_stage_id != row.to_stage_id
     ]
-    if moves:
-        StageChange.objects.bulk_create(moves)
-        _notify(
-            tenant.pk,
-            "stage_change",
-            [move.member_id for move in moves],
-            [move.changed_at for move in moves],
-        )
+    StageChange.objects.bulk_create(moves)
+    _stage_changes_notify(tenant.pk, opportunity_id__in=[row.pk for row in written])
     return result
 
 
@@ -769,6 +766,8 @@ def records_delete(*, tenant: Tenant, entity: str, external_ids: Iterable[str]) 
             return 0
         if entity == Entity.ACCOUNT:  # told before its records lose the link
             _accounts_notify(tenant.pk, [row.pk for row in rows])
+        if entity == Entity.OPPORTUNITY:  # told before its stage changes go with it
+            _stage_changes_notify(tenant.pk, opportunity_id__in=[row.pk for row in rows])
         _, deleted = model.objects.filter(pk__in=[row.pk for row in rows]).delete()
         if owned:
             moments = [getattr(row, name) for row in rows for name in model.DATE_FIELDS]
@@ -793,13 +792,28 @@ def _accounts_notify(tenant_id: int, account_ids: list[int]) -> None:
             _notify(
                 tenant_id, entity, [row[0] for row in found], [m for row in found for m in row[1:]]
             )
-    changes = list(
-        StageChange.objects.filter(opportunity__account_id__in=account_ids).values_list(
-            "member_id", "changed_at"
-        )
+    _stage_changes_notify(tenant_id, opportunity__account_id__in=account_ids)
+
+
+def _stage_changes_notify(tenant_id: int, **where: object) -> None:
+    """Have ``entities_changed`` told about the stage changes ``where`` selects (by their
+    deal): rules on stage changes read their deal's fields, so a changed or deleted deal, or
+    its account, changes what they count."""
+    _records_notify(tenant_id, "stage_change", StageChange.objects.filter(**where), "member_id")
+
+
+def _records_notify(tenant_id: int, entity: str, rows: models.QuerySet, owner: str) -> None:
+    """Have ``entities_changed`` told about ``rows`` of ``entity`` as they stand, by one query
+    that returns each ``owner`` with the first and last of each of its rows' dates: as many
+    rows back as owners, however long the records' history."""
+    dates = rows.model.DATE_FIELDS
+    spans = list(
+        rows.order_by()
+        .values_list(owner)
+        .annotate(*(Min(name) for name in dates), *(Max(name) for name in dates))
     )
-    if changes:
-        _notify(tenant_id, "stage_change", *zip(*changes, strict=True))
+    if spans:
+        _notify(tenant_id, entity, [row[0] for row in spans], [m for row in spans for m in row[1:]])
 
 
 def _notify(
