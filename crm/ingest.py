@@ -627,6 +627,7 @@ def _columns(model: type[models.Model]) -> list[models.Field]:
 
 def _write(tenant: Tenant, entity: str, batch: list[dict[str, Any]]) -> UpsertResult:
     now = timezone.now()
+    read = _accounts_read(batch) if entity == Entity.ACCOUNT else {}
     if connection.vendor == "postgresql":
         written = _write_by_copy(tenant, entity, batch, now)
     else:
@@ -634,7 +635,7 @@ def _write(tenant: Tenant, entity: str, batch: list[dict[str, Any]]) -> UpsertRe
     created = sum(1 for row in written if row.created)
     result = UpsertResult(created, len(written) - created, len(batch) - len(written))
     if entity == Entity.ACCOUNT:  # a new account is named by nothing yet
-        _accounts_notify(tenant.pk, [row.pk for row in written if not row.created])
+        _accounts_notify(tenant.pk, _accounts_edited(read, written))
     if not written or not ENTITY_MODELS[entity].OWNED:  # credited to nobody: no rule measures it
         return result
     _notify(
@@ -775,23 +776,41 @@ def records_delete(*, tenant: Tenant, entity: str, external_ids: Iterable[str]) 
     return deleted.get(model._meta.label, 0)
 
 
+def _accounts_read(batch: list[dict[str, Any]]) -> dict[int, list[Any]]:
+    """What rules read (``READ_FIELDS``) of the batch's stored accounts, by pk, locked until
+    the batch is written: ``_accounts_edited`` compares it to what was written."""
+    stored = Account.objects.select_for_update().filter(
+        external_id__in=[values["external_id"] for values in batch]
+    )
+    return {pk: read for pk, *read in stored.values_list("pk", *Account.READ_FIELDS)}
+
+
+def _accounts_edited(read: dict[int, list[Any]], written: list[Written]) -> list[int]:
+    """The stored accounts the batch wrote with other values where rules read them (``read``
+    before the batch; one the batch found created by a racing writer is taken as edited)."""
+    updated = [row.pk for row in written if not row.created]
+    if not updated:
+        return []
+    now = Account.objects.filter(pk__in=updated).values_list("pk", *Account.READ_FIELDS)
+    return [pk for pk, *fields in now if fields != read.get(pk)]
+
+
 def _accounts_notify(tenant_id: int, account_ids: list[int]) -> None:
     """Have ``entities_changed`` told about the leads, opportunities and stage changes that
     name one of these accounts (an opportunity's stage changes through it): rules read an
     account's fields through them (``account_segment``...), so an edited or deleted account
-    changes what they count."""
+    changes what they count. A fixed number of queries, however many records name them."""
     if not account_ids:
         return
-    named = {
-        Entity.LEAD: Lead.objects.filter(account_id__in=account_ids),
-        Entity.OPPORTUNITY: Opportunity.objects.filter(account_id__in=account_ids),
-    }
-    for entity, rows in named.items():
-        found = list(rows.values_list("owner_id", *ENTITY_MODELS[entity].DATE_FIELDS))
-        if found:
-            _notify(
-                tenant_id, entity, [row[0] for row in found], [m for row in found for m in row[1:]]
-            )
+    _records_notify(
+        tenant_id, Entity.LEAD, Lead.objects.filter(account_id__in=account_ids), "owner_id"
+    )
+    _records_notify(
+        tenant_id,
+        Entity.OPPORTUNITY,
+        Opportunity.objects.filter(account_id__in=account_ids),
+        "owner_id",
+    )
     _stage_changes_notify(tenant_id, opportunity__account_id__in=account_ids)
 
 
