@@ -276,3 +276,18 @@ def test_an_edit_of_the_targets_re_derives_the_running_cycle_only(
     east = org.east.email
     assert entry.before["quotas"][east]["dialled_calls"] == [None, "20.00"]
     assert entry.after["quotas"][east]["dialled_calls"] == [None, "200.00"]
+
+
+def test_the_batched_reads_refuse_teams_and_goals_of_two_tenants(org: Org, weekly: Goal) -> None:
+    """Scoped to one tenant, a second tenant's teams would come back empty and its goals'
+    members be told as having left: a mix-up fails loudly instead."""
+    from goals.quotas import _org_changes, running_cycle
+    from goals.services import goal_tree, goal_trees
+
+    outsider = org.personas.outsider
+    with pytest.raises(ValueError, match="one tenant"):
+        goal_trees([org.east, outsider])
+    other = Goal(tenant=outsider.tenant, team=outsider, name="Elsewhere")
+    tree, cycle = goal_tree(weekly.team), running_cycle(weekly.cycles(), TUESDAY)
+    with pytest.raises(ValueError, match="one tenant"):
+        _org_changes([(weekly, tree, cycle), (other, tree, cycle)])
