@@ -74,9 +74,11 @@ def test_an_entity_is_owned_when_it_has_an_owner_and_only_then_measured(model):
     assert bool(model.DATE_FIELDS) == model.OWNED  # rules credit a member, by a date
 
 
-def test_accounts_and_spend_credit_nobody_and_tell_no_recompute(
+def test_spend_and_an_account_nothing_names_tell_no_recompute(
     crm: Crm, django_capture_on_commit_callbacks, monkeypatch: pytest.MonkeyPatch
 ):
+    """Both credit nobody; an account is read by rules only through the records that name it
+    (none here: see the account edit test below)."""
     told: list[str] = []
     monkeypatch.setattr(ingest, "entities_changed", lambda _, entity, **__: told.append(entity))
     spend = SPEND | {"team_email": crm.rep_email}
