@@ -28,6 +28,7 @@ from django.core.validators import (
     MinValueValidator,
 )
 from django.db import connection, models, reset_queries, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 from django_scopes import scope
 
@@ -626,6 +627,7 @@ def _columns(model: type[models.Model]) -> list[models.Field]:
 
 def _write(tenant: Tenant, entity: str, batch: list[dict[str, Any]]) -> UpsertResult:
     now = timezone.now()
+    read = _accounts_read(batch) if entity == Entity.ACCOUNT else {}
     if connection.vendor == "postgresql":
         written = _write_by_copy(tenant, entity, batch, now)
     else:
@@ -633,7 +635,7 @@ def _write(tenant: Tenant, entity: str, batch: list[dict[str, Any]]) -> UpsertRe
     created = sum(1 for row in written if row.created)
     result = UpsertResult(created, len(written) - created, len(batch) - len(written))
     if entity == Entity.ACCOUNT:  # a new account is named by nothing yet
-        _accounts_notify(tenant.pk, [row.pk for row in written if not row.created])
+        _accounts_notify(tenant.pk, _accounts_edited(read, written))
     if not written or not ENTITY_MODELS[entity].OWNED:  # credited to nobody: no rule measures it
         return result
     _notify(
@@ -644,6 +646,8 @@ def _write(tenant: Tenant, entity: str, batch: list[dict[str, Any]]) -> UpsertRe
     )
     if entity != Entity.OPPORTUNITY:
         return result
+    # A rule on stage changes reads their deal (its account, value...): a changed deal changes
+    # what its old moves count, as the new moves count.
     moves = [
         StageChange(
             tenant=tenant,
@@ -656,14 +660,8 @@ def _write(tenant: Tenant, entity: str, batch: list[dict[str, Any]]) -> UpsertRe
         for row in written
         if row.created or row.from_stage_id != row.to_stage_id
     ]
-    if moves:
-        StageChange.objects.bulk_create(moves)
-        _notify(
-            tenant.pk,
-            "stage_change",
-            [move.member_id for move in moves],
-            [move.changed_at for move in moves],
-        )
+    StageChange.objects.bulk_create(moves)
+    _stage_changes_notify(tenant.pk, opportunity_id__in=[row.pk for row in written])
     return result
 
 
@@ -769,6 +767,8 @@ def records_delete(*, tenant: Tenant, entity: str, external_ids: Iterable[str]) 
             return 0
         if entity == Entity.ACCOUNT:  # told before its records lose the link
             _accounts_notify(tenant.pk, [row.pk for row in rows])
+        if entity == Entity.OPPORTUNITY:  # told before its stage changes go with it
+            _stage_changes_notify(tenant.pk, opportunity_id__in=[row.pk for row in rows])
         _, deleted = model.objects.filter(pk__in=[row.pk for row in rows]).delete()
         if owned:
             moments = [getattr(row, name) for row in rows for name in model.DATE_FIELDS]
@@ -776,30 +776,63 @@ def records_delete(*, tenant: Tenant, entity: str, external_ids: Iterable[str]) 
     return deleted.get(model._meta.label, 0)
 
 
+def _accounts_read(batch: list[dict[str, Any]]) -> dict[int, list[Any]]:
+    """What rules read (``READ_FIELDS``) of the batch's stored accounts, by pk, locked until
+    the batch is written: ``_accounts_edited`` compares it to what was written."""
+    stored = Account.objects.select_for_update().filter(
+        external_id__in=[values["external_id"] for values in batch]
+    )
+    return {pk: read for pk, *read in stored.values_list("pk", *Account.READ_FIELDS)}
+
+
+def _accounts_edited(read: dict[int, list[Any]], written: list[Written]) -> list[int]:
+    """The stored accounts the batch wrote with other values where rules read them (``read``
+    before the batch; one the batch found created by a racing writer is taken as edited)."""
+    updated = [row.pk for row in written if not row.created]
+    if not updated:
+        return []
+    now = Account.objects.filter(pk__in=updated).values_list("pk", *Account.READ_FIELDS)
+    return [pk for pk, *fields in now if fields != read.get(pk)]
+
+
 def _accounts_notify(tenant_id: int, account_ids: list[int]) -> None:
     """Have ``entities_changed`` told about the leads, opportunities and stage changes that
     name one of these accounts (an opportunity's stage changes through it): rules read an
     account's fields through them (``account_segment``...), so an edited or deleted account
-    changes what they count."""
+    changes what they count. A fixed number of queries, however many records name them."""
     if not account_ids:
         return
-    named = {
-        Entity.LEAD: Lead.objects.filter(account_id__in=account_ids),
-        Entity.OPPORTUNITY: Opportunity.objects.filter(account_id__in=account_ids),
-    }
-    for entity, rows in named.items():
-        found = list(rows.values_list("owner_id", *ENTITY_MODELS[entity].DATE_FIELDS))
-        if found:
-            _notify(
-                tenant_id, entity, [row[0] for row in found], [m for row in found for m in row[1:]]
-            )
-    changes = list(
-        StageChange.objects.filter(opportunity__account_id__in=account_ids).values_list(
-            "member_id", "changed_at"
-        )
+    _records_notify(
+        tenant_id, Entity.LEAD, Lead.objects.filter(account_id__in=account_ids), "owner_id"
     )
-    if changes:
-        _notify(tenant_id, "stage_change", *zip(*changes, strict=True))
+    _records_notify(
+        tenant_id,
+        Entity.OPPORTUNITY,
+        Opportunity.objects.filter(account_id__in=account_ids),
+        "owner_id",
+    )
+    _stage_changes_notify(tenant_id, opportunity__account_id__in=account_ids)
+
+
+def _stage_changes_notify(tenant_id: int, **where: object) -> None:
+    """Have ``entities_changed`` told about the stage changes ``where`` selects (by their
+    deal): rules on stage changes read their deal's fields, so a changed or deleted deal, or
+    its account, changes what they count."""
+    _records_notify(tenant_id, "stage_change", StageChange.objects.filter(**where), "member_id")
+
+
+def _records_notify(tenant_id: int, entity: str, rows: models.QuerySet, owner: str) -> None:
+    """Have ``entities_changed`` told about ``rows`` of ``entity`` as they stand, by one query
+    that returns each ``owner`` with the first and last of each of its rows' dates: as many
+    rows back as owners, however long the records' history."""
+    dates = rows.model.DATE_FIELDS
+    spans = list(
+        rows.order_by()
+        .values_list(owner)
+        .annotate(*(Min(name) for name in dates), *(Max(name) for name in dates))
+    )
+    if spans:
+        _notify(tenant_id, entity, [row[0] for row in spans], [m for row in spans for m in row[1:]])
 
 
 def _notify(

@@ -141,6 +141,9 @@ class Account(models.Model):
     OWNED: ClassVar[bool] = False
     DATE_FIELDS: ClassVar[tuple[str, ...]] = ()  # no rule places an account in a cycle
     RECORD_FIELDS: ClassVar[tuple[str, ...]] = ("external_id", "name", "segment", "channel")
+    # What rules read of it, through the records that name it (``account_segment``...): an
+    # edit of one of these has their goals recomputed, an edit of its name does not.
+    READ_FIELDS: ClassVar[tuple[str, ...]] = ("external_id", "segment", "channel")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="accounts")
     external_id = models.CharField(max_length=100)

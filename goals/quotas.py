@@ -38,7 +38,15 @@ from rulesets.models import GoalRule
 
 from .calendar import Cycle, CycleKind
 from .models import Goal, Quota
-from .services import AMOUNT_LIMIT, GoalPlan, GoalTree, goal_announce, goal_plan, goal_trees
+from .services import (
+    AMOUNT_LIMIT,
+    GoalPlan,
+    GoalTree,
+    goal_announce,
+    goal_plan,
+    goal_trees,
+    one_tenant,
+)
 from .targets import MemberTarget
 
 _BATCH = 2000
@@ -338,7 +346,7 @@ def _org_changes(running: list[tuple[Goal, GoalTree, Cycle | None]]) -> list[Org
     held_q = Q()
     for goal, _tree, cycle in running:
         held_q |= Q(goal=goal, cycle_start=cycle.start)
-    tenant_id = running[0][0].tenant_id
+    tenant_id = one_tenant(goal for goal, _tree, _cycle in running)
     held_by_goal: dict[int, list[tuple[int, int | None, datetime]]] = {}
     with scope(tenant=tenant_id):
         rows = (

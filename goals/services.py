@@ -119,6 +119,15 @@ def goal_tree(team: Member) -> GoalTree:
     return goal_trees([team])[team.pk]
 
 
+def one_tenant(rows: Iterable[Member | Goal]) -> int:
+    """The one tenant of ``rows`` (teams, goals), which a batched read scopes itself to: rows
+    of another tenant would silently come back empty there, so they are refused."""
+    tenants = {row.tenant_id for row in rows}
+    if len(tenants) != 1:
+        raise ValueError(f"rows of one tenant expected, got tenants {sorted(tenants)}")
+    return tenants.pop()
+
+
 def goal_trees(teams: Iterable[Member]) -> dict[int, GoalTree]:
     """One query for any number of teams of one tenant: each team in tree order, and who
     reports to whom, by the team's id.
@@ -136,7 +145,7 @@ def goal_trees(teams: Iterable[Member]) -> dict[int, GoalTree]:
             lft__gte=Subquery(where.values("lft")),
             rght__lte=Subquery(where.values("rght")),
         )
-    tenant_id = next(iter(by_pk.values())).tenant_id
+    tenant_id = one_tenant(by_pk.values())
     with scope(tenant=tenant_id):
         rows = list(
             Member.objects.filter(within)

@@ -267,7 +267,7 @@ def rule_records(
         ]
     rows = _filtered(rule, tenant, start, end, member_ids, custom)[0]
     with scope(tenant=tenant):
-        standing = rows.filter(~Exists(_next_change().filter(changed_at__lt=end)))
+        standing = rows.filter(_not_replaced_before(end))
         return Opportunity.objects.filter(pk__in=standing.values("opportunity_id"))
 
 
@@ -285,9 +285,10 @@ def _filtered(
     during: During | None = None,
 ) -> tuple[QuerySet, str | None]:
     """The rule's rows, and the alias of its measured field (None when it measures none).
-    For a snapshot: the StageChange rows that stood at some moment of ``[start, end)``; which
-    of the cycle ends in ``(start, end]`` each stands at the caller tells from its next change,
-    read once a row (``during`` is applied by the fold, at each end)."""
+    For a snapshot: the StageChange rows not replaced before ``start`` and begun before
+    ``end`` (one replaced exactly at ``start`` too: it stands at no end, which the fold
+    skips); which of the cycle ends in ``(start, end]`` each stands at the caller tells from
+    its next change, read once a row (``during`` is applied by the fold, at each end)."""
     specs = _specs(rule, custom)
     with scope(tenant=tenant):
         model = StageChange if rule.snapshot else MODELS[rule.entity]
@@ -308,10 +309,8 @@ def _filtered(
         # A row changed again before the start stands at no end: one probe of the history,
         # which the window's own rows skip (most rows of a long history are older).
         with scope(tenant=tenant):
-            replaced = _next_change().filter(changed_at__lt=start)
-        rows = rows.alias(_since=since).filter(
-            Q(_since__lt=end), Q(changed_at__gte=start) | ~Exists(replaced)
-        )
+            stood = _not_replaced_before(start)
+        rows = rows.alias(_since=since).filter(Q(_since__lt=end), Q(changed_at__gte=start) | stood)
     else:
         placed = specs[rule.date_field]
         if placed.custom:
@@ -356,6 +355,12 @@ def _next_change() -> QuerySet:
         | Q(changed_at=OuterRef("changed_at"), pk__gt=OuterRef("pk"))
     )
     return later.order_by("changed_at", "pk")
+
+
+def _not_replaced_before(moment: datetime) -> Exists:
+    """Whether the outer StageChange is not replaced before ``moment`` (a next change at
+    ``moment`` itself does not count): if begun, it stands there."""
+    return ~Exists(_next_change().filter(changed_at__lt=moment))
 
 
 def _during_q(

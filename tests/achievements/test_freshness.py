@@ -113,6 +113,47 @@ def test_editing_or_deleting_an_account_updates_the_rules_that_read_it(
     assert counted() == (0, 1)
 
 
+def test_repointing_revaluing_or_deleting_a_deal_updates_the_stage_change_rules_that_read_it(
+    org: Org, django_capture_on_commit_callbacks
+) -> None:
+    """A rule on stage changes reads the account and value of their deal: its moves stop
+    counting for one once the deal is moved to another account, start counting for another
+    once the deal is worth more, and go with a deleted deal."""
+    from crm.ingest import records_delete
+    from rulesets.services import ruleset_save
+
+    rules = [{"key": "smb", "name": "SMB moves", "entity": "stage_change",
+              "conditions": [{"field": "account_segment", "op": "eq", "value": "SMB"}]},
+             {"key": "big", "name": "Big moves", "entity": "stage_change",
+              "conditions": [{"field": "value", "op": "gte", "value": "100"}]}]  # fmt: skip
+    ruleset = ruleset_save(tenant=org.admin.tenant, name="Moves", rules=rules)
+    tenant = org.admin.tenant
+    accounts = [{"external_id": "a1", "name": "Acme", "segment": "SMB"},
+                {"external_id": "a2", "name": "Bolt", "segment": "Ent"}]  # fmt: skip
+    deal = {"external_id": "d1", "owner_email": org.rep.email, "name": "Deal",
+            "stage": "Proposal", "status": "open", "value": "10", "account_external_id": "a1",
+            "created_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat()}  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        goal = org.goal(ruleset=ruleset, targets={"smb": TargetInput(1)})
+        records_upsert(tenant=tenant, entity="account", records=accounts)
+        records_upsert(tenant=tenant, entity="opportunity", records=[deal])
+
+    def counted() -> tuple[Decimal, Decimal]:
+        with scope(tenant=tenant):
+            rows = Achievement.objects.filter(goal=goal, member=org.east, cycle_index=0)
+            values = {row.rule.key: row.team_value for row in rows.select_related("rule")}
+        return values["smb"], values["big"]
+
+    assert counted() == (1, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = deal | {"account_external_id": "a2", "value": "100"}
+        records_upsert(tenant=tenant, entity="opportunity", records=[moved])
+    assert counted() == (0, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        records_delete(tenant=tenant, entity="opportunity", external_ids=["d1"])
+    assert counted() == (0, 0)
+
+
 def test_editing_a_rule_recomputes_the_goals_that_use_it(
     org: Org, django_capture_on_commit_callbacks
 ) -> None:

@@ -10,7 +10,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from crm import ingest
@@ -72,9 +74,11 @@ def test_an_entity_is_owned_when_it_has_an_owner_and_only_then_measured(model):
     assert bool(model.DATE_FIELDS) == model.OWNED  # rules credit a member, by a date
 
 
-def test_accounts_and_spend_credit_nobody_and_tell_no_recompute(
+def test_spend_and_an_account_nothing_names_tell_no_recompute(
     crm: Crm, django_capture_on_commit_callbacks, monkeypatch: pytest.MonkeyPatch
 ):
+    """Both credit nobody; an account is read by rules only through the records that name it
+    (none here: see the account edit test below)."""
     told: list[str] = []
     monkeypatch.setattr(ingest, "entities_changed", lambda _, entity, **__: told.append(entity))
     spend = SPEND | {"team_email": crm.rep_email}
@@ -87,6 +91,49 @@ def test_accounts_and_spend_credit_nobody_and_tell_no_recompute(
             assert records_delete(tenant=crm.tenant, entity=entity, external_ids=external_ids) == 1
         records_upsert(tenant=crm.tenant, entity="lead", records=[crm.lead()])
     assert told == ["lead"]
+
+
+def test_an_account_declares_what_rules_read_of_it():
+    from rulesets.catalogue import ENTITIES
+
+    paths = [spec.path for specs in ENTITIES.values() for spec in specs]
+    read = {path.rpartition("account__")[2] for path in paths if "account__" in path}
+    assert read == set(Account.READ_FIELDS)
+
+
+def test_an_account_edit_tells_a_recompute_only_when_rules_see_it(
+    crm: Crm,
+    django_capture_on_commit_callbacks,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Rules read an account's external id, segment and channel through the leads, deals and
+    stage changes that name it: a new name asks for no recompute, a new segment or channel
+    does, in as many queries however many records name it."""
+    told: list[str] = []
+    monkeypatch.setattr(ingest, "entities_changed", lambda _, entity, **__: told.append(entity))
+    records_upsert(tenant=crm.tenant, entity="account", records=[ACME])
+    named = {"account_external_id": "ACC-1"}
+    records_upsert(tenant=crm.tenant, entity="lead", records=[crm.lead(**named)])
+    records_upsert(tenant=crm.tenant, entity="opportunity", records=[crm.opportunity(**named)])
+
+    queries: list[int] = []
+
+    def edited(**fields: str) -> list[str]:
+        told.clear()
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            CaptureQueriesContext(connection) as captured,
+        ):
+            records_upsert(tenant=crm.tenant, entity="account", records=[ACME | fields])
+        queries.append(len(captured))
+        return sorted(told)
+
+    assert edited(name="Acme Inc") == []
+    assert edited(segment="Enterprise") == ["lead", "opportunity", "stage_change"]
+    more = [crm.lead(external_id=f"L-{n}", **named) for n in range(2, 6)]
+    records_upsert(tenant=crm.tenant, entity="lead", records=more)
+    assert edited(channel="Events") == ["lead", "opportunity", "stage_change"]
+    assert queries[1] == queries[2]
 
 
 def test_it_links_leads_and_opportunities_to_their_account(crm: Crm, clients):

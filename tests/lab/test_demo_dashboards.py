@@ -60,6 +60,7 @@ def test_the_demo_dashboards_show_real_numbers_to_their_audience() -> None:
         assert not Opportunity.objects.filter(Q(account=None) | Q(account__segment="")).exists()
     split = html[html.index('class="breakdown" aria-label="Value of deals won by account') :]
     rows = re.findall(r'<th scope="row">([^<]*)</th>', split[: split.index("</section>")])
+    assert "All" in rows and set(rows) - {"All"}, rows  # the breakdown shows its segments
     assert set(rows) <= {"SMB", "Mid-market", "Enterprise", "All"}
     assert any(_numbers(html)), "every number is zero"
     leading, lagging = html.index("Leading indicators"), html.index("Lagging indicators")
