@@ -119,7 +119,7 @@ def _account(through: str = "") -> tuple[FieldSpec, ...]:
     value in any of them, as one whose account leaves its segment or channel blank."""
     path = f"{through}account__"
     fields = (
-        ("account", "Account", "external_id"),
+        ("account", "Account (its id in the CRM)", "external_id"),
         ("account_segment", "Account segment", "segment"),
         ("account_channel", "Account channel", "channel"),
     )
