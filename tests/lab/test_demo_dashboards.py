@@ -4,9 +4,11 @@ every number they link ties out to the records behind it."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +33,12 @@ def _numbers(html: str) -> list[float]:
     return [float(found.replace(",", "")) for found in NUMBER.findall(html)]
 
 
+# A fixed moment: the demo's data follows the clock, and in the first days of a month its
+# running cycle may have no won deal yet to split.
+MID_MONTH = datetime(2026, 11, 18, 15, tzinfo=UTC)
+
+
+@time_machine.travel(MID_MONTH, tick=True)
 def test_the_demo_dashboards_show_real_numbers_to_their_audience() -> None:
     demo_tenant_build(slug="demo", members=12, days=60, activities=4000)
     tenant = Tenant.objects.get(slug="demo")
@@ -107,6 +115,7 @@ def _same(counted: Decimal | None, shown: Decimal | None) -> bool:
     return abs(counted - shown) < Decimal("0.01")
 
 
+@time_machine.travel(MID_MONTH, tick=True)
 def test_every_number_of_the_demo_dashboards_ties_out_to_its_records() -> None:
     demo_tenant_build(slug="demo", members=12, days=60, activities=4000)
     tenant = Tenant.objects.get(slug="demo")
