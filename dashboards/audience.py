@@ -30,7 +30,6 @@ from rulesets.services import tenant_vocabulary
 from rulesets.spec import Aggregation, Indicator
 
 from .breakdowns import breakdown_fields, breakdown_rows, rule_breakdown
-from .chart import bar_chart
 from .customers import KINDS, customers_panel
 from .dashboard import Progress, member_cycles, progress
 from .models import Dashboard, DashboardMetric
@@ -43,7 +42,7 @@ from .records import (
     records_link,
     ruleset_read,
 )
-from .trends import Point, goal_stored, points_linked, rule_trend, trend_cycles
+from .trends import goal_trend, points_linked, rule_trend, trend_cycles, trend_shown
 
 
 @dataclass(frozen=True)
@@ -117,17 +116,6 @@ def _goal_rows(view: Viewpoint, rules: list[GoalRule], now: datetime) -> dict[in
     return found
 
 
-def _trend(rule: GoalRule, points: list[Point], subject: Member) -> dict[str, Any]:
-    return {
-        "rule": rule,
-        "subject": subject,
-        "count": len(points),
-        "points": points,
-        "svg": bar_chart([(p.cycle.label, p.value, p.target) for p in points], rule),
-        "targets": any(point.target is not None for point in points),
-    }
-
-
 def _breakdown(
     rules: Rules, rule: GoalRule, by: str, window: Window, records: str, shown: Shown,
     subject: Member, whole_team: bool,
@@ -154,17 +142,8 @@ def _with_goal(shown: Shown, rules: Rules, row: Achievement, view: Viewpoint, no
     shown.goal, shown.cycle = goal, cycle
     shown.bars = [progress(row, cycle, now, team=view.whole_team)]
     if metric.trend:
-        calendar = tenant_calendar(goal.tenant)
-        today = now.astimezone(calendar.zone).date()
-        trend = trend_cycles(
-            calendar, goal.cycle, through=min(today, goal.end), count=metric.trend,
-            anchor=goal.start,
-        )  # fmt: skip
-        points = rule_trend(
-            rules, tenant=goal.tenant, trend=trend, member=view.subject.pk,
-            stored=goal_stored(goal, rule.pk, view.subject.pk, trend),
-        )  # fmt: skip
-        shown.trend = _trend(rule, points_linked(points, rule, view.subject, goal), view.subject)
+        points = goal_trend(goal, rules, rule, view.subject, count=metric.trend, now=now)
+        shown.trend = trend_shown(rule, points, view.subject)
     if metric.breakdown:
         number = Number(goal, rule, view.subject, cycle, view.whole_team, "numerator")
         try:
@@ -190,7 +169,7 @@ def _without_goal(shown: Shown, rules: Rules, view: Viewpoint, now: datetime) ->
     points = points_linked(points, rule, view.subject, whole_team=view.whole_team)
     shown.cycle, shown.value, shown.records = trend[-1], points[-1].value, points[-1].records
     if metric.trend:
-        shown.trend = _trend(rule, points, view.subject)
+        shown.trend = trend_shown(rule, points, view.subject)
     if metric.breakdown:
         number = Number(None, rule, view.subject, shown.cycle, view.whole_team, "numerator")
         window = number_window(tenant, number)

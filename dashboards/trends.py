@@ -143,6 +143,35 @@ def points_linked(
     return [replace(point, records=link(point)) for point in points]
 
 
+def goal_trend(
+    goal: Goal, rules: Rules, rule: GoalRule, member: Member, *, count: int, now: datetime,
+    own: bool = True,
+) -> list[Point]:  # fmt: skip
+    """The member's team value of a goal's rule in the goal's last ``count`` cycles up to now
+    (or the goal's end), its stored cycles read from its achievements, each point linked to
+    its records (``own``: as ``points_linked`` says)."""
+    calendar = tenant_calendar(goal.tenant)
+    today = now.astimezone(calendar.zone).date()
+    trend = trend_cycles(
+        calendar, goal.cycle, through=min(today, goal.end), count=count, anchor=goal.start
+    )
+    stored = goal_stored(goal, rule.pk, member.pk, trend)
+    points = rule_trend(rules, tenant=goal.tenant, trend=trend, member=member.pk, stored=stored)
+    return points_linked(points, rule, member, goal, own=own)
+
+
+def trend_shown(rule: GoalRule, points: list[Point], subject: Member) -> dict[str, Any]:
+    """What the trend partial shows of the points: the chart, the table, whether a target."""
+    return {
+        "rule": rule,
+        "subject": subject,
+        "count": len(points),
+        "points": points,
+        "svg": bar_chart([(p.cycle.label, p.value, p.target) for p in points], rule),
+        "targets": any(point.target is not None for point in points),
+    }
+
+
 def goal_stored(goal: Goal, rule_id: int, member: int, trend: list[Cycle]) -> Stored:
     """The goal's stored team values and targets of the rule for the member in the cycles of
     ``trend`` that are cycles of the goal (one query)."""
@@ -171,31 +200,13 @@ def rule_trend_view(request: HttpRequest) -> HttpResponse:
         raise Http404("not in this goal's team")
     rule = get_object_or_404(goal.ruleset.rules.all(), pk=whole_asked(request, "rule"))
     rules = Rules.of(request.tenant, rule)
-    calendar = tenant_calendar(request.tenant)
-    today = timezone.now().astimezone(calendar.zone).date()
     count = _count(request)
-    trend = trend_cycles(
-        calendar, goal.cycle, through=min(today, goal.end), count=count, anchor=goal.start
-    )
-    points = rule_trend(
-        rules,
-        tenant=request.tenant,
-        trend=trend,
-        member=member.pk,
-        stored=goal_stored(goal, rule.pk, member.pk, trend),
-    )
     viewer = request.member
-    own = viewer.is_admin or viewer.pk == member.pk
-    points = points_linked(points, rule, member, goal, own=own)
-    context: dict[str, Any] = {
-        "goal": goal,
-        "rule": rule,
-        "subject": member,
-        "count": count,
-        "points": points,
-        "svg": bar_chart([(p.cycle.label, p.value, p.target) for p in points], rule),
-        "targets": any(point.target is not None for point in points),
-    }
+    points = goal_trend(
+        goal, rules, rule, member, count=count, now=timezone.now(),
+        own=viewer.is_admin or viewer.pk == member.pk,
+    )  # fmt: skip
+    context = trend_shown(rule, points, member) | {"goal": goal, "count": count}
     template = "dashboards/trend.html"
     if request.htmx:
         template += "#trend"
