@@ -326,7 +326,8 @@ def achievement_records(request: HttpRequest) -> HttpResponse:
     spec, custom = rules.spec, rules.custom
     ratio = spec.aggregation == Aggregation.RATIO
     shown = rules.specs[getattr(spec, number.side)] if ratio else spec
-    bucket = Bucket.asked(request, fields_for(shown.entity, custom))
+    fields = fields_for(shown.entity, custom)
+    bucket = Bucket.asked(request, fields)
     if bucket is not None:
         shown = replace(shown, conditions=shown.conditions + bucket.conditions())
     cycle = number.cycle
@@ -345,8 +346,7 @@ def achievement_records(request: HttpRequest) -> HttpResponse:
         ).first()
     query = request.GET.copy()
     query.pop("page", None)
-    sides = request.GET.copy()
-    sides.pop("page", None)
+    sides = query.copy()
     sides.pop("side", None)
     context = {
         "goal": number.goal,
@@ -362,7 +362,7 @@ def achievement_records(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "sides_query": sides.urlencode(),
         "bucket": bucket,
-        "by_label": fields_for(shown.entity, custom)[bucket.by].label if bucket else "",
+        "by_label": fields[bucket.by].label if bucket else "",
         "counted": _counted(shown, custom, window),
         "dashboard": (row.team_value if number.whole_team else row.value) if row else None,
         "computed_at": row.computed_at if row else None,
