@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
@@ -309,12 +309,6 @@ REFERENCES: dict[str, _Reference] = {
         normalize_email,
         lambda keys: Member.objects.filter(user__email__in=keys).values_list("user__email", "pk"),
     ),
-    "team_email": _Reference(
-        "team_id",
-        "is not the email of a member of this organization",
-        normalize_email,
-        lambda keys: Member.objects.filter(user__email__in=keys).values_list("user__email", "pk"),
-    ),
     # Types and stages are read whole: they are few, and a miss lists what exists.
     "type": _Reference(
         "type_id",
@@ -355,6 +349,7 @@ REFERENCES: dict[str, _Reference] = {
         lambda keys: Account.objects.filter(external_id__in=keys).values_list("external_id", "pk"),
     ),
 }
+REFERENCES["team_email"] = replace(REFERENCES["owner_email"], attname="team_id")  # a spend's
 
 
 # A task's type is an activity type of a task category: another one is refused, by name.
@@ -604,7 +599,7 @@ def records_upsert(
 
 def _missing_values(tenant: Tenant, entity: str) -> dict[str, Any]:
     """What a record that leaves a field empty gets, beyond the model's defaults."""
-    if entity in (Entity.OPPORTUNITY, Entity.SPEND):
+    if "currency" in ENTITY_MODELS[entity].RECORD_FIELDS:  # money in the tenant's currency
         return {"currency": tenant.default_currency}
     return {}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,12 +22,13 @@ from django.urls import reverse
 
 from core.formatting import in_unit
 from crm.models import Opportunity, PipelineStage
-from goals.calendar import cycle_containing
-from goals.models import tenant_calendar, tenant_today
+from goals.calendar import CycleKind
+from goals.models import tenant_calendar
 from hierarchy.models import Member, Tenant
 from rulesets.models import GoalRule
 
 from .chart import pie
+from .customers import cycle_at
 from .dashboard import Progress, held_bars, member_cycles
 from .panels import cached, held_cells
 
@@ -143,14 +144,10 @@ def board_for(
         scope = form.cleaned_data.get("scope") or "team"
         period = form.cleaned_data.get("period") or ""
     since = until = None
-    if period:
-        calendar = tenant_calendar(viewer.tenant)
-        today = tenant_today(viewer.tenant)
-        cycle = cycle_containing(
-            calendar, period, now, today - timedelta(days=800), today + timedelta(days=800)
-        )
-        if cycle is not None:
-            since, until = cycle.start, cycle.end
+    if period:  # the whole month, quarter or fiscal year holding today
+        today = now.astimezone(tenant_calendar(viewer.tenant).zone).date()
+        cycle = cycle_at(viewer.tenant, CycleKind(period), today)
+        since, until = cycle.start, cycle.end
     if not form.is_bound:
         form = PipelineFilters(initial={"member": viewer.pk, "scope": "team"}, viewer=viewer)
     return form, Board(subject, scope == "team" and subject.leads_team, since, until)

@@ -26,7 +26,6 @@ from goals.models import Goal, tenant_calendar, tenant_today
 from goals.quotas import goals_changed
 from hierarchy.decorators import member_required
 from hierarchy.models import MANAGING_ROLES, Member, Tenant
-from rulesets.services import rule_specs, tenant_vocabulary
 
 from .breakdowns import breakdown_fields
 from .chart import bar_chart, sparkline
@@ -58,7 +57,7 @@ from .pipeline import (
     more_cards,
     stage_pies,
 )
-from .records import whole_asked
+from .records import ruleset_read, whole_asked
 
 # Panels marked data-poll skip the poll while their tab is hidden (static/js/app.js; a trigger
 # filter would need eval, which the Content-Security-Policy forbids).
@@ -356,10 +355,7 @@ def goal_progress(request: HttpRequest, pk: int) -> HttpResponse:
     charts = defaultdict(list)
     for row in leading_first(team_rows):
         charts[row.rule].append((cycles[row.cycle_index].label, row.team_value, row.team_target))
-    custom, vocab = tenant_vocabulary(request.tenant)
-    specs, _failed = rule_specs(
-        tenant=request.tenant, rules=goal.ruleset.rules.all(), custom=custom, vocab=vocab
-    )
+    specs, custom = ruleset_read(request.tenant, goal.ruleset_id)
     members = (
         Achievement.objects.filter(top.subtree_q("member"), goal=goal, cycle_index=index)
         .select_related("member", "rule")
