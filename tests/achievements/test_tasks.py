@@ -217,7 +217,7 @@ def test_the_records_behind_a_task_number_are_the_tasks_it_counts(
         f"/numbers/records/?goal={goal.pk}&rule={row.rule_id}&member={org.rep.pk}&cycle=0&scope=own"
     )
     client = client_for(org.east)
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(15):
         numerator = client.get(url)
     assert numerator.context["page"].paginator.count == 4
     assert {r[0] for r in numerator.context["rows"]} == {"Task 1", "Task 2", "Task 4", "Task 5"}

@@ -140,7 +140,7 @@ def test_record_pages_take_a_fixed_number_of_queries(
     client = client_for(crm.personas.manager)
     url = reverse("account_detail", args=[account_pk(crm)])
     for kind in ("accounts", "spend", "opportunities", "leads"):
-        with django_assert_max_num_queries(6):
+        with django_assert_max_num_queries(5):
             assert client.get(reverse("record_list", args=[kind])).status_code == 200
     with django_assert_max_num_queries(9):  # login 3, account, its value, 2 x (count, page)
         assert client.get(url).status_code == 200

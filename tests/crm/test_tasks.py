@@ -249,7 +249,7 @@ def test_the_tasks_tab_lists_in_a_fixed_number_of_queries(
     links = {"lead_external_id": "L-1", "opportunity_external_id": "O-1"}
     upsert(crm, [task(crm, external_id=f"T-{n}", **links) for n in range(count)])
     client = client_for(crm.personas.admin)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(5):
         tasks_page(client)
 
 
@@ -261,5 +261,5 @@ def test_a_task_page_reads_a_fixed_number_of_queries(
     with scope(tenant=crm.tenant):
         pk = Task.objects.get().pk
     client = client_for(crm.personas.admin)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(5):
         assert client.get(reverse("record_page_tasks", args=[pk])).status_code == 200

@@ -121,7 +121,7 @@ def test_the_query_count_does_not_grow_with_the_team(
     for n in range(extra):
         MemberFactory(reports_to=org.east if n % 2 else org.rep)
     east = client_for(org.east)
-    with django_assert_max_num_queries(26):
+    with django_assert_max_num_queries(23):
         assert east.get(page(boards["managers"])).status_code == 200
 
 
