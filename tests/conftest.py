@@ -279,6 +279,18 @@ def at_noon() -> Iterator[datetime]:
 
 
 @pytest.fixture
+def mid_month() -> Iterator[datetime]:
+    """The 10th of this month at noon in tenant A's time zone, the clock ticking on from there:
+    a monthly goal starting today has three weeks left of its first cycle (its targets
+    prorated to whole units), and last month ended more than a day ago, whenever the suite
+    runs. Ask for it before ``org`` (``usefixtures``) so the org is made on that day too."""
+    zone = ZoneInfo(TenantFactory.time_zone)
+    tenth = datetime.now(zone).date().replace(day=10)
+    with time_machine.travel(datetime.combine(tenth, time(12), zone), tick=True):
+        yield tenth
+
+
+@pytest.fixture
 def eager(settings) -> Iterator[None]:  # noqa: ANN001
     """Tasks run in-process, as in the embedded mode, even where REDIS_URL is set (CI)."""
     from goals_project.celery import app

@@ -16,7 +16,8 @@ from goals.models import Goal
 from hierarchy.models import Member
 from tests.conftest import Org
 
-pytestmark = pytest.mark.django_db
+# Last month ended days ago: its cycle may be closed whenever the suite runs.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mid_month")]
 
 
 def run(*args: str) -> str:

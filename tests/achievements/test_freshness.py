@@ -113,6 +113,7 @@ def test_editing_or_deleting_an_account_updates_the_rules_that_read_it(
     assert counted() == (0, 1)
 
 
+@pytest.mark.usefixtures("at_noon")  # the deal's move, two hours ago, in today's cycle
 def test_repointing_revaluing_or_deleting_a_deal_updates_the_stage_change_rules_that_read_it(
     org: Org, django_capture_on_commit_callbacks
 ) -> None:

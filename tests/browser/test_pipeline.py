@@ -16,7 +16,7 @@ from tests.dashboards.test_pipeline import Pipeline, deal, pipeline  # noqa: F40
 
 from .test_organization import log_in
 
-pytestmark = pytest.mark.usefixtures("at_noon")
+pytestmark = pytest.mark.usefixtures("mid_month")
 
 
 def test_the_pies_beside_a_tracked_stage_show_the_goal_rows(

@@ -4,6 +4,7 @@ admins' page that composes them, isolation and a query count independent of the 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 from django.urls import reverse
@@ -24,10 +25,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def boards(org: Org) -> dict[str, Dashboard]:
+def boards(at_noon: datetime, org: Org) -> dict[str, Dashboard]:
     """A managers' dashboard (calls with a goal, a trend and a breakdown; deals won without a
     goal, of another ruleset; the customers block), one for everyone and one for SDRs; five
-    calls of the rep."""
+    calls of the rep, minutes before noon (in today's cycle, whenever the suite runs)."""
     tenant = org.admin.tenant
     goal = org.goal(actor=org.admin)  # east's team, 100 calls a month
     org.calls(*[(timezone.now() - timezone.timedelta(minutes=n + 1)).isoformat() for n in range(5)])

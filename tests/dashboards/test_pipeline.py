@@ -25,7 +25,7 @@ from rulesets.presets import preset_rules
 from rulesets.services import ruleset_save
 from tests.conftest import Org, client_for
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_noon")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mid_month")]
 
 
 @dataclass
