@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -374,10 +375,11 @@ def _org_change(
     goal: Goal, tree: GoalTree, cycle: Cycle, rows: list[tuple[int, int | None, datetime]]
 ) -> OrgChange | None:
     """The change of one goal from its running cycle's quota rows (member, manager, set at),
-    its names not yet read; None when nothing differs or no quota is stored."""
+    its names not yet read; None when nothing differs or no quota is stored. The rows come in
+    no set order: they are read by member so that the change is told the same way each time."""
     if not rows:
         return None
-    held = {member: manager for member, manager, _at in rows}
+    held = {member: manager for member, manager, _at in sorted(rows, key=itemgetter(0))}
     manager_now = tree.manager_of
     joined = [pk for pk in tree.active if pk not in held]
     left = [pk for pk in held if pk not in tree.active]
